@@ -1,0 +1,57 @@
+"""What a reader hands to the mapping: a record with where it came from, or why not.
+
+Every reader turns bytes into :class:`SourceRecord` objects holding the record in the
+Harmony shape (``{"dataset_schema": {...}, "extra_data": {...}, "parent": ..., ...}``),
+whatever the input format was, so there is one mapping. A record a reader cannot make
+sense of becomes a :class:`Rejection` naming the place and the reason; the reader then
+goes on with the next record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a record was read: a file (or ``-``) and a line or an index in it."""
+
+    source: str
+    line: int | None = None
+    index: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.source}:{self.line}"
+        if self.index is not None:
+            return f"{self.source}[{self.index}]"
+        return self.source
+
+
+@dataclass
+class SourceRecord:
+    """One study record in the Harmony shape, as read, before mapping."""
+
+    data: dict[str, Any]
+    origin: Origin
+    format: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Rejection:
+    """A record (or a piece of input) that could not be read or mapped."""
+
+    origin: Origin
+    reason: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.origin}"
+        if self.field:
+            where += f" ({self.field})"
+        return f"{where}: {self.reason}"
+
+
+ReadResult = Union[SourceRecord, Rejection]
