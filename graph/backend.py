@@ -1,0 +1,90 @@
+"""The store interface every backend implements, and the values it returns.
+
+Callers (the loader, the CLI, later the server) speak only this interface, so a SPARQL
+1.1-over-HTTP backend (Oxigraph server, Virtuoso, Fuseki) can stand in for the embedded
+pyoxigraph store without touching them. A record lives in one named graph whose name is
+its document URL; everything a backend needs to know about a record is in that graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What the store holds about a record: enough to tell unchanged from replaced."""
+
+    content_hash: str | None
+    issued: str | None
+    modified: str | None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as kept in the store, with the original record for re-mapping."""
+
+    name: str
+    source_json: str
+    issued: str
+    modified: str
+    source_name: str | None = None
+    source_format: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphWrite:
+    """The new content of one record's graph, as N-Triples text."""
+
+    name: str
+    ntriples: str
+
+
+@dataclass
+class Stats:
+    records: int
+    quads: int
+    nodes: dict[str, int] = field(default_factory=dict)
+
+
+#: Export formats: name -> (media type, whether the format keeps graph names).
+EXPORT_FORMATS: dict[str, tuple[str, bool]] = {
+    "nq": ("application/n-quads", True),
+    "trig": ("application/trig", True),
+    "jsonld": ("application/ld+json", True),
+    "nt": ("application/n-triples", False),
+    "ttl": ("text/turtle", False),
+    "rdf": ("application/rdf+xml", False),
+}
+
+
+class GraphStore(Protocol):
+    """A quad store holding one named graph per record."""
+
+    base_url: str | None
+
+    def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
+        """The state of each named record that exists (absent names are left out)."""
+
+    def replace(self, writes: Iterable[GraphWrite]) -> None:
+        """Replace each record's graph; each graph is replaced in one transaction."""
+
+    def delete(self, name: str) -> bool:
+        """Drop a record's graph; False if there was none."""
+
+    def stored_records(self) -> Iterator[StoredRecord]:
+        """Every record with its original source, for re-mapping."""
+
+    def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
+        """Run a read query over the union of the record graphs."""
+
+    def export(self, out: BinaryIO, format: str) -> None:
+        """Write the whole dataset to *out* in one of :data:`EXPORT_FORMATS`."""
+
+    def stats(self) -> Stats: ...
+
+    def set_base_url(self, base_url: str) -> None:
+        """Record the base URL the store's IRIs were minted under."""
+
+    def close(self) -> None: ...

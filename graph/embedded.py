@@ -1,0 +1,201 @@
+"""The embedded backend: a pyoxigraph store on disk, owned by this process.
+
+Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
+DATA``), which Oxigraph applies as one transaction, so a reader or a killed load never
+sees half a record. A fresh store is filled by :func:`bulk_create` instead: pyoxigraph's
+bulk loader is much faster but not transactional, so it writes into a new directory that
+is moved into place only once the load is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping
+
+import pyoxigraph
+from pyoxigraph import NamedNode, RdfFormat, Variable
+
+import queries
+
+from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
+
+DCT = "http://purl.org/dc/terms/"
+SETTINGS_GRAPH = NamedNode("urn:x-studygraph:settings")
+BASE_URL = NamedNode("urn:x-studygraph:baseUrl")
+_FORMATS = {
+    "nq": RdfFormat.N_QUADS,
+    "trig": RdfFormat.TRIG,
+    "jsonld": RdfFormat.JSON_LD,
+    "nt": RdfFormat.N_TRIPLES,
+    "ttl": RdfFormat.TURTLE,
+    "rdf": RdfFormat.RDF_XML,
+}
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used as asked (locked, wrong base URL, ...)."""
+
+
+def is_fresh(path: str | os.PathLike[str]) -> bool:
+    """Whether *path* holds no store yet (missing or an empty directory)."""
+    directory = Path(path)
+    return not directory.exists() or (directory.is_dir() and not any(directory.iterdir()))
+
+
+class EmbeddedStore:
+    """A :class:`graph.backend.GraphStore` over a pyoxigraph store directory."""
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if read_only:
+                self._store = pyoxigraph.Store.read_only(str(self.path))
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._store = pyoxigraph.Store(str(self.path))
+        except OSError as error:
+            raise StoreError(f"cannot open the store at {self.path}: {error}") from None
+        self.base_url = self._read_base_url()
+
+    # -- settings
+
+    def _read_base_url(self) -> str | None:
+        for quad in self._store.quads_for_pattern(None, BASE_URL, None, SETTINGS_GRAPH):
+            return quad.object.value
+        return None
+
+    def set_base_url(self, base_url: str) -> None:
+        self._store.remove_graph(SETTINGS_GRAPH)
+        self._store.add(pyoxigraph.Quad(SETTINGS_GRAPH, BASE_URL, pyoxigraph.Literal(base_url), SETTINGS_GRAPH))
+        self.base_url = base_url
+
+    def _vocab(self, term: str) -> NamedNode:
+        return NamedNode(f"{self.base_url}/vocab#{term}")
+
+    # -- records
+
+    def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
+        found: dict[str, RecordState] = {}
+        content_hash = self._vocab("contentHash")
+        for name in names:
+            graph = NamedNode(name)
+            values = {}
+            for predicate in (content_hash, NamedNode(DCT + "issued"), NamedNode(DCT + "modified")):
+                for quad in self._store.quads_for_pattern(graph, predicate, None, graph):
+                    values[predicate.value] = quad.object.value
+            if values:
+                found[name] = RecordState(
+                    values.get(content_hash.value), values.get(DCT + "issued"), values.get(DCT + "modified")
+                )
+        return found
+
+    def replace(self, writes: Iterable[GraphWrite]) -> None:
+        for write in writes:
+            graph = str(NamedNode(write.name))
+            self._store.update(f"DROP SILENT GRAPH {graph} ;\nINSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}} }}")
+
+    def delete(self, name: str) -> bool:
+        graph = NamedNode(name)
+        if not self._store.contains_named_graph(graph):
+            return False
+        self._store.remove_graph(graph)
+        return True
+
+    def stored_records(self) -> Iterator[StoredRecord]:
+        bindings = {
+            Variable("sourceRecord"): self._vocab("sourceRecord"),
+            Variable("sourceName"): self._vocab("sourceName"),
+            Variable("sourceFormat"): self._vocab("sourceFormat"),
+        }
+        for row in self._store.query(queries.load("stored_records"), substitutions=bindings):
+            yield StoredRecord(
+                name=row["g"].value,
+                source_json=row["json"].value,
+                issued=row["issued"].value,
+                modified=row["modified"].value,
+                source_name=row["name"].value if row["name"] is not None else None,
+                source_format=row["format"].value if row["format"] is not None else None,
+            )
+
+    # -- reading
+
+    def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
+        bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
+        return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
+
+    def export(self, out: BinaryIO, format: str) -> None:
+        if format not in EXPORT_FORMATS:
+            raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        rdf_format = _FORMATS[format]
+        prefixes = self._prefixes()
+        if EXPORT_FORMATS[format][1]:
+            # Dump every graph but the settings graph, which is no part of the dataset.
+            self._dump_records(out, rdf_format, prefixes)
+            return
+        triples = self._store.query(
+            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?settings) }",
+            substitutions={Variable("settings"): SETTINGS_GRAPH},
+        )
+        pyoxigraph.serialize(triples, out, rdf_format, prefixes=prefixes if format != "nt" else None)
+
+    def _dump_records(self, out: BinaryIO, rdf_format: RdfFormat, prefixes: dict[str, str]) -> None:
+        quads = (q for q in self._store.quads_for_pattern(None, None, None) if q.graph_name != SETTINGS_GRAPH)
+        kwargs = {} if rdf_format in (RdfFormat.N_QUADS, RdfFormat.JSON_LD) else {"prefixes": prefixes}
+        pyoxigraph.serialize(quads, out, rdf_format, **kwargs)
+
+    def _prefixes(self) -> dict[str, str]:
+        from mappings.terms import PREFIXES
+
+        prefixes = dict(PREFIXES)
+        if self.base_url:
+            prefixes["sg"] = f"{self.base_url}/vocab#"
+        return prefixes
+
+    def stats(self) -> Stats:
+        records = next(iter(self._store.query(queries.load("count_records"))))["records"]
+        nodes: dict[str, int] = {}
+        if self.base_url:
+            rows = self._store.query(
+                queries.load("count_nodes"), substitutions={Variable("base"): pyoxigraph.Literal(self.base_url + "/")}
+            )
+            nodes = {row["kind"].value: int(row["count"].value) for row in rows}
+        settings = sum(1 for _ in self._store.quads_for_pattern(None, None, None, SETTINGS_GRAPH))
+        return Stats(records=int(records.value), quads=len(self._store) - settings, nodes=nodes)
+
+    def flush(self) -> None:
+        self._store.flush()
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+
+def bulk_create(path: str | os.PathLike[str], nquads: BinaryIO, base_url: str) -> None:
+    """Create a fresh store at *path* from N-Quads with the bulk loader, all or nothing.
+
+    The store is built in a sibling directory and renamed into place when complete; an
+    interrupted load leaves only that directory, which the next load removes.
+    """
+    target = Path(path)
+    if not is_fresh(target):
+        raise StoreError(f"{target} already holds a store; bulk creation needs a fresh one")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(target)
+    building = target.with_name(f".{target.name}.loading-{uuid.uuid4().hex[:8]}")
+    store = pyoxigraph.Store(str(building))
+    store.bulk_load(nquads, RdfFormat.N_QUADS)
+    store.add(pyoxigraph.Quad(SETTINGS_GRAPH, BASE_URL, pyoxigraph.Literal(base_url), SETTINGS_GRAPH))
+    store.flush()
+    del store
+    if target.exists():
+        target.rmdir()
+    os.replace(building, target)
+
+
+def remove_stale_builds(target: Path) -> None:
+    """Remove directories left by bulk loads that were killed before they finished."""
+    for stale in target.parent.glob(f".{target.name}.loading-*"):
+        shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,101 @@
+"""Keys and labels of linked nodes, normalised so one thing gets one node.
+
+The same sponsor, keyword or catalogue reaches us spelt in many ways ("King's College
+London" with a straight or a curly apostrophe, "MENTAL HEALTH" and "mental health",
+"ESRC" and "Economic and Social Research Council"). The key — the last segment of the
+node's URL — is computed from a cleaned name so all of them land on one node, and the
+label is computed from the same cleaned name so the node does not collect one label per
+spelling.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_TAGS = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_ORGANISATION_WORDS = frozenset(
+    "trust foundation university council institute society centre center college department "
+    "unit service services research agency office ministry school hospital board "
+    "commission association digital health national royal".split()
+)
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,198}[a-z0-9])?$")
+
+#: Organisation acronyms seen in the catalogues' funder lists, and the name each stands for.
+ORGANISATION_ALIASES: dict[str, str] = {
+    "esrc": "Economic and Social Research Council",
+    "mrc": "Medical Research Council",
+    "nihr": "National Institute for Health and Care Research",
+    "ukri": "UK Research and Innovation",
+    "bbsrc": "Biotechnology and Biological Sciences Research Council",
+    "epsrc": "Engineering and Physical Sciences Research Council",
+    "ahrc": "Arts and Humanities Research Council",
+    "dohsc": "Department of Health and Social Care",
+    "dhsc": "Department of Health and Social Care",
+    "dfe": "Department for Education",
+    "dwp": "Department for Work and Pensions",
+    "ons": "Office for National Statistics",
+    "houk": "Home Office",
+    "blf": "British Lung Foundation",
+    "adruk": "ADR UK",
+    "hdruk": "Health Data Research UK",
+    "nhsdigital": "NHS Digital",
+    "alzhsoc": "Alzheimer's Society",
+    "nuffield": "Nuffield Foundation",
+}
+
+
+def clean_text(value: str) -> str:
+    """Text with markup removed, entities decoded, quotes straightened, spaces collapsed."""
+    text = html.unescape(_TAGS.sub(" ", value)).translate(_QUOTES)
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def slugify(value: str) -> str:
+    """A URL path segment of lowercase ASCII letters, digits and hyphens ('' if none)."""
+    ascii_text = unicodedata.normalize("NFKD", clean_text(value)).encode("ascii", "ignore").decode()
+    ascii_text = ascii_text.replace("&", " and ").replace("'", "")
+    return _NOT_KEY.sub("-", ascii_text.lower()).strip("-")[:120].strip("-")
+
+
+def is_slug(value: str) -> bool:
+    """Whether *value* can be used as given as the last segment of a document URL."""
+    return bool(_SLUG.match(value)) and ".." not in value
+
+
+def organisation_names(value: str) -> list[str]:
+    """The organisations named in one published name field.
+
+    Catalogues pack several organisations into one name: separated by ``;`` or ``<br>``
+    ("Bangor University; Swansea University"), or as a run of funder acronyms ("MRC
+    NIHR"). A run of single words is split only when one of them is a known acronym, so
+    "Wellcome Trust" stays whole.
+    """
+    parts = [clean_text(part) for part in re.split(r";|<br\s*/?>", value, flags=re.I)]
+    names: list[str] = []
+    for part in filter(None, parts):
+        words = part.split(" ")
+        if (
+            len(words) > 1
+            and any(w.lower() in ORGANISATION_ALIASES for w in words)
+            and not any(w.lower() in _ORGANISATION_WORDS or w.islower() for w in words)
+        ):
+            names.extend(words)
+        else:
+            names.append(part)
+    return [ORGANISATION_ALIASES.get(name.lower(), name) for name in names]
+
+
+def organisation_label(name: str) -> str:
+    """The label of an organisation node: the cleaned name, acronyms expanded."""
+    cleaned = clean_text(name)
+    return ORGANISATION_ALIASES.get(cleaned.lower(), cleaned)
+
+
+def keyword_label(value: str) -> str:
+    """The label of a keyword concept: cleaned and lower-cased, as one label per key."""
+    return clean_text(value).lower()

@@ -1,0 +1,135 @@
+"""Linked nodes: the shared things a study points at, each with its own URL.
+
+Each function writes a node's type and labels into the record's graph and returns the
+node's IRI as a term. Writing the description into every graph that mentions the node
+keeps each record's graph self-contained, and makes a node disappear with the last record
+that names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import catalogues, keys
+from .record_graph import RecordGraph
+from .terms import DCAT, DCT, FOAF, SCHEMA, SKOS, iri, literal
+from .urls import Urls
+
+#: Labels of the concept schemes of each concept kind.
+SCHEME_TITLES = {
+    "keyword": "Keywords",
+    "source": "Sources",
+    "instrument": "Instruments",
+    "study-design": "Study designs",
+}
+
+
+@dataclass
+class Context:
+    """What a field handler needs: the graph being written, the URL scheme, the study."""
+
+    graph: RecordGraph
+    urls: Urls
+    doc_iri: str
+
+    @property
+    def doc(self) -> str:
+        return f"<{self.doc_iri}>"
+
+    @property
+    def study(self) -> str:
+        return f"<{self.doc_iri}#id>"
+
+    def local(self, fragment: str) -> str:
+        """A term for a thing described only inside this record (``<doc#fragment>``)."""
+        return f"<{self.doc_iri}#{fragment}>"
+
+    def vocab(self, term: str) -> str:
+        """A term of the project vocabulary."""
+        return f"<{self.urls.vocab}{term}>"
+
+    def add(self, subject: str, predicate: str, obj: str) -> None:
+        self.graph.add(subject, predicate, obj)
+
+    def label(self, subject: str, text: str, *predicates: str) -> None:
+        value = literal(text)
+        for predicate in predicates:
+            self.graph.add(subject, f"<{predicate}>", value)
+
+
+def organisation(ctx: Context, name: str, kind: str = "Organization") -> str | None:
+    """An organisation (or person) node keyed by its normalised name."""
+    label = keys.organisation_label(name)
+    key = keys.slugify(label)
+    if not key:
+        return None
+    node = f"<{ctx.urls.thing('organization', key)}>"
+    person = kind == "Person"
+    ctx.graph.typed(node, FOAF + "Agent", FOAF + ("Person" if person else "Organization"), SCHEMA + kind)
+    ctx.label(node, label, FOAF + "name", SCHEMA + "name")
+    return node
+
+
+def keyword(ctx: Context, text: str) -> str | None:
+    """A keyword as a ``skos:Concept`` in the catalogue's keyword scheme."""
+    label = keys.keyword_label(text)
+    key = keys.slugify(label)
+    if not key:
+        return None
+    node = f"<{ctx.urls.thing('keyword', key)}>"
+    ctx.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
+    ctx.label(node, label, SKOS + "prefLabel", SCHEMA + "name")
+    _in_scheme(ctx, node, "keyword")
+    return node
+
+
+def concept(ctx: Context, kind: str, code: str, label: str | None = None) -> str | None:
+    """A source, instrument or study design as a concept of its own scheme."""
+    key = keys.slugify(code)
+    if not key:
+        return None
+    node = f"<{ctx.urls.thing(kind, key)}>"
+    ctx.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
+    ctx.label(node, label or keys.clean_text(code), SKOS + "prefLabel", SCHEMA + "name")
+    if label:
+        ctx.add(node, f"<{SKOS}notation>", literal(code.strip()))
+    _in_scheme(ctx, node, kind)
+    return node
+
+
+def source(ctx: Context, code: str) -> str | None:
+    known = catalogues.by_code(code)
+    return concept(ctx, "source", code, known.name if known else None)
+
+
+def catalogue(ctx: Context, name: str) -> str | None:
+    """The catalogue a study is listed in, as a ``dcat:Catalog`` that lists the study.
+
+    DCAT-AP wants a catalogue to have a publisher; a catalogue is taken to be published
+    by the organisation of the same name.
+    """
+    known = catalogues.by_name(name)
+    label = known.name if known else keys.clean_text(name)
+    key = keys.slugify(label)
+    if not key:
+        return None
+    node = f"<{ctx.urls.thing('catalogue', key)}>"
+    ctx.graph.typed(node, DCAT + "Catalog", SCHEMA + "DataCatalog")
+    ctx.label(node, label, DCT + "title", SCHEMA + "name")
+    ctx.add(node, f"<{DCT}description>", literal(f"Studies catalogued by {label}."))
+    publisher = organisation(ctx, label)
+    if publisher:
+        ctx.add(node, f"<{DCT}publisher>", publisher)
+    if known:
+        homepage = iri(known.homepage)
+        ctx.add(node, f"<{FOAF}homepage>", homepage)
+        ctx.graph.typed(homepage, FOAF + "Document")
+    ctx.add(node, f"<{DCAT}dataset>", ctx.study)
+    return node
+
+
+def _in_scheme(ctx: Context, node: str, kind: str) -> None:
+    scheme = f"<{ctx.urls.scheme(kind)}>"
+    ctx.add(node, f"<{SKOS}inScheme>", scheme)
+    ctx.graph.typed(scheme, SKOS + "ConceptScheme")
+    ctx.label(scheme, SCHEME_TITLES[kind], DCT + "title")

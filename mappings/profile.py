@@ -1,0 +1,679 @@
+"""The mapping profile: one table row per record field, DCAT and schema.org side by side.
+
+:data:`PROFILE` is the whole mapping, read top to bottom: which record fields each row
+reads and the handler that writes them. A handler repairs what it can and drops what it
+cannot with a warning naming the field, so a published oddity (an empty URL, ``"UK"`` as
+a country, a year 999) never becomes a broken IRI or an invalid literal.
+:func:`map_record` runs the table over one record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from . import authorities, identifiers, keys, nodes, temporal
+from .nodes import Context
+from .record_graph import RecordGraph, Warning_
+from .terms import (
+    ADMS,
+    DCAT,
+    DCT,
+    FOAF,
+    PROV,
+    RDF,
+    RDFS,
+    RELATORS,
+    SCHEMA,
+    SKOS,
+    XSD,
+    InvalidTerm,
+    boolean,
+    integer,
+    iri,
+    literal,
+)
+from .urls import Urls
+
+#: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph
+#: whose hash was made by another version.
+MAPPING_VERSION = "1"
+
+Handler = Callable[[Context, list[Any]], None]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A row of the profile: the record paths it reads and the handler that writes them.
+
+    The handler gets the values of all paths in one list (lists flattened, missing values
+    left out), or with ``positional`` one value per path, None where missing.
+    """
+
+    name: str
+    paths: tuple[str, ...]
+    write: Handler
+    positional: bool = False
+
+    def values(self, data: dict[str, Any]) -> list[Any]:
+        if self.positional:
+            found = [_get(data, path) for path in self.paths]
+            return found if any(v is not None for v in found) else []
+        return [v for path in self.paths for v in _values(data, path)]
+
+
+class RecordError(ValueError):
+    """A record that cannot be mapped at all (no name, no usable key)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass
+class MappedRecord:
+    """A record's graph, ready for the store."""
+
+    slug: str
+    graph: RecordGraph
+    content_hash: str
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def warnings(self) -> list[Warning_]:
+        return self.graph.warnings
+
+
+def _p(namespace: str, term: str) -> str:
+    return f"<{namespace}{term}>"
+
+
+# ---------------------------------------------------------------------------- handlers
+
+
+def _text_fields(*predicates: str) -> Handler:
+    """Write the first non-empty text value with each predicate, as found."""
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for value in values:
+            if isinstance(value, str) and value.strip():
+                for predicate in predicates:
+                    ctx.add(ctx.study, f"<{predicate}>", literal(value))
+                return
+
+    return write
+
+
+def _landing_pages(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        url = _web_url(ctx, "url", value)
+        if url:
+            ctx.add(ctx.study, _p(DCAT, "landingPage"), url)
+            ctx.add(ctx.study, _p(SCHEMA, "url"), url)
+            ctx.graph.typed(url, FOAF + "Document")
+
+
+def _identifiers(ctx: Context, values: list[Any]) -> None:
+    """DOIs become resolver IRIs and ADMS identifiers; other identifiers stay literals."""
+    dois: list[str] = []
+    for value in _unique(values):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        doi = identifiers.normalise_doi(value)
+        if doi is None:
+            ctx.add(ctx.study, _p(DCT, "identifier"), literal(value.strip()))
+            ctx.add(ctx.study, _p(SCHEMA, "identifier"), literal(value.strip()))
+        elif doi not in dois:
+            dois.append(doi)
+    for number, doi in enumerate(dois, 1):
+        try:
+            resolver = iri(identifiers.doi_iri(doi))
+        except InvalidTerm as error:
+            ctx.graph.warn("identifier", str(error))
+            continue
+        node = ctx.local("doi" if number == 1 else f"doi-{number}")
+        ctx.add(ctx.study, _p(DCT, "identifier"), literal(doi))
+        ctx.add(ctx.study, _p(ADMS, "identifier"), node)
+        ctx.graph.typed(node, ADMS + "Identifier")
+        ctx.add(node, _p(SKOS, "notation"), literal(doi))
+        ctx.add(node, _p(DCT, "creator"), iri("https://www.doi.org/"))
+        ctx.graph.typed("<https://www.doi.org/>", FOAF + "Agent")
+        ctx.label("<https://www.doi.org/>", "DOI Foundation", FOAF + "name")
+        ctx.add(ctx.study, _p(SCHEMA, "identifier"), resolver)
+        ctx.add(ctx.study, _p(SCHEMA, "sameAs"), resolver)
+
+
+def _local_identifiers(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        if isinstance(value, str) and value.strip():
+            ctx.add(ctx.study, _p(DCT, "identifier"), literal(value.strip()))
+
+
+def _keywords(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        node = nodes.keyword(ctx, value)
+        if node is None:
+            ctx.graph.warn("keywords", f"keyword {value!r} has no letters or digits; dropped")
+            continue
+        ctx.add(ctx.study, _p(DCAT, "keyword"), literal(keys.keyword_label(value)))
+        ctx.add(ctx.study, _p(SCHEMA, "keywords"), literal(keys.clean_text(value)))
+        ctx.add(ctx.study, _p(DCAT, "theme"), node)
+
+
+def _catalogues(ctx: Context, values: list[Any]) -> None:
+    for value in values:
+        name = _name_of(value)
+        node = nodes.catalogue(ctx, name) if name else None
+        if node is None:
+            ctx.graph.warn("includedInDataCatalog", f"catalogue without a usable name: {value!r}")
+            continue
+        ctx.add(ctx.study, _p(SCHEMA, "includedInDataCatalog"), node)
+
+
+def _attributions(role: str, schema_property: str, relator: str) -> Handler:
+    """Sponsors and funders: a schema.org link and a PROV qualified attribution with a role."""
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for number, agent in enumerate(_agents(ctx, role, values), 1):
+            ctx.add(ctx.study, _p(SCHEMA, schema_property), agent)
+            attribution = ctx.local(f"{role}-{number}")
+            ctx.add(ctx.study, _p(PROV, "qualifiedAttribution"), attribution)
+            ctx.graph.typed(attribution, PROV + "Attribution")
+            ctx.add(attribution, _p(PROV, "agent"), agent)
+            ctx.add(attribution, _p(DCAT, "hadRole"), _p(RELATORS, relator))
+
+    return write
+
+
+def _agent_links(field_name: str, dct_property: str, schema_property: str, dct_max: int | None = None) -> Handler:
+    """Publishers, creators, rights holders: the same link in both vocabularies.
+
+    DCAT-AP allows one ``dct:publisher``; further publishers keep their schema.org link.
+    """
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for number, agent in enumerate(_agents(ctx, field_name, values), 1):
+            if dct_max is None or number <= dct_max:
+                ctx.add(ctx.study, _p(DCT, dct_property), agent)
+            ctx.add(ctx.study, _p(SCHEMA, schema_property), agent)
+
+    return write
+
+
+def _temporal(ctx: Context, values: list[Any]) -> None:
+    """``dct:temporal`` from temporalCoverage, else from start_year/end_year."""
+    coverage = values[0] if isinstance(values[0], str) and values[0].strip() else None
+    period = None
+    if coverage:
+        try:
+            period = temporal.parse_period(coverage)
+        except ValueError as error:
+            ctx.graph.warn("temporalCoverage", f"{error}; dropped")
+        else:
+            ctx.add(ctx.study, _p(SCHEMA, "temporalCoverage"), literal(coverage.strip()))
+    if period is None:
+        period = _period_from_years(ctx, values[1:3])
+    if period is None:
+        return
+    end = period.end
+    if end is not None and temporal.is_future(end, dt.date.today()):
+        ctx.graph.warn("temporalCoverage", f"end {end.value} lies in the future; left open")
+        end = None
+    node = ctx.local("temporal")
+    ctx.add(ctx.study, _p(DCT, "temporal"), node)
+    ctx.graph.typed(node, DCT + "PeriodOfTime")
+    for predicate, bound in (("startDate", period.start), ("endDate", end)):
+        if bound is not None:
+            ctx.add(node, _p(DCAT, predicate), literal(bound.value, bound.datatype))
+
+
+def _period_from_years(ctx: Context, values: list[Any]) -> temporal.Period | None:
+    # Bad years are reported once, by the start_year row.
+    start, end = (_year(ctx, name, value, warn=False) for name, value in zip(("start_year", "end_year"), values))
+    return None if start is None and end is None else temporal.Period(start, end)
+
+
+def _year(ctx: Context, field_name: str, value: Any, warn: bool = True) -> temporal.Bound | None:
+    if value is None or value == "":
+        return None
+    try:
+        return temporal.parse_bound(f"{int(value):04d}")
+    except (TypeError, ValueError) as error:
+        if warn:
+            ctx.graph.warn(field_name, f"not a year: {value!r} ({error}); dropped")
+        return None
+
+
+def _years(ctx: Context, values: list[Any]) -> None:
+    for term, value in zip(("startYear", "endYear"), values):
+        bound = _year(ctx, "start_year" if term == "startYear" else "end_year", value)
+        if bound is not None:
+            ctx.add(ctx.study, ctx.vocab(term), literal(bound.value, XSD + "gYear"))
+
+
+def _countries(ctx: Context, values: list[Any]) -> None:
+    seen = set()
+    for value in _unique(values):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            country, note = authorities.country(value)
+        except ValueError as error:
+            ctx.graph.warn("country_codes", f"{error}; dropped")
+            continue
+        if note:
+            ctx.graph.warn("country_codes", note)
+        if country.iri in seen:
+            continue
+        seen.add(country.iri)
+        node = iri(country.iri)
+        ctx.add(ctx.study, _p(DCT, "spatial"), node)
+        ctx.add(ctx.study, _p(SCHEMA, "spatialCoverage"), node)
+        ctx.graph.typed(node, DCT + "Location", SCHEMA + "Country")
+        ctx.add(node, _p(SKOS, "prefLabel"), literal(country.label, language="en"))
+        ctx.add(node, _p(SCHEMA, "name"), literal(country.label, language="en"))
+        if country.alpha_2:
+            ctx.add(node, _p(SKOS, "notation"), literal(country.alpha_2))
+
+
+def _place(ctx: Context, values: list[Any]) -> None:
+    text = next((v for v in values if isinstance(v, str) and v.strip()), None)
+    if text is None:
+        return
+    node = ctx.local("place")
+    ctx.add(ctx.study, _p(DCT, "spatial"), node)
+    ctx.add(ctx.study, _p(SCHEMA, "spatialCoverage"), node)
+    ctx.graph.typed(node, DCT + "Location", SCHEMA + "Place")
+    ctx.label(node, text.strip(), RDFS + "label", SCHEMA + "name")
+
+
+def _languages(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            language = authorities.language(value)
+        except ValueError as error:
+            ctx.graph.warn("language_codes", f"{error}; dropped")
+            continue
+        node = iri(language.iri)
+        ctx.add(ctx.study, _p(DCT, "language"), node)
+        ctx.add(ctx.study, _p(SCHEMA, "inLanguage"), literal(language.alpha_2 or value.strip().lower()))
+        ctx.graph.typed(node, DCT + "LinguisticSystem")
+        ctx.add(node, _p(SKOS, "prefLabel"), literal(language.label, language="en"))
+
+
+def _access_rights(ctx: Context, values: list[Any]) -> None:
+    text = next((v for v in values if isinstance(v, str) and v.strip()), None)
+    if text is None:
+        return
+    node = ctx.local("access")
+    ctx.add(ctx.study, _p(DCT, "accessRights"), node)
+    ctx.add(ctx.study, _p(SCHEMA, "conditionsOfAccess"), literal(text.strip()))
+    ctx.graph.typed(node, DCT + "RightsStatement")
+    ctx.label(node, text.strip(), RDFS + "label")
+    try:
+        url, _ = identifiers.web_url(text)
+    except ValueError:
+        return
+    if " " not in text.strip():
+        ctx.add(node, _p(RDFS, "seeAlso"), iri(url))
+
+
+def _licences(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        url = _web_url(ctx, "license", value)
+        if url:
+            ctx.add(ctx.study, _p(DCT, "license"), url)
+            ctx.add(ctx.study, _p(SCHEMA, "license"), url)
+            ctx.graph.typed(url, DCT + "LicenseDocument")
+
+
+def _image(ctx: Context, values: list[Any]) -> None:
+    for value in _unique(values):
+        url = _web_url(ctx, "image", value)
+        if url:
+            ctx.add(ctx.study, _p(SCHEMA, "image"), url)
+
+
+def _variables(ctx: Context, values: list[Any]) -> None:
+    """Variables as ``schema:PropertyValue`` nodes inside the study's document."""
+    seen: set[str] = set()
+    for value in values:
+        name = _name_of(value)
+        key = keys.slugify(name) if name else ""
+        if not key:
+            ctx.graph.warn("variableMeasured", f"variable without a usable name: {value!r}")
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        node = ctx.local(f"variable-{key}")
+        ctx.add(ctx.study, _p(SCHEMA, "variableMeasured"), node)
+        ctx.graph.typed(node, SCHEMA + "PropertyValue")
+        ctx.label(node, name.strip(), SCHEMA + "name")
+        description = value.get("description") if isinstance(value, dict) else None
+        if isinstance(description, str) and description.strip():
+            ctx.label(node, description.strip(), SCHEMA + "description")
+
+
+def _related_studies(field_name: str, dct_property: str, schema_property: str) -> Handler:
+    """Parents, ancestors and children: links to their study IRIs, labelled here."""
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for value in values:
+            if not isinstance(value, dict) or not value:
+                continue
+            slug, name = _slug_and_name(value)
+            if slug is None:
+                ctx.graph.warn(field_name, "related study without a slug or name; dropped")
+                continue
+            node = f"<{ctx.urls.thing('item', slug)}>"
+            if node == ctx.study:
+                continue
+            ctx.add(ctx.study, _p(DCT, dct_property), node)
+            ctx.add(ctx.study, _p(SCHEMA, schema_property), node)
+            if name:
+                ctx.label(node, name, DCT + "title", SCHEMA + "name")
+
+    return write
+
+
+def _concepts(kind: str, predicate: str) -> Handler:
+    def write(ctx: Context, values: list[Any]) -> None:
+        for value in _unique(values):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            node = nodes.source(ctx, value) if kind == "source" else nodes.concept(ctx, kind, value)
+            if node:
+                ctx.add(ctx.study, ctx.vocab(predicate), node)
+
+    return write
+
+
+def _resource_type(ctx: Context, values: list[Any]) -> None:
+    value = next((v for v in values if isinstance(v, str) and keys.slugify(v)), None)
+    if value is None:
+        return
+    term = keys.slugify(value)
+    node = ctx.vocab(term)
+    ctx.add(ctx.study, _p(DCT, "type"), node)
+    ctx.graph.typed(node, SKOS + "Concept")
+    ctx.label(node, value.strip().lower(), SKOS + "prefLabel")
+    ctx.add(node, _p(SKOS, "inScheme"), ctx.vocab("resourceTypes"))
+
+
+def _text_property(term: str) -> Handler:
+    def write(ctx: Context, values: list[Any]) -> None:
+        value = next((v for v in values if isinstance(v, str) and v.strip()), None)
+        if value is not None:
+            ctx.add(ctx.study, ctx.vocab(term), literal(value.strip()))
+
+    return write
+
+
+def _boolean_property(term: str) -> Handler:
+    def write(ctx: Context, values: list[Any]) -> None:
+        value = next((v for v in values if isinstance(v, bool)), None)
+        if value is not None:
+            ctx.add(ctx.study, ctx.vocab(term), boolean(value))
+
+    return write
+
+
+def _count_property(term: str, field_name: str, placeholders: Iterable[int] = (), maximum: int | None = None) -> Handler:
+    """A non-negative integer; placeholder values (0 people, age 999) are dropped."""
+    dropped = frozenset(placeholders)
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for value in values:
+            if value is None or value == "":
+                continue
+            try:
+                number = int(value)
+                if isinstance(value, float) and number != value:
+                    raise ValueError
+            except (TypeError, ValueError):
+                ctx.graph.warn(field_name, f"not a whole number: {value!r}; dropped")
+                return
+            if number < 0 or number in dropped or (maximum is not None and number > maximum):
+                ctx.graph.warn(field_name, f"{number} is a placeholder or out of range; dropped")
+                return
+            ctx.add(ctx.study, ctx.vocab(term), integer(number))
+            return
+
+    return write
+
+
+# ------------------------------------------------------------------------------- table
+
+PROFILE: tuple[Field, ...] = (
+    Field("name", ("dataset_schema.name", "extra_data.name"), _text_fields(DCT + "title", SCHEMA + "name")),
+    Field("description", ("dataset_schema.description",), _text_fields(DCT + "description", SCHEMA + "description")),
+    Field("url", ("dataset_schema.url", "extra_data.urls"), _landing_pages),
+    Field("keywords", ("dataset_schema.keywords",), _keywords),
+    Field("identifier", ("dataset_schema.identifier", "extra_data.dois"), _identifiers),
+    Field("harmony_id", ("extra_data.harmony_id", "extra_data.uuid"), _local_identifiers),
+    Field("includedInDataCatalog", ("dataset_schema.includedInDataCatalog",), _catalogues),
+    Field("sponsor", ("dataset_schema.sponsor",), _attributions("sponsor", "sponsor", "spn")),
+    Field("funder", ("dataset_schema.funder",), _attributions("funder", "funder", "fnd")),
+    Field("publisher", ("dataset_schema.publisher",), _agent_links("publisher", "publisher", "publisher", dct_max=1)),
+    Field("creator", ("dataset_schema.creator",), _agent_links("creator", "creator", "creator")),
+    Field("copyrightHolder", ("dataset_schema.copyrightHolder",), _agent_links("copyrightHolder", "rightsHolder", "copyrightHolder")),
+    Field("temporalCoverage", ("dataset_schema.temporalCoverage", "extra_data.start_year", "extra_data.end_year"), _temporal, positional=True),
+    Field("start_year", ("extra_data.start_year", "extra_data.end_year"), _years, positional=True),
+    Field("country_codes", ("extra_data.country_codes",), _countries),
+    Field("geographic_coverage", ("extra_data.geographic_coverage",), _place),
+    Field("language_codes", ("extra_data.language_codes",), _languages),
+    Field("data_access", ("extra_data.data_access",), _access_rights),
+    Field("license", ("dataset_schema.license",), _licences),
+    Field("image", ("dataset_schema.image",), _image),
+    Field("variableMeasured", ("dataset_schema.variableMeasured",), _variables),
+    Field("parent", ("parent",), _related_studies("parent", "isPartOf", "isPartOf")),
+    Field("ancestors", ("ancestors",), _related_studies("ancestors", "isPartOf", "isPartOf")),
+    Field("child_datasets", ("child_datasets",), _related_studies("child_datasets", "hasPart", "hasPart")),
+    Field("source", ("extra_data.source",), _concepts("source", "source")),
+    Field("instruments", ("extra_data.instruments",), _concepts("instrument", "instrument")),
+    Field("study_design", ("extra_data.study_design",), _concepts("study-design", "studyDesign")),
+    Field("resource_type", ("extra_data.resource_type",), _resource_type),
+    Field("sex", ("extra_data.sex",), _text_property("sex")),
+    Field("genetic_data_collected", ("extra_data.genetic_data_collected",), _boolean_property("geneticDataCollected")),
+    Field("sample_size", ("extra_data.sample_size", "dataset_schema.size"), _count_property("sampleSize", "sample_size", (0,))),
+    Field("age_lower", ("extra_data.age_lower",), _count_property("minAge", "age_lower", (999,), maximum=150)),
+    Field("age_upper", ("extra_data.age_upper",), _count_property("maxAge", "age_upper", (0, 999), maximum=150)),
+    Field("num_sweeps", ("extra_data.num_sweeps",), _count_property("numberOfSweeps", "num_sweeps", (0,))),
+    Field("duration_years", ("extra_data.duration_years",), _count_property("durationYears", "duration_years", (999,))),
+    Field("num_variables", ("extra_data.num_variables", "extra_data.number_of_variables"), _count_property("numberOfVariables", "num_variables")),
+    Field("num_descendant_variables", ("num_descendant_variables",), _count_property("numberOfDescendantVariables", "num_descendant_variables")),
+    Field("ai_summary", ("extra_data.ai_summary",), _text_property("aiSummary")),
+)
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def record_slug(data: dict[str, Any]) -> tuple[str, str | None]:
+    """The record's key (its URL slug), and a note if the published slug had to be replaced.
+
+    Raises RecordError when the record has neither a usable slug nor a name to make one.
+    """
+    published = _get(data, "extra_data.slug")
+    if isinstance(published, str) and keys.is_slug(published):
+        return published, None
+    name = record_name(data)
+    slug = keys.slugify(name)
+    if not slug:
+        raise RecordError("name", f"no key can be made from the name {name!r}")
+    note = f"slug {published!r} is not a usable URL segment; using {slug!r}" if published else None
+    return slug, note
+
+
+def record_name(data: dict[str, Any]) -> str:
+    for path in ("dataset_schema.name", "extra_data.name"):
+        value = _get(data, path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    raise RecordError("name", "record has no name")
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """A hash of the record as published and of the mapping version that maps it."""
+    digest = hashlib.sha256(MAPPING_VERSION.encode() + b"\0" + canonical_json(data).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def map_record(
+    data: dict[str, Any],
+    urls: Urls,
+    *,
+    issued: str,
+    modified: str,
+    source_name: str | None = None,
+    source_format: str | None = None,
+) -> MappedRecord:
+    """Map one Harmony-shaped record to its named graph.
+
+    *issued* and *modified* are ``xsd:dateTime`` lexical forms for the catalogue record.
+    Raises RecordError if the record cannot be mapped at all.
+    """
+    if not isinstance(data, dict):
+        raise RecordError("record", "record is not a JSON object")
+    record_name(data)
+    slug, slug_note = record_slug(data)
+    doc = urls.item(slug)
+    graph = RecordGraph(doc)
+    ctx = Context(graph, urls, doc)
+    if slug_note:
+        graph.warn("slug", slug_note)
+    ctx.graph.typed(ctx.study, DCAT + "Dataset", SCHEMA + "Dataset")
+    for field in PROFILE:
+        values = field.values(data)
+        if values:
+            field.write(ctx, values)
+    if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
+        # DCAT-AP requires a description; a record without one says only its title.
+        text = record_name(data)
+        ctx.add(ctx.study, _p(DCT, "description"), literal(text))
+        graph.warn("description", "record has no description; the title is used")
+    digest = content_hash(data)
+    _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
+    return MappedRecord(slug, graph, digest)
+
+
+def _catalogue_record(
+    ctx: Context,
+    data: dict[str, Any],
+    digest: str,
+    issued: str,
+    modified: str,
+    source_name: str | None,
+    source_format: str | None,
+) -> None:
+    """The ``dcat:CatalogRecord`` (the document itself), holding the original record.
+
+    Keeping the record as published lets ``studygraph remap`` rebuild every graph after a
+    mapping change without going back to the sources.
+    """
+    ctx.graph.typed(ctx.doc, DCAT + "CatalogRecord")
+    ctx.add(ctx.doc, _p(FOAF, "primaryTopic"), ctx.study)
+    ctx.add(ctx.doc, _p(DCT, "issued"), literal(issued, XSD + "dateTime"))
+    ctx.add(ctx.doc, _p(DCT, "modified"), literal(modified, XSD + "dateTime"))
+    ctx.add(ctx.doc, ctx.vocab("contentHash"), literal(digest))
+    ctx.add(ctx.doc, ctx.vocab("mappingVersion"), literal(MAPPING_VERSION))
+    ctx.add(ctx.doc, ctx.vocab("sourceRecord"), literal(canonical_json(data), RDF + "JSON"))
+    if source_name:
+        ctx.add(ctx.doc, ctx.vocab("sourceName"), literal(source_name))
+    if source_format:
+        ctx.add(ctx.doc, ctx.vocab("sourceFormat"), literal(source_format))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _values(data: dict[str, Any], path: str) -> list[Any]:
+    """The values at *path*: a list is flattened, a missing or null value gives none."""
+    value = _get(data, path)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _unique(values: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _web_url(ctx: Context, field_name: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        ctx.graph.warn(field_name, f"not a URL: {value!r}; dropped")
+        return None
+    try:
+        url, note = identifiers.web_url(value)
+        term = iri(url)
+    except (ValueError, InvalidTerm) as error:
+        ctx.graph.warn(field_name, f"{error}; dropped")
+        return None
+    if note:
+        ctx.graph.warn(field_name, note)
+    return term
+
+
+def _name_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return value["name"].strip() or None
+    return None
+
+
+def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
+    """Organisation/person nodes for the values of an agent field, split and de-duplicated."""
+    agents: list[str] = []
+    for value in values:
+        name = _name_of(value)
+        if not name:
+            ctx.graph.warn(field_name, f"agent without a name: {value!r}; dropped")
+            continue
+        kind = value.get("@type") if isinstance(value, dict) else None
+        kind = "Person" if kind == "Person" else "Organization"
+        for part in keys.organisation_names(name):
+            node = nodes.organisation(ctx, part, kind)
+            if node and node not in agents:
+                agents.append(node)
+    return agents
+
+
+def _slug_and_name(value: dict[str, Any]) -> tuple[str | None, str | None]:
+    try:
+        name = record_name(value)
+    except RecordError:
+        name = None
+    try:
+        slug, _ = record_slug(value)
+    except RecordError:
+        slug = None
+    return slug, name

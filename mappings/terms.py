@@ -1,0 +1,114 @@
+"""RDF terms as N-Triples text, made by the one helper that escapes them.
+
+The mapping writes N-Quads text rather than Python term objects: the store parses it in
+Rust (fast, and the same bytes feed the transactional and the bulk path). Every term the
+mapping writes goes through :func:`iri` or :func:`literal`, so no record text ever reaches
+RDF or SPARQL unescaped: IRIs are validated by Oxigraph's own IRI parser and literals are
+escaped by Oxigraph's own serialiser.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+DCAT = "http://www.w3.org/ns/dcat#"
+DCT = "http://purl.org/dc/terms/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+PROV = "http://www.w3.org/ns/prov#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+ADMS = "http://www.w3.org/ns/adms#"
+SCHEMA = "https://schema.org/"
+RELATORS = "http://id.loc.gov/vocabulary/relators/"
+EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
+
+#: Prefixes for readable Turtle/TriG output; the project vocabulary is added per base URL.
+PREFIXES: dict[str, str] = {
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+    "owl": OWL,
+    "dcat": DCAT,
+    "dct": DCT,
+    "foaf": FOAF,
+    "prov": PROV,
+    "skos": SKOS,
+    "adms": ADMS,
+    "schema": SCHEMA,
+    "relators": RELATORS,
+    "country": EU_COUNTRY,
+    "lang": EU_LANGUAGE,
+}
+
+
+class InvalidTerm(ValueError):
+    """A value that cannot be written as the RDF term asked for."""
+
+
+def iri(value: str) -> str:
+    """``<value>`` if *value* is an absolute IRI Oxigraph accepts, else :class:`InvalidTerm`."""
+    try:
+        return str(pyoxigraph.NamedNode(value))
+    except ValueError as error:
+        raise InvalidTerm(f"not a valid IRI: {value!r} ({error})") from None
+
+
+def literal(value: str, datatype: str | None = None, language: str | None = None) -> str:
+    """A literal in N-Triples syntax, escaped by Oxigraph.
+
+    A typed literal whose lexical form does not fit its datatype is refused here, so the
+    store never holds an invalid literal.
+    """
+    if datatype is None:
+        return str(pyoxigraph.Literal(value, language=language))
+    if datatype in _CHECKERS and not _CHECKERS[datatype](value):
+        raise InvalidTerm(f"{value!r} is not a valid {datatype.removeprefix(XSD)}")
+    return str(pyoxigraph.Literal(value, datatype=pyoxigraph.NamedNode(datatype)))
+
+
+def integer(value: int) -> str:
+    return f'"{int(value)}"^^<{XSD}integer>'
+
+
+def boolean(value: bool) -> str:
+    return f'"{"true" if value else "false"}"^^<{XSD}boolean>'
+
+
+def _is_lexical(kind: str):
+    """A checker of the lexical form of one of the few XSD datatypes the mapping writes.
+
+    Oxigraph stores an ill-typed literal without complaint and SPARQL then treats it as
+    an error, so the check has to happen before the literal is written.
+    """
+    import datetime as _dt
+    import re as _re
+
+    patterns = {
+        "gYear": _re.compile(r"-?\d{4,}$"),
+        "gYearMonth": _re.compile(r"-?\d{4,}-(0[1-9]|1[0-2])$"),
+        "integer": _re.compile(r"[+-]?\d+$"),
+    }
+
+    def check(value: str) -> bool:
+        if kind == "date":
+            try:
+                _dt.date.fromisoformat(value)
+            except ValueError:
+                return False
+            return len(value) == 10
+        if kind == "dateTime":
+            try:
+                _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return False
+            return "T" in value
+        return bool(patterns[kind].match(value))
+
+    return check
+
+
+_CHECKERS = {XSD + kind: _is_lexical(kind) for kind in ("gYear", "gYearMonth", "integer", "date", "dateTime")}

@@ -1,0 +1,64 @@
+"""The URL scheme: where each kind of thing lives under the base URL.
+
+A thing's IRI is its document URL plus ``#id``; the document URL is also the record's
+``dcat:CatalogRecord`` and, for studies, the record's named graph. Every layer that needs
+a URL asks this module, so the scheme is written down once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Linked-node kinds and the path segment their documents live under.
+NODE_KINDS: dict[str, str] = {
+    "item": "items",
+    "organization": "organizations",
+    "catalogue": "catalogues",
+    "keyword": "keywords",
+    "source": "sources",
+    "instrument": "instruments",
+    "study-design": "study-designs",
+    "variable": "variables",
+}
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Document URLs and IRIs under one base URL (no trailing slash)."""
+
+    base: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", self.base.rstrip("/"))
+
+    def document(self, kind: str, key: str) -> str:
+        return f"{self.base}/{NODE_KINDS[kind]}/{key}"
+
+    def thing(self, kind: str, key: str) -> str:
+        return self.document(kind, key) + "#id"
+
+    def item(self, slug: str) -> str:
+        """The document URL of a study: its catalogue record and its named graph."""
+        return self.document("item", slug)
+
+    @property
+    def vocab(self) -> str:
+        """The namespace of the project vocabulary (``/vocab#term``)."""
+        return f"{self.base}/vocab#"
+
+    @property
+    def keyword_scheme(self) -> str:
+        return f"{self.base}/keywords#scheme"
+
+    def scheme(self, kind: str) -> str:
+        """The ``skos:ConceptScheme`` that the concepts of one kind belong to."""
+        return f"{self.base}/{NODE_KINDS[kind]}#scheme"
+
+    @property
+    def catalog(self) -> str:
+        return f"{self.base}/catalog#id"
+
+    def slug_of(self, graph_iri: str) -> str | None:
+        """The slug of a study's document URL, or None if it is not one."""
+        prefix = f"{self.base}/items/"
+        return graph_iri[len(prefix):] if graph_iri.startswith(prefix) else None

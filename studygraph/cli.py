@@ -1,0 +1,215 @@
+"""The ``studygraph`` command: load, delete, remap, export and inspect a store."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Iterable
+
+import click
+
+from graph.embedded import EmbeddedStore, StoreError, is_fresh
+from graph.backend import EXPORT_FORMATS
+from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
+from mappings.readers import FORMATS, read_paths
+from mappings.urls import Urls
+
+from .config import DEFAULT_BASE_URL, Config
+
+
+def _store_option(command):
+    return click.option(
+        "--store", "store", metavar="DIR", default=None,
+        help="Store directory [env STUDYGRAPH_STORE; default ./data/store].",
+    )(command)
+
+
+def _base_url_option(command):
+    return click.option(
+        "--base-url", "base_url", metavar="URL", default=None,
+        help=f"Base URL of the published IRIs [env STUDYGRAPH_BASE_URL; default {DEFAULT_BASE_URL}].",
+    )(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Publish a catalogue of research studies as linked data."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@_store_option
+@_base_url_option
+@click.option("--format", "format_", type=click.Choice(FORMATS), default=None, help="Read every input as this format instead of sniffing it.")
+@click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
+def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool) -> None:
+    """Load study records from PATHS (files, directories, or - for stdin).
+
+    Records are read in any format studygraph knows (Harmony JSON / JSON Lines / item
+    pages, schema.org JSON-LD, HTML with JSON-LD), gzipped or not. Each record's graph is
+    replaced in one transaction; an unchanged record is left alone. A fresh store is
+    filled with the bulk loader. Exit status 1 if any record was rejected.
+    """
+    config = Config.from_env(store=store, base_url=base_url)
+    items = read_paths(paths, format=format_)
+    progress = _Progress(quiet=quiet)
+    if not dry_run and is_fresh(config.store):
+        urls = Urls(config.base_url or DEFAULT_BASE_URL)
+        report = load_fresh(config.store, items, urls, progress)
+    else:
+        opened = _open(config, read_only=dry_run and not is_fresh(config.store), fresh_ok=dry_run)
+        urls = Urls(_base_url(config, opened))
+        try:
+            if opened is not None and opened.base_url is None and not dry_run:
+                opened.set_base_url(urls.base)
+            report = Loader(opened or _NoStore(), urls, dry_run=dry_run).load(items, progress)
+        finally:
+            if opened is not None:
+                opened.close()
+    progress.finish(report, dry_run)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("slugs", nargs=-1, required=True)
+@_store_option
+def delete(slugs: tuple[str, ...], store: str | None) -> None:
+    """Delete the records with the given SLUGS (the last segment of /items/SLUG)."""
+    config = Config.from_env(store=store)
+    opened = _open(config)
+    urls = Urls(_base_url(config, opened))
+    missing = 0
+    try:
+        for slug in slugs:
+            if opened.delete(urls.item(slug)):
+                click.echo(f"deleted {slug}")
+            else:
+                click.echo(f"no record {slug!r}", err=True)
+                missing += 1
+    finally:
+        opened.close()
+    sys.exit(1 if missing else 0)
+
+
+@main.command()
+@_store_option
+@click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
+def remap(store: str | None, quiet: bool) -> None:
+    """Rebuild every record's graph from its kept original with the current mapping."""
+    config = Config.from_env(store=store)
+    opened = _open(config)
+    progress = _Progress(quiet=quiet)
+    try:
+        report = Loader(opened, Urls(_base_url(config, opened))).remap(progress)
+    finally:
+        opened.close()
+    progress.finish(report, False, verb="remapped")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@_store_option
+@click.option("--format", "format_", type=click.Choice(list(EXPORT_FORMATS)), default="nq", show_default=True)
+@click.option("--output", "-o", type=click.File("wb"), default="-", help="File to write [default: stdout].")
+def export(store: str | None, format_: str, output) -> None:
+    """Write the whole dataset (every record graph) in an RDF format."""
+    config = Config.from_env(store=store)
+    opened = _open(config, read_only=True)
+    try:
+        opened.export(output, format_)
+    finally:
+        opened.close()
+
+
+@main.command()
+@_store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(store: str | None, as_json: bool) -> None:
+    """Count records, quads and linked nodes by kind."""
+    config = Config.from_env(store=store)
+    opened = _open(config, read_only=True)
+    try:
+        figures = opened.stats()
+    finally:
+        opened.close()
+    if as_json:
+        click.echo(json.dumps({"records": figures.records, "quads": figures.quads, "nodes": figures.nodes}))
+        return
+    click.echo(f"records  {figures.records}")
+    click.echo(f"quads    {figures.quads}")
+    for kind, count in figures.nodes.items():
+        click.echo(f"{kind:<16} {count}")
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) -> EmbeddedStore | None:
+    if is_fresh(config.store):
+        if fresh_ok:
+            return None
+        raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
+    try:
+        return EmbeddedStore(config.store, read_only=read_only)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _base_url(config: Config, store: EmbeddedStore | None) -> str:
+    """The store's base URL; a different --base-url is refused rather than mixing IRIs."""
+    recorded = store.base_url if store is not None else None
+    if recorded and config.base_url and config.base_url.rstrip("/") != recorded:
+        raise click.ClickException(
+            f"the store at {config.store} publishes under {recorded}; "
+            f"it cannot take records under {config.base_url} (use another --store)"
+        )
+    return recorded or (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+class _NoStore:
+    """Stands in for a store that does not exist yet during a dry run: it holds nothing."""
+
+    base_url = None
+
+    def record_states(self, names: Iterable[str]) -> dict:
+        return {}
+
+    def replace(self, writes) -> None:  # pragma: no cover - dry runs never write
+        raise AssertionError("dry run")
+
+
+class _Progress:
+    """Prints warnings and rejections as they happen, and a live count on a terminal."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.count = 0
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, event: LoadEvent) -> None:
+        self.count += 1
+        if event.rejection is not None:
+            self._line(f"rejected: {event.rejection}")
+        elif event.mapped is not None and not self.quiet:
+            for warning in event.mapped.warnings:
+                self._line(f"warning: {event.origin} [{event.slug}] {warning}")
+        if self.tty and time.monotonic() - self.shown > 0.2:
+            self.shown = time.monotonic()
+            rate = self.count / max(self.shown - self.started, 1e-9)
+            click.echo(f"\r{self.count:>10,} records  {rate:,.0f}/s", nl=False, err=True)
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            click.echo("\r\033[K", nl=False, err=True)
+        click.echo(text, err=True)
+
+    def finish(self, report: LoadReport, dry_run: bool, verb: str = "loaded") -> None:
+        if self.tty:
+            click.echo("\r\033[K", nl=False, err=True)
+        elapsed = time.monotonic() - self.started
+        prefix = "dry run: would have " if dry_run else ""
+        click.echo(f"{prefix}{verb} {self.count} records in {elapsed:.1f}s: {report.summary()}")

@@ -1,0 +1,39 @@
+"""The one configuration object, built from CLI flags and ``STUDYGRAPH_*`` variables.
+
+Flags win over environment variables, which win over the defaults below. Every command
+reads its settings from a :class:`Config`; nothing else looks at the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Mapping
+
+DEFAULT_STORE = "./data/store"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class Config:
+    #: Directory of the embedded store.
+    store: str = DEFAULT_STORE
+    #: Base URL the IRIs are minted under; recorded in the store on its first load.
+    base_url: str | None = None
+    #: Bearer token that guards writes (server write API).
+    token: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> "Config":
+        """Defaults, overridden by ``STUDYGRAPH_<FIELD>`` variables, overridden by *flags*.
+
+        A flag given as None counts as not given.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            variable = f"STUDYGRAPH_{item.name.upper()}"
+            if environ.get(variable):
+                values[item.name] = environ[variable]
+        values.update({k: v for k, v in flags.items() if v is not None})
+        return replace(cls(), **values)
