@@ -50,6 +50,7 @@ class EmbeddedStore:
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         try:
             if read_only:
                 self._store = pyoxigraph.Store.read_only(str(self.path))
@@ -127,24 +128,15 @@ class EmbeddedStore:
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
 
     def export(self, out: BinaryIO, format: str) -> None:
+        """Stream the record graphs; triple formats get the union (shared node labels repeat)."""
         if format not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
         rdf_format = _FORMATS[format]
-        prefixes = self._prefixes()
-        if EXPORT_FORMATS[format][1]:
-            # Dump every graph but the settings graph, which is no part of the dataset.
-            self._dump_records(out, rdf_format, prefixes)
-            return
-        triples = self._store.query(
-            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?settings) }",
-            substitutions={Variable("settings"): SETTINGS_GRAPH},
-        )
-        pyoxigraph.serialize(triples, out, rdf_format, prefixes=prefixes if format != "nt" else None)
-
-    def _dump_records(self, out: BinaryIO, rdf_format: RdfFormat, prefixes: dict[str, str]) -> None:
+        keeps_graphs = EXPORT_FORMATS[format][1]
         quads = (q for q in self._store.quads_for_pattern(None, None, None) if q.graph_name != SETTINGS_GRAPH)
-        kwargs = {} if rdf_format in (RdfFormat.N_QUADS, RdfFormat.JSON_LD) else {"prefixes": prefixes}
-        pyoxigraph.serialize(quads, out, rdf_format, **kwargs)
+        statements = quads if keeps_graphs else (q.triple for q in quads)
+        plain = rdf_format in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD)
+        pyoxigraph.serialize(statements, out, rdf_format, **({} if plain else {"prefixes": self._prefixes()}))
 
     def _prefixes(self) -> dict[str, str]:
         from mappings.terms import PREFIXES
@@ -169,7 +161,8 @@ class EmbeddedStore:
         self._store.flush()
 
     def close(self) -> None:
-        self._store.flush()
+        if not self.read_only:
+            self._store.flush()
         del self._store
 
 
