@@ -10,7 +10,9 @@ is moved into place only once the load is complete.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
@@ -166,11 +168,14 @@ class EmbeddedStore:
         del self._store
 
 
-def bulk_create(path: str | os.PathLike[str], nquads: BinaryIO, base_url: str) -> None:
-    """Create a fresh store at *path* from N-Quads with the bulk loader, all or nothing.
+def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url: str) -> None:
+    """Create a fresh store at *path* from N-Quads chunks with the bulk loader, all or nothing.
 
     The store is built in a sibling directory and renamed into place when complete; an
-    interrupted load leaves only that directory, which the next load removes.
+    interrupted load leaves only that directory, which the next load removes. Each chunk
+    is bulk-loaded on its own (memory stays flat: one bulk load of a whole large input
+    grows to several GiB) by a thread, while the caller produces the next chunk (the
+    bulk loader releases the GIL, so mapping and loading use both cores).
     """
     target = Path(path)
     if not is_fresh(target):
@@ -179,7 +184,29 @@ def bulk_create(path: str | os.PathLike[str], nquads: BinaryIO, base_url: str) -
     remove_stale_builds(target)
     building = target.with_name(f".{target.name}.loading-{uuid.uuid4().hex[:8]}")
     store = pyoxigraph.Store(str(building))
-    store.bulk_load(nquads, RdfFormat.N_QUADS)
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        while (chunk := pending.get()) is not None:
+            if not failure:
+                try:
+                    store.bulk_load(chunk, RdfFormat.N_QUADS)
+                except BaseException as error:  # reported to the producer below
+                    failure.append(error)
+
+    worker = threading.Thread(target=consume, name="bulk-load", daemon=True)
+    worker.start()
+    try:
+        for chunk in chunks:
+            if failure:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        worker.join()
+    if failure:
+        raise StoreError(f"bulk load failed: {failure[0]}")
     store.add(pyoxigraph.Quad(SETTINGS_GRAPH, BASE_URL, pyoxigraph.Literal(base_url), SETTINGS_GRAPH))
     store.flush()
     del store

@@ -9,7 +9,6 @@ read or mapped is reported as a rejection with its place and reason, and the loa
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,6 +23,10 @@ from .embedded import EmbeddedStore, bulk_create
 
 #: How many records are looked up and written together on the transactional path.
 BATCH_SIZE = 256
+
+#: Size of the N-Quads chunks handed to the bulk loader: big enough to amortise a bulk
+#: load's fixed cost, small enough to keep memory flat (about 100k quads).
+BULK_CHUNK_BYTES = 24 * 1024 * 1024
 
 OUTCOMES = ("new", "replaced", "unchanged", "rejected")
 
@@ -171,7 +174,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
         if listener:
             listener(event)
 
-    def chunks() -> Iterator[bytes]:
+    def records() -> Iterator[bytes]:
         for item in items:
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
@@ -193,7 +196,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                 later.append(mapped)
                 emit(LoadEvent("replaced", str(item.origin), mapped.slug, mapped))
 
-    bulk_create(path, ChunkStream(chunks()), urls.base)
+    bulk_create(path, _chunks(records()), urls.base)
     if later:
         store = EmbeddedStore(path)
         try:
@@ -203,26 +206,18 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
     return report
 
 
-class ChunkStream(io.RawIOBase):
-    """A read-only binary stream over an iterator of byte chunks (for the bulk loader)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+def _chunks(pieces: Iterator[bytes], size: int = BULK_CHUNK_BYTES) -> Iterator[bytes]:
+    """Join small pieces into chunks of about *size* bytes."""
+    buffer: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield b"".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 def _map(record: SourceRecord, urls: Urls, *, issued: str, modified: str, source_name: str | None = None) -> MappedRecord:
