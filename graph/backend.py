@@ -76,6 +76,12 @@ class GraphStore(Protocol):
     def stored_records(self) -> Iterator[StoredRecord]:
         """Every record with its original source, for re-mapping."""
 
+    def graph_triples(self, name: str) -> list[Any]:
+        """Everything in one record's graph (empty if there is no such record)."""
+
+    def node_triples(self, iri: str) -> list[Any]:
+        """What the record graphs say about a node, each statement once."""
+
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         """Run a read query over the union of the record graphs."""
 

@@ -1,5 +1,8 @@
 """The embedded backend: a pyoxigraph store on disk, owned by this process.
 
+A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database and
+``settings.json`` what the store was created with (its base URL).
+
 Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
 DATA``), which Oxigraph applies as one transaction, so a reader or a killed load never
 sees half a record. A fresh store is filled by :func:`bulk_create` instead: pyoxigraph's
@@ -9,6 +12,7 @@ is moved into place only once the load is complete.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -25,8 +29,8 @@ import queries
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
 
 DCT = "http://purl.org/dc/terms/"
-SETTINGS_GRAPH = NamedNode("urn:x-studygraph:settings")
-BASE_URL = NamedNode("urn:x-studygraph:baseUrl")
+GRAPH_DIRECTORY = "graph"
+SETTINGS_FILE = "settings.json"
 _FORMATS = {
     "nq": RdfFormat.N_QUADS,
     "trig": RdfFormat.TRIG,
@@ -53,26 +57,23 @@ class EmbeddedStore:
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        database = self.path / GRAPH_DIRECTORY
+        if read_only and not database.is_dir():
+            raise StoreError(f"no store at {self.path}")
         try:
             if read_only:
-                self._store = pyoxigraph.Store.read_only(str(self.path))
+                self._store = pyoxigraph.Store.read_only(str(database))
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._store = pyoxigraph.Store(str(self.path))
+                database.mkdir(parents=True, exist_ok=True)
+                self._store = pyoxigraph.Store(str(database))
         except OSError as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from None
-        self.base_url = self._read_base_url()
+        self.base_url = read_settings(self.path).get("base_url")
 
     # -- settings
 
-    def _read_base_url(self) -> str | None:
-        for quad in self._store.quads_for_pattern(None, BASE_URL, None, SETTINGS_GRAPH):
-            return quad.object.value
-        return None
-
     def set_base_url(self, base_url: str) -> None:
-        self._store.remove_graph(SETTINGS_GRAPH)
-        self._store.add(pyoxigraph.Quad(SETTINGS_GRAPH, BASE_URL, pyoxigraph.Literal(base_url), SETTINGS_GRAPH))
+        write_settings(self.path, {**read_settings(self.path), "base_url": base_url})
         self.base_url = base_url
 
     def _vocab(self, term: str) -> NamedNode:
@@ -125,6 +126,14 @@ class EmbeddedStore:
 
     # -- reading
 
+    def graph_triples(self, name: str) -> list[pyoxigraph.Triple]:
+        """Everything in one record's graph (empty if there is no such record)."""
+        return [quad.triple for quad in self._store.quads_for_pattern(None, None, None, NamedNode(name))]
+
+    def node_triples(self, iri: str) -> list[pyoxigraph.Triple]:
+        """What the record graphs say about a node, each statement once."""
+        return list(dict.fromkeys(quad.triple for quad in self._store.quads_for_pattern(NamedNode(iri), None, None)))
+
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
@@ -134,11 +143,13 @@ class EmbeddedStore:
         if format not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
         rdf_format = _FORMATS[format]
-        keeps_graphs = EXPORT_FORMATS[format][1]
-        quads = (q for q in self._store.quads_for_pattern(None, None, None) if q.graph_name != SETTINGS_GRAPH)
-        statements = quads if keeps_graphs else (q.triple for q in quads)
         plain = rdf_format in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD)
-        pyoxigraph.serialize(statements, out, rdf_format, **({} if plain else {"prefixes": self._prefixes()}))
+        options = {} if plain else {"prefixes": self._prefixes()}
+        if EXPORT_FORMATS[format][1]:
+            self._store.dump(out, rdf_format, **options)
+        else:
+            triples = (quad.triple for quad in self._store.quads_for_pattern(None, None, None))
+            pyoxigraph.serialize(triples, out, rdf_format, **options)
 
     def _prefixes(self) -> dict[str, str]:
         from mappings.terms import PREFIXES
@@ -156,8 +167,7 @@ class EmbeddedStore:
                 queries.load("count_nodes"), substitutions={Variable("base"): pyoxigraph.Literal(self.base_url + "/")}
             )
             nodes = {row["kind"].value: int(row["count"].value) for row in rows}
-        settings = sum(1 for _ in self._store.quads_for_pattern(None, None, None, SETTINGS_GRAPH))
-        return Stats(records=int(records.value), quads=len(self._store) - settings, nodes=nodes)
+        return Stats(records=int(records.value), quads=len(self._store), nodes=nodes)
 
     def flush(self) -> None:
         self._store.flush()
@@ -183,7 +193,8 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url:
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(target)
     building = target.with_name(f".{target.name}.loading-{uuid.uuid4().hex[:8]}")
-    store = pyoxigraph.Store(str(building))
+    building.mkdir()
+    store = pyoxigraph.Store(str(building / GRAPH_DIRECTORY))
     pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
@@ -207,9 +218,9 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url:
         worker.join()
     if failure:
         raise StoreError(f"bulk load failed: {failure[0]}")
-    store.add(pyoxigraph.Quad(SETTINGS_GRAPH, BASE_URL, pyoxigraph.Literal(base_url), SETTINGS_GRAPH))
     store.flush()
     del store
+    write_settings(building, {"base_url": base_url})
     if target.exists():
         target.rmdir()
     os.replace(building, target)
@@ -219,3 +230,20 @@ def remove_stale_builds(target: Path) -> None:
     """Remove directories left by bulk loads that were killed before they finished."""
     for stale in target.parent.glob(f".{target.name}.loading-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as error:
+        raise StoreError(f"{path / SETTINGS_FILE} is damaged: {error}") from None
+
+
+def write_settings(path: Path, settings: dict[str, Any]) -> None:
+    """Replace the settings file atomically (write a temporary file, then rename)."""
+    path.mkdir(parents=True, exist_ok=True)
+    temporary = path / f".{SETTINGS_FILE}.tmp"
+    temporary.write_text(json.dumps(settings, indent=1), encoding="utf-8")
+    os.replace(temporary, path / SETTINGS_FILE)

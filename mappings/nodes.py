@@ -8,7 +8,7 @@ that names it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import catalogues, keys
 from .record_graph import RecordGraph
@@ -24,6 +24,16 @@ SCHEME_TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class Link:
+    """A study's link to a linked node, kept for the search index and node pages."""
+
+    role: str
+    kind: str
+    key: str
+    label: str
+
+
 @dataclass
 class Context:
     """What a field handler needs: the graph being written, the URL scheme, the study."""
@@ -31,6 +41,11 @@ class Context:
     graph: RecordGraph
     urls: Urls
     doc_iri: str
+    links: dict[Link, None] = field(default_factory=dict)
+
+    def link(self, role: str | None, kind: str, key: str, label: str) -> None:
+        if role:
+            self.links[Link(role, kind, key, label)] = None
 
     @property
     def doc(self) -> str:
@@ -57,12 +72,13 @@ class Context:
             self.graph.add(subject, f"<{predicate}>", value)
 
 
-def organisation(ctx: Context, name: str, kind: str = "Organization") -> str | None:
+def organisation(ctx: Context, name: str, kind: str = "Organization", role: str | None = None) -> str | None:
     """An organisation (or person) node keyed by its normalised name."""
     label = keys.organisation_label(name)
     key = keys.slugify(label)
     if not key:
         return None
+    ctx.link(role, "organization", key, label)
     node = f"<{ctx.urls.thing('organization', key)}>"
     person = kind == "Person"
     ctx.graph.typed(node, FOAF + "Agent", FOAF + ("Person" if person else "Organization"), SCHEMA + kind)
@@ -76,6 +92,7 @@ def keyword(ctx: Context, text: str) -> str | None:
     key = keys.slugify(label)
     if not key:
         return None
+    ctx.link("keyword", "keyword", key, label)
     node = f"<{ctx.urls.thing('keyword', key)}>"
     ctx.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
     ctx.label(node, label, SKOS + "prefLabel", SCHEMA + "name")
@@ -88,6 +105,7 @@ def concept(ctx: Context, kind: str, code: str, label: str | None = None) -> str
     key = keys.slugify(code)
     if not key:
         return None
+    ctx.link(kind, kind, key, label or keys.clean_text(code))
     node = f"<{ctx.urls.thing(kind, key)}>"
     ctx.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
     ctx.label(node, label or keys.clean_text(code), SKOS + "prefLabel", SCHEMA + "name")
@@ -113,6 +131,7 @@ def catalogue(ctx: Context, name: str) -> str | None:
     key = keys.slugify(label)
     if not key:
         return None
+    ctx.link("catalogue", "catalogue", key, label)
     node = f"<{ctx.urls.thing('catalogue', key)}>"
     ctx.graph.typed(node, DCAT + "Catalog", SCHEMA + "DataCatalog")
     ctx.label(node, label, DCT + "title", SCHEMA + "name")

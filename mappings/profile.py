@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import authorities, identifiers, keys, nodes, temporal
-from .nodes import Context
+from .nodes import Context, Link
 from .record_graph import RecordGraph, Warning_
 from .terms import (
     ADMS,
@@ -74,13 +74,27 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class RecordSummary:
+    """What the search index and listings need of a record, without reading its graph."""
+
+    slug: str
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    links: tuple[Link, ...]
+    start_year: int | None
+    end_year: int | None
+
+
 @dataclass
 class MappedRecord:
-    """A record's graph, ready for the store."""
+    """A record's graph, ready for the store, and its summary for the search index."""
 
     slug: str
     graph: RecordGraph
     content_hash: str
+    summary: RecordSummary
 
     @property
     def name(self) -> str:
@@ -275,6 +289,7 @@ def _countries(ctx: Context, values: list[Any]) -> None:
         if country.iri in seen:
             continue
         seen.add(country.iri)
+        ctx.link("country", "country", country.code.lower(), country.label)
         node = iri(country.iri)
         ctx.add(ctx.study, _p(DCT, "spatial"), node)
         ctx.add(ctx.study, _p(SCHEMA, "spatialCoverage"), node)
@@ -570,7 +585,29 @@ def map_record(
         graph.warn("description", "record has no description; the title is used")
     digest = content_hash(data)
     _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
-    return MappedRecord(slug, graph, digest)
+    return MappedRecord(slug, graph, digest, _summary(slug, ctx, data))
+
+
+def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
+    """The record as the search index sees it: the text as written, the linked nodes."""
+    description = _get(data, "dataset_schema.description")
+    return RecordSummary(
+        slug=slug,
+        title=record_name(data),
+        description=description.strip() if isinstance(description, str) else "",
+        keywords=tuple(link.label for link in ctx.links if link.kind == "keyword"),
+        links=tuple(ctx.links),
+        start_year=_plain_year(_get(data, "extra_data.start_year")),
+        end_year=_plain_year(_get(data, "extra_data.end_year")),
+    )
+
+
+def _plain_year(value: Any) -> int | None:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return None
+    return year if year in temporal.PLAUSIBLE_YEARS else None
 
 
 def _catalogue_record(
@@ -661,7 +698,7 @@ def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
         kind = value.get("@type") if isinstance(value, dict) else None
         kind = "Person" if kind == "Person" else "Organization"
         for part in keys.organisation_names(name):
-            node = nodes.organisation(ctx, part, kind)
+            node = nodes.organisation(ctx, part, kind, role=field_name)
             if node and node not in agents:
                 agents.append(node)
     return agents

@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -142,8 +143,10 @@ def test_delete_removes_the_record_and_nodes_only_it_named(tmp_path):
 def test_remap_rebuilds_every_graph_from_the_kept_originals(loaded, tmp_path):
     copy = tmp_path / "store"
     opened = EmbeddedStore(loaded, read_only=True)
-    opened._store.backup(str(copy))
+    copy.mkdir()
+    opened._store.backup(str(copy / "graph"))
     opened.close()
+    shutil.copy(loaded / "settings.json", copy / "settings.json")
     store = EmbeddedStore(copy)
     # Damage one graph as a mapping bug would: drop its title.
     graph = NamedNode(f"{BASE}/items/{SEED_SLUG}")
@@ -241,7 +244,7 @@ def test_a_killed_load_leaves_whole_records_and_a_rerun_finishes(tmp_path):
     args = [*studygraph_command(), "load", "-", "--store", str(store)]
     _kill_after_warning(args, lines, "[r300]")
     opened = open_store(store)
-    names = {g.value for g in opened._store.named_graphs()} - {"urn:x-studygraph:settings"}
+    names = {g.value for g in opened._store.named_graphs()}
     # Every graph present is whole: as many quads as mapping its record alone gives.
     for name in names:
         slug = name.rsplit("/", 1)[1]

@@ -1,0 +1,206 @@
+"""The Flask application: content-negotiated documents, listings, and the write API.
+
+Read paths go only through `graph` (the store and its search index) and `queries`;
+writes go through the one loader. The application is created around an open store by
+:func:`create_app`; the CLI's ``serve`` command runs it on a production WSGI server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Flask, Response, abort, render_template, request
+from pyoxigraph import Literal, NamedNode, Triple
+
+from graph.backend import GraphStore
+from mappings.keys import is_slug
+from mappings.terms import RDFS
+from mappings.urls import Urls
+
+from . import documents, views
+from .cache import RepresentationCache
+from .documents import Document
+from .http import document_headers, etag_for, not_modified
+from .negotiation import (
+    FORMATS,
+    Format,
+    NotAcceptable,
+    UnknownProfile,
+    choose_format,
+    choose_profile,
+    profiles,
+    split_suffix,
+)
+from .representations import context, serialise
+
+PROF = "http://www.w3.org/ns/dx/prof/"
+#: Bump to invalidate cached representations when rendering changes.
+RENDER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    base_url: str
+    #: Bearer token for the write API; without one, writes are refused.
+    token: str | None = None
+    #: Largest request body accepted (bytes); larger ones get 413.
+    max_body_bytes: int = 64 * 1024 * 1024
+    #: Longest URL (path and query) accepted; longer ones get 414.
+    max_url_bytes: int = 8192
+    page_size: int = 20
+    cache_bytes: int = 256 * 1024 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -> Flask:
+    """A Flask app publishing *store* (and its search *index*) under ``settings.base_url``."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.jinja_env.autoescape = True
+    urls = Urls(settings.base_url)
+    cache = RepresentationCache(settings.cache_bytes)
+    available_profiles = profiles(urls.base)
+    app.extensions["studygraph"] = {"store": store, "settings": settings, "urls": urls, "cache": cache}
+
+    @app.before_request
+    def limit_url() -> Any:
+        if len(request.full_path.encode()) > settings.max_url_bytes:
+            return _plain(f"URL longer than {settings.max_url_bytes} bytes\n", 414)
+        return None
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Access-Control-Expose-Headers"] = "Link, ETag, Content-Location, Vary"
+        return response
+
+    def serve_document(load: Callable[[], Document | None], path: str, suffix: Format | None, offered=FORMATS) -> Response:
+        try:
+            profile = choose_profile(available_profiles, request.args.get("_profile"), request.headers.get("Accept-Profile"))
+            chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"), offered)
+        except UnknownProfile as error:
+            return _plain(f"unknown profile {str(error)[:100]!r}; ?_profile=alt lists the profiles\n", 400)
+        except NotAcceptable as error:
+            return _not_acceptable(error)
+        document = load()
+        if document is None:
+            return _not_found(chosen, path)
+        if profile is None:
+            return _alternates(document, chosen, available_profiles, urls)
+        etag = etag_for(RENDER_VERSION, document.version, chosen.name, profile.token)
+        response = Response(status=200, content_type=_content_type(chosen))
+        document_headers(
+            response, path=path, chosen=chosen, offered=offered, profile=profile, etag=etag,
+            modified=document.modified, cite_as=document.cite_as, base_url=urls.base,
+        )
+        if not_modified(request, etag, document.modified):
+            response.status_code = 304
+            return response
+        body = cache.get(etag)
+        if body is None:
+            body = render(document, chosen, profile.token)
+            cache.put(etag, body)
+        response.set_data(body)
+        return response
+
+    def render(document: Document, chosen: Format, profile: str) -> bytes:
+        triples = documents.select(document.triples, profile)
+        if chosen.name == "html":
+            return views.render_html(document, urls, index).encode()
+        return serialise(triples, chosen.name, urls.base, graph=urls.base + document.path, root=document.thing, context_url=f"{urls.base}/context.jsonld")
+
+    @app.route("/items/<key>", methods=["GET", "HEAD"])
+    def study(key: str) -> Response:
+        slug, suffix = split_suffix(key)
+        if not is_slug(slug):
+            return _not_found(suffix or FORMATS[0], request.path)
+        return serve_document(lambda: documents.item(store, urls, slug), f"/items/{slug}", suffix)
+
+    @app.route("/<segment>/<key>", methods=["GET", "HEAD"])
+    def linked_node(segment: str, key: str) -> Response:
+        if segment not in documents.NODE_SEGMENTS and segment not in documents.AUTHORITY_SEGMENTS:
+            abort(404)
+        key, suffix = split_suffix(key)
+        if not is_slug(key):
+            return _not_found(suffix or FORMATS[0], request.path)
+        return serve_document(lambda: documents.node(store, urls, segment, key), f"/{segment}/{key}", suffix)
+
+    @app.route("/vocab", methods=["GET", "HEAD"])
+    @app.route("/vocab<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    def vocab(ext: str | None = None) -> Response:
+        _, suffix = split_suffix("vocab" + (ext or ""))
+        return serve_document(lambda: documents.vocabulary(urls), "/vocab", suffix)
+
+    @app.route("/context.jsonld", methods=["GET", "HEAD"])
+    def jsonld_context() -> Response:
+        response = Response(json.dumps(context(urls.base), indent=1), content_type="application/ld+json")
+        response.set_etag(etag_for(RENDER_VERSION, urls.base, "context"))
+        return response
+
+    @app.errorhandler(404)
+    def page_not_found(error: Exception) -> Response:
+        return _plain("not found\n", 404)
+
+    @app.errorhandler(413)
+    def too_large(error: Exception) -> Response:
+        return _plain(f"request body larger than {settings.max_body_bytes} bytes\n", 413)
+
+    return app
+
+
+def _content_type(chosen: Format) -> str:
+    if chosen.media_type.startswith("text/") or chosen.name in ("jsonld", "rdf", "nt", "nq", "trig"):
+        return f"{chosen.media_type}; charset=utf-8"
+    return chosen.media_type
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _not_acceptable(error: NotAcceptable) -> Response:
+    listing = "\n".join(f"{f.media_type} ({f.suffix}, ?format={f.name})" for f in error.offered)
+    response = _plain(f"406 Not Acceptable: {error.reason}\nAvailable:\n{listing}\n", 406)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _not_found(chosen: Format, path: str) -> Response:
+    """404 in the format asked for, so a client parsing Turtle gets Turtle."""
+    message = f"nothing is published at {path}"
+    bodies = {
+        "html": None,
+        "jsonld": json.dumps({"@context": {"@vocab": "http://www.w3.org/2011/http-statusCodes#"}, "error": message}),
+        "ttl": f"# {message}\n",
+        "trig": f"# {message}\n",
+        "nt": "",
+        "nq": "",
+        "rdf": '<?xml version="1.0" encoding="UTF-8"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n',
+    }
+    body = bodies[chosen.name]
+    if body is None:
+        body = render_template("error.html", status=404, title="Not found", message=message)
+    response = Response(body, status=404, content_type=_content_type(chosen))
+    response.headers["Vary"] = "Accept, Accept-Profile"
+    return response
+
+
+def _alternates(document: Document, chosen: Format, available, urls: Urls) -> Response:
+    """``?_profile=alt``: the profiles this document is offered in."""
+    if chosen.name == "html":
+        body = render_template("profiles.html", document=document, profiles=available, base=urls.base)
+        return Response(body, content_type="text/html; charset=utf-8")
+    page = NamedNode(urls.base + document.path)
+    triples = [Triple(page, NamedNode(PROF + "hasProfile"), NamedNode(p.uri)) for p in available]
+    triples += [Triple(NamedNode(p.uri), NamedNode(RDFS + "label"), Literal(p.title)) for p in available]
+    body = serialise(triples, chosen.name, urls.base, graph=urls.base + document.path)
+    return Response(body, content_type=_content_type(chosen))

@@ -1,0 +1,72 @@
+"""HTTP details shared by every document: validators, conditional requests, headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Iterable
+
+from flask import Request, Response
+from werkzeug.http import http_date, parse_date
+
+from .negotiation import FORMATS, Format, Profile
+
+
+def etag_for(*parts: str) -> str:
+    """A strong validator derived from what the representation is made of."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def parse_modified(value: str | None) -> dt.datetime | None:
+    """An ``xsd:dateTime`` as an aware datetime, to the second (HTTP dates have no more)."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.replace(microsecond=0)
+
+
+def not_modified(request: Request, etag: str, modified: dt.datetime | None) -> bool:
+    """Whether the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    since = request.headers.get("If-Modified-Since")
+    if since and modified is not None:
+        parsed = parse_date(since)
+        return parsed is not None and modified <= parsed
+    return False
+
+
+def document_headers(
+    response: Response,
+    *,
+    path: str,
+    chosen: Format,
+    offered: Iterable[Format] = FORMATS,
+    profile: Profile | None,
+    etag: str,
+    modified: dt.datetime | None,
+    cite_as: str | None = None,
+    base_url: str,
+) -> None:
+    """Vary, Content-Location, validators, and the Link header with alternates and signposts."""
+    response.headers["Vary"] = "Accept, Accept-Profile"
+    response.headers["Content-Location"] = f"{path}{chosen.suffix}"
+    response.set_etag(etag)
+    if modified is not None:
+        response.headers["Last-Modified"] = http_date(modified)
+    links = [
+        f'<{base_url}{path}{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in offered if f != chosen
+    ]
+    rdf = [f for f in offered if f.rdf]
+    if rdf:
+        links.append(f'<{base_url}{path}{rdf[0].suffix}>; rel="describedby"; type="{rdf[0].media_type}"')
+    if cite_as:
+        links.append(f'<{cite_as}>; rel="cite-as"')
+    if profile is not None:
+        links.append(f'<{profile.uri}>; rel="profile"')
+    response.headers["Link"] = ", ".join(links)

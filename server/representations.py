@@ -1,0 +1,117 @@
+"""Serialising a document's statements in each RDF format, for one profile.
+
+Turtle, TriG, RDF/XML, N-Triples and N-Quads come from Oxigraph's serialisers (with
+readable prefixes where the format has them). JSON-LD is written here rather than by a
+generic compaction: it uses the published context (``/context.jsonld``, prefixes only,
+so what we write expands back to exactly the same triples) and nests each node under the
+first node that points at it, the way schema.org consumers read a Dataset.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Iterable
+
+import pyoxigraph
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple
+
+from mappings.terms import PREFIXES, RDF, SCHEMA, XSD
+
+_RDF_FORMATS = {
+    "ttl": RdfFormat.TURTLE,
+    "rdf": RdfFormat.RDF_XML,
+    "nt": RdfFormat.N_TRIPLES,
+    "nq": RdfFormat.N_QUADS,
+    "trig": RdfFormat.TRIG,
+}
+_WITH_PREFIXES = {"ttl", "trig", "rdf"}
+_TYPE = NamedNode(RDF + "type")
+_STRING = NamedNode(XSD + "string")
+
+
+def context(base_url: str) -> dict[str, Any]:
+    """The JSON-LD context published at ``/context.jsonld``: prefixes only."""
+    return {"@context": {**prefixes(base_url), "@version": 1.1}}
+
+
+def prefixes(base_url: str) -> dict[str, str]:
+    return {**PREFIXES, "sg": f"{base_url}/vocab#"}
+
+
+def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, root: str | None = None, context_url: str | None = None) -> bytes:
+    """The statements in *format*; quad formats put them in the graph *graph*."""
+    if format == "jsonld":
+        return json.dumps(jsonld(triples, base_url, root=root, context_url=context_url), ensure_ascii=False, indent=1).encode()
+    rdf_format = _RDF_FORMATS[format]
+    out = io.BytesIO()
+    if format in ("nq", "trig"):
+        statements: Iterable[Any] = (Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
+    else:
+        statements = triples
+    kwargs = {"prefixes": prefixes(base_url)} if format in _WITH_PREFIXES else {}
+    pyoxigraph.serialize(statements, out, rdf_format, **kwargs)
+    return out.getvalue()
+
+
+class _Compactor:
+    """Turns IRIs into compact IRIs (``dct:title``) under the context's prefixes."""
+
+    def __init__(self, base_url: str) -> None:
+        # Longest namespace first, so sg: wins over a prefix of the base URL.
+        self.namespaces = sorted(((ns, p) for p, ns in prefixes(base_url).items()), key=lambda x: -len(x[0]))
+
+    def iri(self, value: str) -> str:
+        for namespace, prefix in self.namespaces:
+            if value.startswith(namespace):
+                local = value[len(namespace):]
+                if local and all(c.isalnum() or c in "_-." for c in local) and not local.startswith("."):
+                    return f"{prefix}:{local}"
+        return value
+
+
+def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, context_url: str | None = None) -> dict[str, Any]:
+    """A JSON-LD document of *triples*, nested from *root* (the document's main thing)."""
+    compact = _Compactor(base_url)
+    by_subject: dict[str, list[Triple]] = {}
+    for triple in triples:
+        by_subject.setdefault(_key(triple.subject), []).append(triple)
+    embedded: set[str] = set()
+
+    def node(subject: str) -> dict[str, Any]:
+        embedded.add(subject)
+        out: dict[str, Any] = {"@id": subject if subject.startswith("_:") else compact.iri(subject)}
+        for triple in by_subject.get(subject, ()):
+            if triple.predicate == _TYPE:
+                out.setdefault("@type", []).append(compact.iri(triple.object.value))
+                continue
+            out.setdefault(compact.iri(triple.predicate.value), []).append(value(triple.object))
+        return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in out.items()}
+
+    def value(term: Any) -> Any:
+        if isinstance(term, Literal):
+            if term.language:
+                return {"@value": term.value, "@language": term.language}
+            if term.datatype == _STRING:
+                return term.value
+            return {"@value": term.value, "@type": compact.iri(term.datatype.value)}
+        key = _key(term)
+        if key in by_subject and key not in embedded:
+            return node(key)
+        return {"@id": key if key.startswith("_:") else compact.iri(key)}
+
+    graph = []
+    order = ([root] if root and root in by_subject else []) + sorted(by_subject)
+    for subject in order:
+        if subject not in embedded:
+            graph.append(node(subject))
+    document: dict[str, Any] = {"@context": context_url or context(base_url)["@context"]}
+    if len(graph) == 1:
+        document.update(graph[0])
+    else:
+        document["@graph"] = graph
+    return document
+
+
+def _key(term: Any) -> str:
+    return f"_:{term.value}" if isinstance(term, BlankNode) else term.value

@@ -1,0 +1,245 @@
+"""HTML pages: what a person sees of a document, built from the same statements.
+
+The view functions turn a document's statements into plain values for the templates
+(labels, links to our own pages, paragraphs); the templates escape every one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import render_template, request
+from pyoxigraph import Literal, NamedNode
+
+from mappings.terms import ADMS, DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
+from mappings.urls import Urls
+
+from .documents import Document, select
+from .negotiation import FORMATS
+from .representations import jsonld
+
+_LABELS = (SKOS + "prefLabel", SCHEMA + "name", FOAF + "name", DCT + "title", RDFS + "label")
+FORMAT_LABELS = {"html": "HTML", "jsonld": "JSON-LD", "ttl": "Turtle", "rdf": "RDF/XML", "nt": "N-Triples", "nq": "N-Quads", "trig": "TriG"}
+KIND_LABELS = {
+    "organizations": "organisation",
+    "catalogues": "catalogue",
+    "keywords": "keyword",
+    "sources": "source",
+    "instruments": "instrument",
+    "study-designs": "study design",
+    "countries": "country",
+    "languages": "language",
+    "vocab": "vocabulary",
+}
+#: Search-index link kind of each node segment.
+INDEX_KINDS = {
+    "organizations": "organization",
+    "catalogues": "catalogue",
+    "keywords": "keyword",
+    "sources": "source",
+    "instruments": "instrument",
+    "study-designs": "study-design",
+    "countries": "country",
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
+class FormatLink:
+    suffix: str
+    media_type: str
+    label: str
+
+
+def formats() -> list[FormatLink]:
+    return [FormatLink(f.suffix, f.media_type, FORMAT_LABELS[f.name]) for f in FORMATS if f.name != "html"]
+
+
+class Labels:
+    """Labels of the things a document mentions, and their pages on this site."""
+
+    def __init__(self, document: Document, urls: Urls) -> None:
+        self.urls = urls
+        self.labels: dict[str, str] = {}
+        for triple in document.triples:
+            if triple.predicate.value in _LABELS and isinstance(triple.object, Literal):
+                self.labels.setdefault(triple.subject.value, triple.object.value)
+
+    def href(self, iri: str) -> str:
+        base = self.urls.base
+        if iri.startswith(base + "/") and iri.endswith("#id"):
+            return iri[len(base):-3]
+        if iri.startswith(EU_COUNTRY):
+            return "/countries/" + iri[len(EU_COUNTRY):].lower()
+        if iri.startswith(EU_LANGUAGE):
+            return "/languages/" + iri[len(EU_LANGUAGE):].lower()
+        return iri
+
+    def link(self, iri: str) -> Link:
+        return Link(self.labels.get(iri, iri.rsplit("/", 1)[-1].removesuffix("#id")), self.href(iri))
+
+
+def render_html(document: Document, urls: Urls, index: Any = None) -> str:
+    common = {"formats": formats(), "path": document.path}
+    if document.kind == "item":
+        return render_template("study.html", study=study_view(document, urls), **common)
+    if document.kind == "vocab":
+        return render_template("vocab.html", terms=vocabulary_view(document), **common)
+    node, pager = node_view(document, urls, index)
+    return render_template("node.html", node=node, pager=pager, **common)
+
+
+def study_view(document: Document, urls: Urls) -> dict[str, Any]:
+    thing = document.thing
+    labels = Labels(document, urls)
+
+    def values(predicate: str) -> list:
+        return document.objects(thing, predicate)
+
+    def texts(predicate: str) -> list[str]:
+        return [v.value for v in values(predicate) if isinstance(v, Literal)]
+
+    def links(predicate: str) -> list[Link]:
+        return sorted((labels.link(v.value) for v in values(predicate) if isinstance(v, NamedNode)), key=lambda l: l.label.lower())
+
+    title = (texts(DCT + "title") or texts(SCHEMA + "name") or [document.key])[0]
+    description = (texts(DCT + "description") or [""])[0]
+    vocab = urls.vocab
+    period = None
+    for node in values(DCT + "temporal"):
+        start = [v.value for v in document.objects(node.value, DCAT + "startDate")]
+        end = [v.value for v in document.objects(node.value, DCAT + "endDate")]
+        period = f"{start[0] if start else '…'} – {end[0] if end else 'ongoing'}"
+    places = [labels.link(v.value).label for v in values(DCT + "spatial") if not v.value.startswith(EU_COUNTRY)]
+    access = []
+    for node in values(DCT + "accessRights"):
+        access += [v.value for v in document.objects(node.value, RDFS + "label")]
+    variables = []
+    for node in values(SCHEMA + "variableMeasured"):
+        name = [v.value for v in document.objects(node.value, SCHEMA + "name")]
+        text = [v.value for v in document.objects(node.value, SCHEMA + "description")]
+        variables.append({"name": name[0] if name else "", "description": text[0] if text else ""})
+    facts = []
+    for label, term in (
+        ("Sample size", "sampleSize"), ("Minimum age", "minAge"), ("Maximum age", "maxAge"),
+        ("Sweeps", "numberOfSweeps"), ("Variables", "numberOfVariables"), ("Sex", "sex"),
+        ("Genetic data collected", "geneticDataCollected"),
+    ):
+        for value in document.objects(thing, vocab + term):
+            facts.append((label, {"true": "yes", "false": "no"}.get(value.value, value.value)))
+    schema_jsonld = jsonld(select(document.triples, "schema"), urls.base, root=thing)
+    return {
+        "title": title,
+        "url": urls.base + document.path,
+        "summary": _summary(description),
+        "paragraphs": paragraphs(description),
+        "resource_type": next((labels.link(v.value).label for v in values(DCT + "type")), None),
+        "linked": [
+            ("Keywords", links(DCAT + "theme")),
+            ("Sponsors", links(SCHEMA + "sponsor")),
+            ("Funders", links(SCHEMA + "funder")),
+            ("Publishers", links(SCHEMA + "publisher")),
+            ("Creators", links(SCHEMA + "creator")),
+            ("Rights holders", links(SCHEMA + "copyrightHolder")),
+            ("Catalogues", links(SCHEMA + "includedInDataCatalog")),
+            ("Sources", links(vocab + "source")),
+            ("Instruments", links(vocab + "instrument")),
+            ("Study designs", links(vocab + "studyDesign")),
+            ("Countries", [labels.link(v.value) for v in values(DCT + "spatial") if v.value.startswith(EU_COUNTRY)]),
+            ("Languages", links(DCT + "language")),
+            ("Part of", links(DCT + "isPartOf")),
+            ("Parts", links(DCT + "hasPart")),
+        ],
+        "period": period,
+        "places": places,
+        "dois": [Link(v.value.removeprefix("https://doi.org/"), v.value) for v in values(SCHEMA + "sameAs") if v.value.startswith("https://doi.org/")],
+        "identifiers": [i for i in texts(DCT + "identifier") if not i.startswith("10.")],
+        "landing_pages": [v.value for v in values(DCAT + "landingPage")],
+        "licences": [v.value for v in values(DCT + "license")],
+        "access": access[0] if access else None,
+        "variables": variables,
+        "facts": facts,
+        "image": next((v.value for v in values(SCHEMA + "image")), None),
+        "jsonld": script_json(schema_jsonld),
+    }
+
+
+def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    labels = Labels(document, urls)
+    page = _page_number()
+    size = 50
+    total, hits = 0, []
+    kind = INDEX_KINDS.get(document.kind)
+    if index is not None and kind is not None:
+        total, hits = index.linked(kind, document.key, page=page, size=size)
+    homepage = document.objects(document.thing, FOAF + "homepage")
+    same_as = [] if document.thing.startswith(urls.base) else [document.thing]
+    node = {
+        "label": labels.labels.get(document.thing, document.key),
+        "kind_label": KIND_LABELS.get(document.kind, document.kind),
+        "homepage": homepage[0].value if homepage else None,
+        "same_as": same_as,
+        "total": total,
+        "hits": hits,
+        "first": (page - 1) * size + 1,
+    }
+    return node, pager(page, size, total)
+
+
+def vocabulary_view(document: Document) -> list[dict[str, str]]:
+    terms: dict[str, dict[str, str]] = {}
+    for triple in document.triples:
+        if "#" not in triple.subject.value:
+            continue
+        term = terms.setdefault(triple.subject.value, {"iri": triple.subject.value, "name": triple.subject.value.rsplit("#", 1)[1]})
+        if triple.predicate.value in (RDFS + "label", SKOS + "prefLabel"):
+            term["label"] = triple.object.value
+        elif triple.predicate.value in (RDFS + "comment", SKOS + "definition"):
+            term["comment"] = triple.object.value
+        elif triple.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
+            term["type"] = triple.object.value.rsplit("#", 1)[-1]
+    return sorted(terms.values(), key=lambda t: t["name"])
+
+
+def paragraphs(text: str) -> list[str]:
+    """Paragraphs of a description as published: blank lines or single newlines split them."""
+    return [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+
+
+def script_json(data: Any) -> str:
+    """JSON safe to put inside ``<script>``: no ``</script>`` or ``<!--`` can close it."""
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _summary(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100000))
+    except ValueError:
+        return 1
+
+
+def pager(page: int, size: int, total: int) -> dict[str, Any] | None:
+    last = max(1, -(-total // size))
+    def url(number: int) -> str:
+        args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
+        return request.path + "?" + urlencode([*args.items(), ("page", number)])
+    return {
+        "page": page,
+        "last": last,
+        "previous": url(page - 1) if page > 1 else None,
+        "next": url(page + 1) if page < last else None,
+    }
