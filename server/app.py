@@ -7,7 +7,9 @@ writes go through the one loader. The application is created around an open stor
 
 from __future__ import annotations
 
+import hmac
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -15,11 +17,14 @@ from flask import Flask, Response, abort, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.backend import GraphStore
+from graph.loader import Loader
+from mappings.readers import FORMATS as READ_FORMATS
+from mappings.readers import read_bytes
 from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
 
-from . import documents, views
+from . import documents, listing, views
 from .cache import RepresentationCache
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
@@ -36,6 +41,14 @@ from .negotiation import (
 from .representations import context, serialise
 
 PROF = "http://www.w3.org/ns/dx/prof/"
+#: Reader format of a write by its Content-Type (anything else is recognised by content).
+_FORMAT_BY_CONTENT_TYPE = {
+    "application/json": "harmony",
+    "application/x-ndjson": "harmony",
+    "application/jsonl": "harmony",
+    "application/ld+json": "jsonld",
+    "text/html": "html",
+}
 #: Bump to invalidate cached representations when rendering changes.
 RENDER_VERSION = "1"
 
@@ -146,6 +159,90 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
         response.set_etag(etag_for(RENDER_VERSION, urls.base, "context"))
         return response
 
+    @app.route("/", methods=["GET", "HEAD"])
+    def home() -> Response:
+        if index is None:
+            return _plain("no search index\n", 503)
+        counts = {name: index.facet_counts(name, limit=10) for name in listing.FACET_TITLES}
+        body = render_template("home.html", total=index.count(), facets=listing.facet_links(request, counts))
+        return Response(body, content_type="text/html; charset=utf-8")
+
+    @app.route("/items", methods=["GET", "HEAD"])
+    @app.route("/items<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    def items(ext: str | None = None) -> Response:
+        _, suffix = split_suffix("items" + (ext or ""))
+        try:
+            chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"))
+            params = listing.listing_params(request, settings.page_size)
+        except NotAcceptable as error:
+            return _not_acceptable(error)
+        except listing.ListingError as error:
+            return _plain(f"{error}\n", 400)
+        result = index.search(**params)
+        path = "/items"
+        if chosen.name == "html":
+            kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "page")]
+            alternates = [
+                {"href": listing.page_url(f"{path}{f.suffix}", request, result.page), "media_type": f.media_type, "label": views.FORMAT_LABELS[f.name]}
+                for f in FORMATS if f.rdf
+            ]
+            body = render_template(
+                "items.html", result=result, query=params["text"], facets=listing.facet_links(request, result.facets),
+                pager=views.pager(result.page, result.size, result.total), kept=kept, years=params["years"] or (None, None),
+                formats=alternates,
+            )
+        else:
+            triples = listing.hydra_triples(urls.base, request, result)
+            body = serialise(triples, chosen.name, urls.base, graph=urls.base + path, root=f"{urls.base}{listing.page_url(path, request, 1)}", context_url=f"{urls.base}/context.jsonld")
+        response = Response(body, content_type=_content_type(chosen))
+        response.headers["Vary"] = "Accept"
+        response.headers["Content-Location"] = listing.page_url(f"{path}{chosen.suffix}", request, result.page)
+        return response
+
+    writes = threading.Lock()
+
+    def authorised() -> Response | None:
+        if not settings.token:
+            return _plain("writes are disabled: the server has no STUDYGRAPH_TOKEN\n", 403)
+        given = request.headers.get("Authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.token.encode()):
+            response = _plain("a valid bearer token is required\n", 401)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="studygraph"'
+            return response
+        return None
+
+    @app.route("/api/records", methods=["POST"])
+    def post_records() -> Response:
+        refused = authorised()
+        if refused is not None:
+            return refused
+        body = request.get_data(cache=False)
+        format_name = request.args.get("format") or _FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
+        if format_name is not None and format_name not in READ_FORMATS:
+            return _plain(f"unknown format {format_name[:50]!r}; use one of {', '.join(READ_FORMATS)}\n", 400)
+        with writes:
+            report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
+        loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
+        payload = {
+            **report.counts,
+            "warnings": report.warnings,
+            "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
+        }
+        status = 422 if report.rejections and not loaded else 200
+        return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
+
+    @app.route("/api/records/<slug>", methods=["DELETE"])
+    def delete_record(slug: str) -> Response:
+        refused = authorised()
+        if refused is not None:
+            return refused
+        if not is_slug(slug):
+            return _plain("no such record\n", 404)
+        with writes:
+            deleted = store.delete(urls.item(slug))
+        return Response(status=204) if deleted else _plain("no such record\n", 404)
+
     @app.errorhandler(404)
     def page_not_found(error: Exception) -> Response:
         return _plain("not found\n", 404)
@@ -179,7 +276,7 @@ def _not_found(chosen: Format, path: str) -> Response:
     message = f"nothing is published at {path}"
     bodies = {
         "html": None,
-        "jsonld": json.dumps({"@context": {"@vocab": "http://www.w3.org/2011/http-statusCodes#"}, "error": message}),
+        "jsonld": json.dumps({"@context": {}, "@graph": [], "error": message}),
         "ttl": f"# {message}\n",
         "trig": f"# {message}\n",
         "nt": "",

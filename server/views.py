@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import render_template, request
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, Triple
 
 from mappings.terms import ADMS, DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
 from mappings.urls import Urls
@@ -35,6 +35,8 @@ KIND_LABELS = {
     "languages": "language",
     "vocab": "vocabulary",
 }
+#: Length limits Google Dataset Search puts on a description.
+GOOGLE_DESCRIPTION = (50, 5000)
 #: Search-index link kind of each node segment.
 INDEX_KINDS = {
     "organizations": "organization",
@@ -136,7 +138,7 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     ):
         for value in document.objects(thing, vocab + term):
             facts.append((label, {"true": "yes", "false": "no"}.get(value.value, value.value)))
-    schema_jsonld = jsonld(select(document.triples, "schema"), urls.base, root=thing)
+    schema_jsonld = jsonld(google_dataset(document, urls, title, description), urls.base, root=thing)
     return {
         "title": title,
         "url": urls.base + document.path,
@@ -171,6 +173,33 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
         "image": next((v.value for v in values(SCHEMA + "image")), None),
         "jsonld": script_json(schema_jsonld),
     }
+
+
+def google_dataset(document: Document, urls: Urls, title: str, description: str) -> list[Triple]:
+    """The schema.org statements, as Google Dataset Search wants them on the page.
+
+    Google reads ``url`` as the one page that describes the dataset (this page), so the
+    catalogue landing pages become ``sameAs``; and it wants a description of 50 to 5000
+    characters, so a short one is prefixed with the title and a long one is cut.
+    """
+    thing = NamedNode(document.thing)
+    url, same_as, text = NamedNode(SCHEMA + "url"), NamedNode(SCHEMA + "sameAs"), NamedNode(SCHEMA + "description")
+    triples = []
+    for triple in select(document.triples, "schema"):
+        if triple.subject == thing and triple.predicate == url:
+            triples.append(Triple(thing, same_as, triple.object))
+        elif not (triple.subject == thing and triple.predicate == text):
+            triples.append(triple)
+    triples.append(Triple(thing, url, NamedNode(urls.base + document.path)))
+    summary = " ".join(description.split())
+    if len(summary) < GOOGLE_DESCRIPTION[0]:
+        summary = f"{title}. {summary}".strip()
+    if len(summary) < GOOGLE_DESCRIPTION[0]:
+        summary = f"{summary} Research study metadata: coverage, keywords, sponsors and data access."
+    if len(summary) > GOOGLE_DESCRIPTION[1]:
+        summary = summary[: GOOGLE_DESCRIPTION[1] - 1].rsplit(" ", 1)[0] + "…"
+    triples.append(Triple(thing, text, Literal(summary)))
+    return triples
 
 
 def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:

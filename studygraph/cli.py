@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Iterable
 
 import click
@@ -213,3 +215,72 @@ class _Progress:
         elapsed = time.monotonic() - self.started
         prefix = "dry run: would have " if dry_run else ""
         click.echo(f"{prefix}{verb} {self.count} records in {elapsed:.1f}s: {report.summary()}")
+
+
+# ---------------------------------------------------------------------------- serving
+
+
+@main.command()
+@_store_option
+@_base_url_option
+@click.option("--host", default=None, help="Address to listen on [env STUDYGRAPH_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [env STUDYGRAPH_PORT; default 8000].")
+@click.option("--threads", type=int, default=None, help="Worker threads [env STUDYGRAPH_THREADS; default 8].")
+def serve(store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None) -> None:
+    """Serve the store: content-negotiated pages and data, search, and the write API.
+
+    One process owns the embedded store and answers with a pool of threads (Waitress).
+    Writes (POST /api/records, DELETE /api/records/SLUG) need the bearer token in
+    STUDYGRAPH_TOKEN; without it they are refused.
+    """
+    config = Config.from_env(store=store, base_url=base_url, host=host, port=port, threads=threads)
+    _serve(config)
+
+
+@main.command()
+@click.option("--store", "store", metavar="DIR", default=None, help="Where to build the demo store [default: a temporary directory].")
+@click.option("--records", "count", type=int, default=300, show_default=True, help="How many synthetic records to add.")
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default 8000].")
+def demo(store: str | None, count: int, host: str | None, port: int | None) -> None:
+    """Load the bundled example records into a fresh store and serve them.
+
+    The example is the Harmony item page shipped with studygraph plus COUNT synthetic
+    records shaped like real ones (studygraph/synthetic.py).
+    """
+    import tempfile
+    from importlib import resources
+
+    from mappings.readers import read_bytes
+    from studygraph.synthetic import generate
+
+    directory = store or tempfile.mkdtemp(prefix="studygraph-demo-")
+    config = Config.from_env(store=str(Path(directory) / "store") if store is None else store, host=host, port=port)
+    if not is_fresh(config.store):
+        raise click.ClickException(f"{config.store} already holds a store; demo builds a fresh one")
+    page = resources.files("studygraph").joinpath("examples/seed-page.txt").read_bytes()
+    synthetic = "\n".join(json.dumps({"record": r}) for r in generate(count, seed=1)).encode()
+    items = itertools.chain(read_bytes(page, "seed-page.txt"), read_bytes(synthetic, "synthetic.jsonl"))
+    urls = Urls(config.base_url or f"http://{config.host}:{config.port}")
+    report = load_fresh(config.store, items, urls)
+    click.echo(f"demo store at {config.store}: {report.summary()}")
+    _serve(Config.from_env(store=config.store, base_url=urls.base, host=config.host, port=config.port))
+
+
+def _serve(config: Config) -> None:
+    import waitress
+
+    from server.app import ServerSettings, create_app
+
+    opened = _open(config)
+    urls = Urls(_base_url(config, opened))
+    if opened.base_url is None:
+        opened.set_base_url(urls.base)
+    settings = ServerSettings(base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes)
+    app = create_app(opened, settings, index=opened.index)
+    click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
+    try:
+        waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="studygraph",
+                       max_request_body_size=config.max_body_bytes, clear_untrusted_proxy_headers=True)
+    finally:
+        opened.close()

@@ -20,8 +20,15 @@ class Config:
     store: str = DEFAULT_STORE
     #: Base URL the IRIs are minted under; recorded in the store on its first load.
     base_url: str | None = None
-    #: Bearer token that guards writes (server write API).
+    #: Bearer token that guards writes (server write API); without one, writes are refused.
     token: str | None = None
+    #: Address and port `studygraph serve` listens on.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Worker threads of the WSGI server (one process owns the embedded store).
+    threads: int = 8
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> "Config":
@@ -36,4 +43,7 @@ class Config:
             if environ.get(variable):
                 values[item.name] = environ[variable]
         values.update({k: v for k, v in flags.items() if v is not None})
+        for item in fields(cls):
+            if item.type == "int" and isinstance(values.get(item.name), str):
+                values[item.name] = int(values[item.name])
         return replace(cls(), **values)

@@ -1,4 +1,4 @@
-"""The synthetic-record generator (bench/generate.py) keeps the shape of the real records.
+"""The synthetic-record generator (studygraph/synthetic.py, run as bench/generate.py) keeps the shape of the real records.
 
 Benchmarks are only meaningful if the generated catalogue looks like the real one where it
 costs: which fields are present, how much linked nodes are shared, the odd values the
@@ -7,7 +7,6 @@ mapping must survive. These tests pin that down (on 2000 records, a fraction of 
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import re
@@ -15,7 +14,6 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,17 +21,7 @@ import pytest
 GENERATE_PY = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
 
 
-def _load() -> ModuleType:
-    """Import bench/generate.py by path: bench/ is a folder of scripts, not a package."""
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATE_PY)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load()
+from studygraph import synthetic as gen  # noqa: E402
 N = 2000
 
 

@@ -1,0 +1,114 @@
+"""Listings: the home page and ``/items`` (text search, facets, paging), in HTML and RDF.
+
+Listings read the search index that sits beside the graph; their RDF forms are Hydra
+collections with paging links, so a client can walk every page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Request
+from pyoxigraph import Literal, NamedNode, Triple
+
+from mappings.terms import DCT, RDF, SCHEMA, XSD
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+#: Facets offered, in display order, with their headings.
+FACET_TITLES = {
+    "keyword": "Keywords",
+    "sponsor": "Sponsors and funders",
+    "catalogue": "Catalogues",
+    "source": "Sources",
+    "country": "Countries",
+    "study-design": "Study designs",
+}
+#: Page segment of the node each facet's keys name.
+FACET_SEGMENTS = {
+    "keyword": "keywords",
+    "sponsor": "organizations",
+    "catalogue": "catalogues",
+    "source": "sources",
+    "country": "countries",
+    "study-design": "study-designs",
+}
+MAX_PAGE = 10000
+MAX_QUERY_CHARS = 500
+
+
+class ListingError(ValueError):
+    """A listing request that cannot be answered (bad page or year)."""
+
+
+def listing_params(request: Request, page_size: int) -> dict[str, Any]:
+    """The search parameters of a request, validated."""
+    text = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS] or None
+    filters = {name: [v[:200] for v in request.args.getlist(name)[:20] if v] for name in FACET_TITLES}
+    filters = {k: v for k, v in filters.items() if v}
+    try:
+        page = int(request.args.get("page", "1"))
+        years = tuple(int(request.args[k]) if request.args.get(k) else None for k in ("from", "to"))
+    except ValueError:
+        raise ListingError("page, from and to must be whole numbers") from None
+    if not 1 <= page <= MAX_PAGE:
+        raise ListingError(f"page must be between 1 and {MAX_PAGE}")
+    return {"text": text, "filters": filters, "years": years if any(y is not None for y in years) else None, "page": page, "size": page_size}
+
+
+def page_url(path: str, request: Request, page: int) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "format")]
+    if page > 1:
+        args.append(("page", str(page)))
+    return path + ("?" + urlencode(args) if args else "")
+
+
+def hydra_triples(base_url: str, request: Request, result: Any) -> list[Triple]:
+    """The page as a Hydra collection with a partial view: first/previous/next/last."""
+    last = max(1, -(-result.total // result.size))
+    collection = NamedNode(base_url + page_url("/items", request, 1))
+    view = NamedNode(base_url + page_url("/items", request, result.page))
+    triples = [
+        Triple(collection, NamedNode(RDF + "type"), NamedNode(HYDRA + "Collection")),
+        Triple(collection, NamedNode(HYDRA + "totalItems"), Literal(str(result.total), datatype=NamedNode(XSD + "integer"))),
+        Triple(collection, NamedNode(HYDRA + "view"), view),
+        Triple(view, NamedNode(RDF + "type"), NamedNode(HYDRA + "PartialCollectionView")),
+        Triple(view, NamedNode(HYDRA + "first"), NamedNode(base_url + page_url("/items", request, 1))),
+        Triple(view, NamedNode(HYDRA + "last"), NamedNode(base_url + page_url("/items", request, last))),
+    ]
+    if result.page > 1:
+        triples.append(Triple(view, NamedNode(HYDRA + "previous"), NamedNode(base_url + page_url("/items", request, result.page - 1))))
+    if result.page < last:
+        triples.append(Triple(view, NamedNode(HYDRA + "next"), NamedNode(base_url + page_url("/items", request, result.page + 1))))
+    for hit in result.hits:
+        member = NamedNode(f"{base_url}/items/{hit.slug}#id")
+        triples += [
+            Triple(collection, NamedNode(HYDRA + "member"), member),
+            Triple(member, NamedNode(DCT + "title"), Literal(hit.title)),
+            Triple(member, NamedNode(SCHEMA + "name"), Literal(hit.title)),
+        ]
+    return triples
+
+
+def facet_links(request: Request, facets: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Facet values as links that add (or remove) a filter, for the HTML page."""
+    groups = []
+    for name, title in FACET_TITLES.items():
+        chosen = set(request.args.getlist(name))
+        values = []
+        for facet in facets.get(name, []):
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+            if facet.key in chosen:
+                args = [(k, v) for k, v in args if not (k == name and v == facet.key)]
+            else:
+                args.append((name, facet.key))
+            values.append({
+                "label": facet.label,
+                "count": facet.count,
+                "href": "/items" + ("?" + urlencode(args) if args else ""),
+                "chosen": facet.key in chosen,
+                "page": f"/{FACET_SEGMENTS[name]}/{facet.key}",
+            })
+        if values:
+            groups.append({"name": name, "title": title, "values": values})
+    return groups

@@ -1,0 +1,258 @@
+"""The linked-data server: negotiation, validators, profiles, representations, pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pyoxigraph
+import pytest
+import rdflib
+
+from conftest import BASE, RECORDS, real_records, run_cli
+from graph.embedded import EmbeddedStore
+from server.app import ServerSettings, create_app
+from server.representations import context
+
+SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
+MEDIA = {
+    "html": "text/html",
+    "jsonld": "application/ld+json",
+    "ttl": "text/turtle",
+    "rdf": "application/rdf+xml",
+    "nt": "application/n-triples",
+    "nq": "application/n-quads",
+    "trig": "application/trig",
+}
+PARSE = {
+    "jsonld": pyoxigraph.RdfFormat.JSON_LD,
+    "ttl": pyoxigraph.RdfFormat.TURTLE,
+    "rdf": pyoxigraph.RdfFormat.RDF_XML,
+    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
+    "nq": pyoxigraph.RdfFormat.N_QUADS,
+    "trig": pyoxigraph.RdfFormat.TRIG,
+}
+#: One document of each kind.
+DOCUMENTS = [
+    f"/items/{SEED}",
+    "/organizations/economic-and-social-research-council",
+    "/catalogues/uk-data-service",
+    "/keywords/mental-health",
+    "/sources/ukds",
+    "/study-designs/cohort",
+    "/countries/gbr",
+    "/vocab",
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("server") / "store"
+    result = run_cli("load", str(RECORDS), "--store", str(directory), "--base-url", BASE, "-q")
+    assert result.returncode == 0, result.stderr
+    opened = EmbeddedStore(directory)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def client(store):
+    app = create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None))
+    return app.test_client()
+
+
+def inline_context(body: bytes) -> bytes:
+    """JSON-LD with its context URL replaced by the context served at that URL (offline)."""
+    document = json.loads(body)
+    if document.get("@context") == f"{BASE}/context.jsonld":
+        document["@context"] = context(BASE)["@context"]
+    return json.dumps(document).encode()
+
+
+def parse(body: bytes, fmt: str) -> set:
+    """The triples of a response body (graph names dropped)."""
+    if fmt == "jsonld":
+        body = inline_context(body)
+    return {(q.subject, q.predicate, q.object) for q in pyoxigraph.parse(body, format=PARSE[fmt], base_iri=BASE)}
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+@pytest.mark.parametrize("fmt", list(MEDIA))
+def test_every_document_answers_every_format_three_ways(client, path, fmt):
+    by_accept = client.get(path, headers={"Accept": MEDIA[fmt]})
+    by_suffix = client.get(f"{path}.{fmt}")
+    by_param = client.get(f"{path}?format={fmt}")
+    for response in (by_accept, by_suffix, by_param):
+        assert response.status_code == 200, (path, fmt, response.data[:200])
+        assert response.mimetype == MEDIA[fmt]
+        assert response.headers["Content-Location"] == f"{path}.{fmt}"
+        assert "Accept" in response.headers["Vary"]
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert 'rel="alternate"' in response.headers["Link"]
+    assert by_accept.data == by_suffix.data == by_param.data
+    if fmt != "html":
+        assert len(parse(by_accept.data, fmt)) > 2
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_every_rdf_format_gives_the_same_graph(client, path):
+    graphs = {fmt: parse(client.get(f"{path}.{fmt}").data, fmt) for fmt in PARSE}
+    reference = graphs.pop("nt")
+    for fmt, graph in graphs.items():
+        assert graph == reference, fmt
+
+
+def test_rdflib_reads_the_turtle_and_jsonld_too(client):
+    for fmt, name in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        body = client.get(f"/items/{SEED}.{fmt}").data
+        graph = rdflib.Graph().parse(data=inline_context(body) if fmt == "jsonld" else body, format=name)
+        assert (rdflib.URIRef(f"{BASE}/items/{SEED}#id"), rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/dcat#Dataset")) in graph
+
+
+def test_the_item_graph_is_its_record_graph_with_linked_labels(client, store):
+    served = parse(client.get(f"/items/{SEED}.nt").data, "nt")
+    stored = {(t.subject, t.predicate, t.object) for t in store.graph_triples(f"{BASE}/items/{SEED}")}
+    assert served == stored
+    labels = {o.value for s, p, o in served if p.value == "http://xmlns.com/foaf/0.1/name"}
+    assert "Economic and Social Research Council" in labels
+
+
+def test_quads_formats_name_the_record_graph(client):
+    quads = list(pyoxigraph.parse(client.get(f"/items/{SEED}.nq").data, format=pyoxigraph.RdfFormat.N_QUADS))
+    assert {q.graph_name.value for q in quads} == {f"{BASE}/items/{SEED}"}
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        (None, "text/html"),
+        ("", "text/html"),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+        ("*/*", "text/html"),
+        ("text/turtle;q=0.9, application/ld+json", "application/ld+json"),
+        ("application/ld+json;q=0.5, text/turtle;q=0.9", "text/turtle"),
+        ("application/*", "application/ld+json"),
+        ("application/json", "application/ld+json"),
+        ("text/*;q=0.1, application/rdf+xml", "application/rdf+xml"),
+    ],
+)
+def test_accept_with_q_values_and_wildcards(client, accept, expected):
+    headers = {} if accept is None else {"Accept": accept}
+    response = client.get(f"/items/{SEED}", headers=headers)
+    assert response.status_code == 200
+    assert response.mimetype == expected
+
+
+@pytest.mark.parametrize("accept", ["image/png", "text/csv;q=1, image/*", ";;;,,,", "text/turtle;q=0"])
+def test_nothing_acceptable_is_406_listing_the_types(client, accept):
+    response = client.get(f"/items/{SEED}", headers={"Accept": accept})
+    assert response.status_code == 406
+    for media_type in MEDIA.values():
+        assert media_type.encode() in response.data
+
+
+def test_unknown_format_parameter_is_406(client):
+    assert client.get(f"/items/{SEED}?format=pdf").status_code == 406
+
+
+@pytest.mark.parametrize("fmt", list(MEDIA))
+def test_unknown_key_is_404_in_the_negotiated_format(client, fmt):
+    response = client.get("/items/no-such-study", headers={"Accept": MEDIA[fmt]})
+    assert response.status_code == 404
+    assert response.mimetype == MEDIA[fmt]
+    if fmt in PARSE:
+        assert parse(response.data, fmt) == set()
+
+
+@pytest.mark.parametrize("path", ["/items/..", "/items/a..b", "/items/%3Cscript%3E", "/items/x%00y", "/keywords/UPPER", "/nothing/x", "/items/" + "a" * 300])
+def test_odd_keys_are_a_clean_404(client, path):
+    response = client.get(path, headers={"Accept": "text/turtle"})
+    assert response.status_code == 404
+
+
+def test_etag_and_last_modified_give_304(client):
+    first = client.get(f"/items/{SEED}.ttl")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert client.get(f"/items/{SEED}.ttl", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(f"/items/{SEED}.ttl", headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.get(f"/items/{SEED}.ttl", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get(f"/items/{SEED}.jsonl" if False else f"/items/{SEED}.jsonld").headers["ETag"] != etag
+
+
+def test_head_is_get_without_a_body(client):
+    for path in DOCUMENTS:
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200
+        assert head.data == b""
+        for header in ("Content-Type", "ETag", "Link", "Content-Location", "Vary"):
+            assert head.headers.get(header) == get.headers.get(header)
+
+
+def test_signposting_links(client):
+    link = client.get(f"/items/{SEED}").headers["Link"]
+    assert '<https://doi.org/10.5255/UKDA-SN-856193>; rel="cite-as"' in link
+    assert 'rel="describedby"' in link
+    assert f'<{BASE}/profiles/full>; rel="profile"' in link
+    for suffix in (".jsonld", ".ttl", ".rdf", ".nt", ".nq", ".trig"):
+        assert f"<{BASE}/items/{SEED}{suffix}>" in link
+
+
+def test_profiles_select_the_vocabulary(client):
+    dcat = parse(client.get(f"/items/{SEED}.nt?_profile=dcat-ap").data, "nt")
+    schema = parse(client.get(f"/items/{SEED}.nt", headers={"Accept-Profile": "<https://schema.org/>"}).data, "nt")
+    full = parse(client.get(f"/items/{SEED}.nt").data, "nt")
+    assert dcat and schema and dcat | schema <= full
+    assert not any(p.value.startswith("https://schema.org/") for _, p, _ in dcat)
+    assert all(p.value.startswith("https://schema.org/") or p.value.endswith("#type") for _, p, _ in schema)
+    response = client.get(f"/items/{SEED}?_profile=dcat-ap", headers={"Accept": "text/turtle"})
+    assert '<http://data.europa.eu/r5r/>; rel="profile"' in response.headers["Link"]
+    assert "Accept-Profile" in response.headers["Vary"]
+
+
+def test_profile_alternates_and_unknown_profile(client):
+    listing = client.get(f"/items/{SEED}.ttl?_profile=alt")
+    assert listing.status_code == 200
+    assert b"http://data.europa.eu/r5r/" in listing.data and b"https://schema.org/" in listing.data
+    assert client.get(f"/items/{SEED}?_profile=nope").status_code == 400
+    # An Accept-Profile we do not know is only a preference: the default profile answers.
+    assert client.get(f"/items/{SEED}.ttl", headers={"Accept-Profile": "<http://example.org/p>"}).status_code == 200
+
+
+def test_jsonld_uses_the_published_context_and_nests_nodes(client):
+    document = json.loads(client.get(f"/items/{SEED}.jsonld").data)
+    assert document["@context"] == f"{BASE}/context.jsonld"
+    served = json.loads(client.get("/context.jsonld").data)
+    assert served == context(BASE)
+    assert served["@context"]["schema"] == "https://schema.org/"
+    study = next(n for n in document["@graph"] if n["@id"].endswith("#id"))
+    sponsor = study["schema:sponsor"]
+    assert sponsor["foaf:name"] == "Economic and Social Research Council"
+
+
+def test_study_page_shows_the_record(client):
+    page = client.get(f"/items/{SEED}").data.decode()
+    assert "<h1>Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022</h1>" in page
+    assert page.count("<p>") >= 4  # the description, in paragraphs
+    assert 'href="/keywords/mental-health"' in page
+    assert 'href="/organizations/economic-and-social-research-council"' in page
+    assert 'href="/catalogues/uk-data-service"' in page
+    assert 'href="https://doi.org/10.5255/UKDA-SN-856193"' in page
+    assert "2022-08-19 – 2022-12-01" in page
+    assert '<meta property="og:title"' in page
+    for suffix in (".jsonld", ".ttl", ".rdf", ".nt"):
+        assert f'href="/items/{SEED}{suffix}"' in page
+
+
+def test_every_study_page_embeds_jsonld_for_google(client, tmp_path):
+    shapes = (RECORDS.parent / "reference" / "google-dataset-shapes" / "googleRequired.ttl").read_text()
+    shapes_graph = rdflib.Graph().parse(data=shapes.replace("http://schema.org/", "https://schema.org/"), format="turtle")
+    from pyshacl import validate
+
+    for record in real_records() + [None]:
+        slug = SEED if record is None else record["extra_data"]["slug"]
+        page = client.get(f"/items/{slug}").data.decode()
+        (embedded,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+        data = rdflib.Graph().parse(data=embedded, format="json-ld", base=BASE)
+        assert (None, rdflib.RDF.type, rdflib.URIRef("https://schema.org/Dataset")) in data
+        conforms, _, text = validate(data, shacl_graph=shapes_graph)
+        assert conforms, (slug, text)
