@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
 
+from .search import IndexEntry, SearchIndex
+
 
 @dataclass(frozen=True)
 class RecordState:
@@ -35,10 +37,11 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class GraphWrite:
-    """The new content of one record's graph, as N-Triples text."""
+    """The new content of one record's graph, as N-Triples text, and its index entry."""
 
     name: str
     ntriples: str
+    entry: IndexEntry | None = None
 
 
 @dataclass
@@ -63,6 +66,8 @@ class GraphStore(Protocol):
     """A quad store holding one named graph per record."""
 
     base_url: str | None
+    #: The search index kept in step with the graphs (None if the store has none).
+    index: SearchIndex | None
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         """The state of each named record that exists (absent names are left out)."""

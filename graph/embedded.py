@@ -1,7 +1,10 @@
 """The embedded backend: a pyoxigraph store on disk, owned by this process.
 
-A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database and
-``settings.json`` what the store was created with (its base URL).
+A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database,
+``search.sqlite`` the search index kept in step with it (graph.search), and
+``settings.json`` what the store was created with (its base URL). Every write goes to
+the index first and to the graph second: a write killed in between leaves the graph's
+content hash unchanged, so the next load of the record writes both again.
 
 Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
 DATA``), which Oxigraph applies as one transaction, so a reader or a killed load never
@@ -27,9 +30,11 @@ from pyoxigraph import NamedNode, RdfFormat, Variable
 import queries
 
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
+from .search import IndexEntry, SearchIndex
 
 DCT = "http://purl.org/dc/terms/"
 GRAPH_DIRECTORY = "graph"
+INDEX_FILE = "search.sqlite"
 SETTINGS_FILE = "settings.json"
 _FORMATS = {
     "nq": RdfFormat.N_QUADS,
@@ -69,6 +74,10 @@ class EmbeddedStore:
         except OSError as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from None
         self.base_url = read_settings(self.path).get("base_url")
+        index_path = self.path / INDEX_FILE
+        self.index: SearchIndex | None = (
+            SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
+        )
 
     # -- settings
 
@@ -97,12 +106,18 @@ class EmbeddedStore:
         return found
 
     def replace(self, writes: Iterable[GraphWrite]) -> None:
+        writes = list(writes)
+        entries = [write.entry for write in writes if write.entry is not None]
+        if entries and self.index is not None:
+            self.index.replace(entries)
         for write in writes:
             graph = str(NamedNode(write.name))
             self._store.update(f"DROP SILENT GRAPH {graph} ;\nINSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}} }}")
 
     def delete(self, name: str) -> bool:
         graph = NamedNode(name)
+        if self.index is not None and self.base_url and name.startswith(f"{self.base_url}/items/"):
+            self.index.delete(name.rsplit("/", 1)[1])
         if not self._store.contains_named_graph(graph):
             return False
         self._store.remove_graph(graph)
@@ -173,13 +188,16 @@ class EmbeddedStore:
         self._store.flush()
 
     def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
         if not self.read_only:
             self._store.flush()
         del self._store
 
 
-def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url: str) -> None:
-    """Create a fresh store at *path* from N-Quads chunks with the bulk loader, all or nothing.
+def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list[IndexEntry]]], base_url: str) -> None:
+    """Create a fresh store at *path* from chunks of N-Quads (and their records' index
+    entries) with the bulk loader, all or nothing.
 
     The store is built in a sibling directory and renamed into place when complete; an
     interrupted load leaves only that directory, which the next load removes. Each chunk
@@ -195,14 +213,16 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url:
     building = target.with_name(f".{target.name}.loading-{uuid.uuid4().hex[:8]}")
     building.mkdir()
     store = pyoxigraph.Store(str(building / GRAPH_DIRECTORY))
-    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    index = SearchIndex(building / INDEX_FILE)
+    pending: queue.Queue[tuple[bytes, list[IndexEntry]] | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def consume() -> None:
         while (chunk := pending.get()) is not None:
             if not failure:
                 try:
-                    store.bulk_load(chunk, RdfFormat.N_QUADS)
+                    store.bulk_load(chunk[0], RdfFormat.N_QUADS)
+                    index.replace(chunk[1])
                 except BaseException as error:  # reported to the producer below
                     failure.append(error)
 
@@ -220,6 +240,8 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[bytes], base_url:
         raise StoreError(f"bulk load failed: {failure[0]}")
     store.flush()
     del store
+    index.optimize()
+    index.close()
     write_settings(building, {"base_url": base_url})
     if target.exists():
         target.rmdir()

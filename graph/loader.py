@@ -20,6 +20,7 @@ from mappings.urls import Urls
 
 from .backend import GraphStore, GraphWrite, StoredRecord
 from .embedded import EmbeddedStore, bulk_create
+from .search import IndexEntry
 
 #: How many records are looked up and written together on the transactional path.
 BATCH_SIZE = 256
@@ -125,7 +126,7 @@ class Loader:
             except RecordError as error:
                 events.append(_rejected(record, error))
                 continue
-            writes.append(GraphWrite(mapped.name, mapped.graph.ntriples()))
+            writes.append(GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stamp)))
             events.append(LoadEvent("replaced" if state else "new", str(record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)
@@ -154,7 +155,7 @@ class Loader:
             if not self.dry_run:
                 self.store.delete(stored.name)
         if not self.dry_run:
-            self.store.replace([GraphWrite(mapped.name, mapped.graph.ntriples())])
+            self.store.replace([GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stored.modified))])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
 
 
@@ -174,7 +175,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
         if listener:
             listener(event)
 
-    def records() -> Iterator[bytes]:
+    def records() -> Iterator[tuple[bytes, IndexEntry]]:
         for item in items:
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
@@ -188,7 +189,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
             if previous is None:
                 seen[mapped.slug] = mapped.content_hash
                 emit(LoadEvent("new", str(item.origin), mapped.slug, mapped))
-                yield mapped.graph.nquads().encode()
+                yield mapped.graph.nquads().encode(), IndexEntry.of(mapped, stamp)
             elif previous == mapped.content_hash:
                 emit(LoadEvent("unchanged", str(item.origin), mapped.slug))
             else:
@@ -200,24 +201,26 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
     if later:
         store = EmbeddedStore(path)
         try:
-            store.replace(GraphWrite(m.name, m.graph.ntriples()) for m in later)
+            store.replace(GraphWrite(m.name, m.graph.ntriples(), IndexEntry.of(m, stamp)) for m in later)
         finally:
             store.close()
     return report
 
 
-def _chunks(pieces: Iterator[bytes], size: int = BULK_CHUNK_BYTES) -> Iterator[bytes]:
-    """Join small pieces into chunks of about *size* bytes."""
+def _chunks(pieces: Iterator[tuple[bytes, IndexEntry]], size: int = BULK_CHUNK_BYTES) -> Iterator[tuple[bytes, list[IndexEntry]]]:
+    """Join records' N-Quads into chunks of about *size* bytes, with their index entries."""
     buffer: list[bytes] = []
+    entries: list[IndexEntry] = []
     held = 0
-    for piece in pieces:
+    for piece, entry in pieces:
         buffer.append(piece)
+        entries.append(entry)
         held += len(piece)
         if held >= size:
-            yield b"".join(buffer)
-            buffer, held = [], 0
+            yield b"".join(buffer), entries
+            buffer, entries, held = [], [], 0
     if buffer:
-        yield b"".join(buffer)
+        yield b"".join(buffer), entries
 
 
 def _map(record: SourceRecord, urls: Urls, *, issued: str, modified: str, source_name: str | None = None) -> MappedRecord:

@@ -94,6 +94,7 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
         if request.method in ("GET", "HEAD", "OPTIONS"):
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = "Link, ETag, Content-Location, Vary"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     def serve_document(load: Callable[[], Document | None], path: str, suffix: Format | None, offered=FORMATS) -> Response:
@@ -101,7 +102,7 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
             profile = choose_profile(available_profiles, request.args.get("_profile"), request.headers.get("Accept-Profile"))
             chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"), offered)
         except UnknownProfile as error:
-            return _plain(f"unknown profile {str(error)[:100]!r}; ?_profile=alt lists the profiles\n", 400)
+            return _plain("unknown profile; ?_profile=alt lists the profiles\n", 400)
         except NotAcceptable as error:
             return _not_acceptable(error)
         document = load()
@@ -193,7 +194,7 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
             )
         else:
             triples = listing.hydra_triples(urls.base, request, result)
-            body = serialise(triples, chosen.name, urls.base, graph=urls.base + path, root=f"{urls.base}{listing.page_url(path, request, 1)}", context_url=f"{urls.base}/context.jsonld")
+            body = serialise(triples, chosen.name, urls.base, graph=urls.base + path, root=f"{urls.base}{listing.page_url(path, request, None)}", context_url=f"{urls.base}/context.jsonld")
         response = Response(body, content_type=_content_type(chosen))
         response.headers["Vary"] = "Accept"
         response.headers["Content-Location"] = listing.page_url(f"{path}{chosen.suffix}", request, result.page)
@@ -220,7 +221,7 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
         body = request.get_data(cache=False)
         format_name = request.args.get("format") or _FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
         if format_name is not None and format_name not in READ_FORMATS:
-            return _plain(f"unknown format {format_name[:50]!r}; use one of {', '.join(READ_FORMATS)}\n", 400)
+            return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
         with writes:
             report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
         loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]

@@ -56,9 +56,10 @@ def listing_params(request: Request, page_size: int) -> dict[str, Any]:
     return {"text": text, "filters": filters, "years": years if any(y is not None for y in years) else None, "page": page, "size": page_size}
 
 
-def page_url(path: str, request: Request, page: int) -> str:
+def page_url(path: str, request: Request, page: int | None) -> str:
+    """The URL of a page of this listing (*page* None: the collection, no page number)."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "format")]
-    if page > 1:
+    if page is not None:
         args.append(("page", str(page)))
     return path + ("?" + urlencode(args) if args else "")
 
@@ -66,7 +67,7 @@ def page_url(path: str, request: Request, page: int) -> str:
 def hydra_triples(base_url: str, request: Request, result: Any) -> list[Triple]:
     """The page as a Hydra collection with a partial view: first/previous/next/last."""
     last = max(1, -(-result.total // result.size))
-    collection = NamedNode(base_url + page_url("/items", request, 1))
+    collection = NamedNode(base_url + page_url("/items", request, None))
     view = NamedNode(base_url + page_url("/items", request, result.page))
     triples = [
         Triple(collection, NamedNode(RDF + "type"), NamedNode(HYDRA + "Collection")),
@@ -110,5 +111,5 @@ def facet_links(request: Request, facets: dict[str, list[Any]]) -> list[dict[str
                 "page": f"/{FACET_SEGMENTS[name]}/{facet.key}",
             })
         if values:
-            groups.append({"name": name, "title": title, "values": values})
+            groups.append({"name": name, "title": title, "options": values})
     return groups

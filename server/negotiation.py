@@ -83,7 +83,7 @@ def choose_format(
     if format_param:
         wanted = BY_NAME.get(FORMAT_ALIASES.get(format_param.lower(), format_param.lower())) or BY_MEDIA_TYPE.get(format_param.lower())
         if wanted is None or wanted not in offered:
-            raise NotAcceptable(offered, f"unknown format {format_param!r}")
+            raise NotAcceptable(offered, "unknown ?format= value")
         return wanted
     if not accept_header or not accept_header.strip():
         return offered[0]
@@ -91,7 +91,7 @@ def choose_format(
     candidates = [f.media_type for f in offered] + [m for m, n in MEDIA_TYPE_ALIASES.items() if BY_NAME[n] in offered]
     best = accept.best_match(candidates)
     if best is None:
-        raise NotAcceptable(offered, f"none of the available media types matches Accept: {accept_header[:200]}")
+        raise NotAcceptable(offered, "none of the available media types matches the Accept header")
     return BY_MEDIA_TYPE.get(best) or BY_NAME[MEDIA_TYPE_ALIASES[best]]
 
 

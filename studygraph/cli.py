@@ -46,7 +46,8 @@ def main() -> None:
 @click.option("--format", "format_", type=click.Choice(FORMATS), default=None, help="Read every input as this format instead of sniffing it.")
 @click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
-def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool) -> None:
+@click.option("--server", "server_url", metavar="URL", default=None, help="Send the records to a running server's write API (token in STUDYGRAPH_TOKEN) instead of opening the store.")
+def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool, server_url: str | None) -> None:
     """Load study records from PATHS (files, directories, or - for stdin).
 
     Records are read in any format studygraph knows (Harmony JSON / JSON Lines / item
@@ -56,6 +57,10 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
     """
     config = Config.from_env(store=store, base_url=base_url)
     items = read_paths(paths, format=format_)
+    if server_url:
+        from .remote_load import post_records
+
+        sys.exit(post_records(server_url, items, token=config.token))
     progress = _Progress(quiet=quiet)
     if not dry_run and is_fresh(config.store):
         urls = Urls(config.base_url or DEFAULT_BASE_URL)

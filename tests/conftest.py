@@ -53,3 +53,60 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None) -> 
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 60) -> None:
+    """Block until *port* accepts connections, failing if the process exits first.
+
+    Each attempt is a real connection with its own timeout, so this waits on the server
+    being ready, not on the clock.
+    """
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            with socket.socket() as waiter:  # wait on the port, not a sleep
+                waiter.settimeout(0.1)
+                try:
+                    waiter.connect(("127.0.0.1", port))
+                    return
+                except OSError:
+                    continue
+    raise RuntimeError(f"nothing listens on port {port} after {seconds}s")
+
+
+class LiveServer:
+    """`studygraph serve` on a loopback port, in a subprocess."""
+
+    def __init__(self, store: Path, token: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("STUDYGRAPH_")}
+        if token:
+            environment["STUDYGRAPH_TOKEN"] = token
+        environment.update(env or {})
+        self.process = subprocess.Popen(
+            [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4"],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        )
+        wait_until_listening(self.process, self.port)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)

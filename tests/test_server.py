@@ -256,3 +256,64 @@ def test_every_study_page_embeds_jsonld_for_google(client, tmp_path):
         assert (None, rdflib.RDF.type, rdflib.URIRef("https://schema.org/Dataset")) in data
         conforms, _, text = validate(data, shacl_graph=shapes_graph)
         assert conforms, (slug, text)
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory):
+    from graph.loader import Loader
+    from mappings.records import Origin, SourceRecord
+    from mappings.urls import Urls
+
+    store = EmbeddedStore(tmp_path_factory.mktemp("hostile") / "store")
+    store.set_base_url(BASE)
+    record = {
+        "dataset_schema": {
+            "name": f"Evil {HOSTILE}",
+            "description": f"Text {HOSTILE}\n\nSecond </script><!-- paragraph",
+            "keywords": [HOSTILE],
+            "sponsor": [{"@type": "Organization", "name": HOSTILE}],
+            "variableMeasured": [{"name": HOSTILE, "description": HOSTILE}],
+        },
+        "extra_data": {"slug": "evil", "data_access": HOSTILE, "geographic_coverage": HOSTILE},
+    }
+    report = Loader(store, Urls(BASE)).load([SourceRecord(record, Origin("hostile.json"), "harmony")])
+    assert report.counts["new"] == 1
+    yield create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None)).test_client()
+    store.close()
+
+
+def test_record_text_is_escaped_everywhere(hostile_client):
+    page = hostile_client.get("/items/evil").data.decode()
+    assert "<script>alert(1)" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # Inside the embedded JSON-LD, "<" is written as \u003c, so nothing closes the script early.
+    (embedded,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert "<" not in embedded and "\\u003cscript" in embedded
+    assert json.loads(embedded)
+    for path in ("/keywords/script-alert-1-script-img-src-x-onerror-alert-2", "/organizations/alert-1-img-src-x-onerror-alert-2"):
+        response = hostile_client.get(path)
+        if response.status_code == 200:
+            assert "<img src=x" not in response.data.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/items/evil?format=%3Cscript%3E",
+        "/items/evil?_profile=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/items/%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E",
+    ],
+)
+def test_hostile_parameters_get_a_clean_4xx(hostile_client, path):
+    response = hostile_client.get(path)
+    assert 400 <= response.status_code < 500
+    assert b"<script>" not in response.data and b"<img" not in response.data
+
+
+def test_huge_query_strings_are_refused(client):
+    response = client.get(f"/items/{SEED}?q=" + "x" * 20000)
+    assert response.status_code == 414

@@ -1,0 +1,76 @@
+"""A real browser (headless Debian Chromium, driven by Selenium) uses the site."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import BASE, RECORDS, LiveServer, run_cli
+
+SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
+
+
+def _chromium() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not browser or not driver:
+        pytest.fail("Chromium and ChromeDriver are needed (Debian: apt-get install chromium chromium-driver)")
+    return browser, driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = _chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    store = tmp_path_factory.mktemp("browser") / "store"
+    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q").returncode == 0
+    live = LiveServer(store)
+    yield live
+    live.stop()
+
+
+def test_search_then_follow_a_keyword_to_a_study(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site.url + "/")
+    assert "Research studies" in browser.find_element(By.TAG_NAME, "h1").text
+    facets = browser.find_elements(By.CSS_SELECTOR, ".facet[data-facet=keyword] li")
+    assert facets, "the home page shows keyword facet counts"
+
+    box = browser.find_element(By.ID, "home-q")
+    box.send_keys("peer support")
+    box.submit()
+    assert "/items?q=peer+support" in browser.current_url
+    hits = browser.find_elements(By.CSS_SELECTOR, "ol.hits li a")
+    assert hits and hits[0].text == SEED_TITLE
+
+    hits[0].click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == SEED_TITLE
+    browser.find_element(By.LINK_TEXT, "mental health").click()
+    assert browser.current_url.endswith("/keywords/mental-health")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "mental health"
+
+    browser.find_element(By.LINK_TEXT, SEED_TITLE).click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == SEED_TITLE
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "Economic and Social Research Council" in text
+    assert "2022-08-19 – 2022-12-01" in text
+    assert browser.find_element(By.LINK_TEXT, "10.5255/UKDA-SN-856193").get_attribute("href") == "https://doi.org/10.5255/UKDA-SN-856193"
