@@ -41,6 +41,8 @@ from .negotiation import (
 from .representations import context, serialise
 
 PROF = "http://www.w3.org/ns/dx/prof/"
+#: Datasets listed on one page of /catalog.
+CATALOG_PAGE_SIZE = 100
 #: Reader format of a write by its Content-Type (anything else is recognised by content).
 _FORMAT_BY_CONTENT_TYPE = {
     "application/json": "harmony",
@@ -153,6 +155,13 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
     def vocab(ext: str | None = None) -> Response:
         _, suffix = split_suffix("vocab" + (ext or ""))
         return serve_document(lambda: documents.vocabulary(urls), "/vocab", suffix)
+
+    @app.route("/catalog", methods=["GET", "HEAD"])
+    @app.route("/catalog<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    def catalog(ext: str | None = None) -> Response:
+        _, suffix = split_suffix("catalog" + (ext or ""))
+        page = views.page_number()
+        return serve_document(lambda: documents.catalog(urls, index, page, CATALOG_PAGE_SIZE), "/catalog", suffix)
 
     @app.route("/context.jsonld", methods=["GET", "HEAD"])
     def jsonld_context() -> Response:

@@ -12,16 +12,21 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from pyoxigraph import NamedNode, Triple
+from typing import Any
+
+from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.backend import GraphStore
-from mappings.terms import EU_COUNTRY, EU_LANGUAGE, FOAF, RDF, SCHEMA
+from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDF, SCHEMA, SKOS, XSD
 from mappings.urls import NODE_KINDS, Urls
 from mappings.vocabulary import vocabulary_triples
 
 from .http import parse_modified
 
 _TYPE = NamedNode(RDF + "type")
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+CATALOG_TITLE = "studygraph research-study catalogue"
+CATALOG_DESCRIPTION = "Research studies gathered from several catalogues, published as DCAT and schema.org linked data."
 
 
 @dataclass
@@ -73,6 +78,80 @@ def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | No
     page = NamedNode(f"{urls.base}/{segment}/{key}")
     triples.append(Triple(page, NamedNode(FOAF + "primaryTopic"), NamedNode(thing)))
     return Document(segment, key, f"/{segment}/{key}", thing, triples, _version(triples))
+
+
+def catalog(urls: Urls, index: Any, page: int, size: int) -> Document:
+    """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
+    page of its datasets (in title order) with Hydra links to the other pages."""
+    thing = NamedNode(urls.catalog)
+    doc = NamedNode(f"{urls.base}/catalog")
+    publisher = NamedNode(f"{urls.base}/catalog#publisher")
+    homepage = NamedNode(f"{urls.base}/")
+    a = _TYPE
+    triples = [
+        Triple(doc, NamedNode(FOAF + "primaryTopic"), thing),
+        Triple(thing, a, NamedNode(DCAT + "Catalog")),
+        Triple(thing, a, NamedNode(SCHEMA + "DataCatalog")),
+        Triple(thing, NamedNode(DCT + "title"), Literal(CATALOG_TITLE)),
+        Triple(thing, NamedNode(SCHEMA + "name"), Literal(CATALOG_TITLE)),
+        Triple(thing, NamedNode(DCT + "description"), Literal(CATALOG_DESCRIPTION)),
+        Triple(thing, NamedNode(SCHEMA + "description"), Literal(CATALOG_DESCRIPTION)),
+        Triple(thing, NamedNode(DCT + "publisher"), publisher),
+        Triple(publisher, a, NamedNode(FOAF + "Agent")),
+        Triple(publisher, NamedNode(FOAF + "name"), Literal(CATALOG_TITLE)),
+        Triple(thing, NamedNode(FOAF + "homepage"), homepage),
+        Triple(homepage, a, NamedNode(FOAF + "Document")),
+        Triple(thing, NamedNode(DCAT + "themeTaxonomy"), NamedNode(urls.keyword_scheme)),
+        Triple(NamedNode(urls.keyword_scheme), a, NamedNode(SKOS + "ConceptScheme")),
+        Triple(NamedNode(urls.keyword_scheme), NamedNode(DCT + "title"), Literal("Keywords")),
+    ]
+    total = 0
+    if index is not None:
+        for source in index.facet_counts("catalogue", limit=1000):
+            node = NamedNode(urls.thing("catalogue", source.key))
+            triples += [
+                Triple(thing, NamedNode(DCAT + "catalog"), node),
+                Triple(node, a, NamedNode(DCAT + "Catalog")),
+                Triple(node, NamedNode(DCT + "title"), Literal(source.label)),
+            ]
+        result = index.search(page=page, size=size)
+        total = result.total
+        for hit in result.hits:
+            dataset, record = NamedNode(urls.item(hit.slug) + "#id"), NamedNode(urls.item(hit.slug))
+            triples += [
+                Triple(thing, NamedNode(DCAT + "dataset"), dataset),
+                Triple(thing, NamedNode(DCAT + "record"), record),
+                Triple(thing, NamedNode(SCHEMA + "dataset"), dataset),
+                Triple(dataset, NamedNode(DCT + "title"), Literal(hit.title)),
+                Triple(record, NamedNode(FOAF + "primaryTopic"), dataset),
+            ]
+    triples += hydra_view(f"{urls.base}/catalog", page, size, total)
+    return Document("catalog", "", "/catalog", urls.catalog, triples, _version(triples))
+
+
+def hydra_view(collection_url: str, page: int, size: int, total: int, query: str = "") -> list[Triple]:
+    """Hydra paging of a collection: its size and first/previous/next/last pages."""
+    last = max(1, -(-total // size))
+    collection = NamedNode(collection_url + (f"?{query}" if query else ""))
+    joiner = "&" if query else ""
+
+    def page_url(number: int) -> NamedNode:
+        return NamedNode(f"{collection_url}?{query}{joiner}page={number}")
+
+    view = page_url(page)
+    triples = [
+        Triple(collection, _TYPE, NamedNode(HYDRA + "Collection")),
+        Triple(collection, NamedNode(HYDRA + "totalItems"), Literal(str(total), datatype=NamedNode(XSD + "integer"))),
+        Triple(collection, NamedNode(HYDRA + "view"), view),
+        Triple(view, _TYPE, NamedNode(HYDRA + "PartialCollectionView")),
+        Triple(view, NamedNode(HYDRA + "first"), page_url(1)),
+        Triple(view, NamedNode(HYDRA + "last"), page_url(last)),
+    ]
+    if page > 1:
+        triples.append(Triple(view, NamedNode(HYDRA + "previous"), page_url(page - 1)))
+    if page < last:
+        triples.append(Triple(view, NamedNode(HYDRA + "next"), page_url(page + 1)))
+    return triples
 
 
 def vocabulary(urls: Urls) -> Document:

@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 from flask import Request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import DCT, RDF, SCHEMA, XSD
+from mappings.terms import DCT, SCHEMA
 
-HYDRA = "http://www.w3.org/ns/hydra/core#"
+from .documents import HYDRA, hydra_view
 #: Facets offered, in display order, with their headings.
 FACET_TITLES = {
     "keyword": "Keywords",
@@ -66,21 +66,9 @@ def page_url(path: str, request: Request, page: int | None) -> str:
 
 def hydra_triples(base_url: str, request: Request, result: Any) -> list[Triple]:
     """The page as a Hydra collection with a partial view: first/previous/next/last."""
-    last = max(1, -(-result.total // result.size))
-    collection = NamedNode(base_url + page_url("/items", request, None))
-    view = NamedNode(base_url + page_url("/items", request, result.page))
-    triples = [
-        Triple(collection, NamedNode(RDF + "type"), NamedNode(HYDRA + "Collection")),
-        Triple(collection, NamedNode(HYDRA + "totalItems"), Literal(str(result.total), datatype=NamedNode(XSD + "integer"))),
-        Triple(collection, NamedNode(HYDRA + "view"), view),
-        Triple(view, NamedNode(RDF + "type"), NamedNode(HYDRA + "PartialCollectionView")),
-        Triple(view, NamedNode(HYDRA + "first"), NamedNode(base_url + page_url("/items", request, 1))),
-        Triple(view, NamedNode(HYDRA + "last"), NamedNode(base_url + page_url("/items", request, last))),
-    ]
-    if result.page > 1:
-        triples.append(Triple(view, NamedNode(HYDRA + "previous"), NamedNode(base_url + page_url("/items", request, result.page - 1))))
-    if result.page < last:
-        triples.append(Triple(view, NamedNode(HYDRA + "next"), NamedNode(base_url + page_url("/items", request, result.page + 1))))
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "format")])
+    triples = hydra_view(f"{base_url}/items", result.page, result.size, result.total, query)
+    collection = triples[0].subject
     for hit in result.hits:
         member = NamedNode(f"{base_url}/items/{hit.slug}#id")
         triples += [

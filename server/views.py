@@ -96,6 +96,8 @@ def render_html(document: Document, urls: Urls, index: Any = None) -> str:
         return render_template("study.html", study=study_view(document, urls), **common)
     if document.kind == "vocab":
         return render_template("vocab.html", terms=vocabulary_view(document), **common)
+    if document.kind == "catalog":
+        return render_template("catalog.html", catalog=catalog_view(document, urls), pager=None, **common)
     node, pager = node_view(document, urls, index)
     return render_template("node.html", node=node, pager=pager, **common)
 
@@ -204,7 +206,7 @@ def google_dataset(document: Document, urls: Urls, title: str, description: str)
 
 def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     labels = Labels(document, urls)
-    page = _page_number()
+    page = page_number()
     size = 50
     total, hits = 0, []
     kind = INDEX_KINDS.get(document.kind)
@@ -222,6 +224,19 @@ def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any
         "first": (page - 1) * size + 1,
     }
     return node, pager(page, size, total)
+
+
+def catalog_view(document: Document, urls: Urls) -> dict[str, Any]:
+    labels = Labels(document, urls)
+    total = next((int(t.object.value) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
+    pages = {t.predicate.value.rsplit("#", 1)[1]: t.object.value[len(urls.base):] for t in document.triples if t.predicate.value.rsplit("#", 1)[-1] in ("next", "previous", "first", "last")}
+    return {
+        "title": labels.labels.get(document.thing, "Catalogue"),
+        "total": total,
+        "catalogues": [labels.link(o.value) for o in document.objects(document.thing, DCAT + "catalog")],
+        "datasets": [labels.link(o.value) for o in document.objects(document.thing, DCAT + "dataset")],
+        "pages": pages,
+    }
 
 
 def vocabulary_view(document: Document) -> list[dict[str, str]]:
@@ -254,7 +269,7 @@ def _summary(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _page_number() -> int:
+def page_number() -> int:
     try:
         return max(1, min(int(request.args.get("page", "1")), 100000))
     except ValueError:

@@ -42,6 +42,7 @@ DOCUMENTS = [
     "/study-designs/cohort",
     "/countries/gbr",
     "/vocab",
+    "/catalog",
 ]
 
 
