@@ -184,6 +184,52 @@ class EmbeddedStore:
             nodes = {row["kind"].value: int(row["count"].value) for row in rows}
         return Stats(records=int(records.value), quads=len(self._store), nodes=nodes)
 
+    # -- SPARQL services
+
+    def checkpoint(self, target: Path) -> None:
+        """A read-only copy of the graph as it is now (hard links: cheap), for query workers."""
+        self._store.backup(str(target))
+
+    def update(self, update: str, base_iri: str | None = None) -> None:
+        """Run an authenticated SPARQL update (one transaction). The search index is not
+        touched: records changed this way are re-indexed by their next load or remap."""
+        self._store.update(update, base_iri=base_iri)
+
+    def graph_store_get(self, graph: NamedNode | None) -> list[pyoxigraph.Triple] | None:
+        """Graph Store Protocol GET: a named graph (None if absent), or the default graph."""
+        if graph is not None and not self._store.contains_named_graph(graph):
+            return None
+        target = graph if graph is not None else pyoxigraph.DefaultGraph()
+        return [quad.triple for quad in self._store.quads_for_pattern(None, None, None, target)]
+
+    def graph_store_delete(self, graph: NamedNode | None) -> bool:
+        if graph is None:
+            self._store.clear_graph(pyoxigraph.DefaultGraph())
+            return True
+        if not self._store.contains_named_graph(graph):
+            return False
+        self._store.remove_graph(graph)
+        return True
+
+    def graph_store_write(self, graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> bool:
+        """Graph Store Protocol PUT (replace) or POST (add), in one transaction.
+
+        Returns whether the graph was created. Raises SyntaxError for a body that does
+        not parse, ValueError for a media type we cannot read.
+        """
+        formats = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES,
+                   "application/rdf+xml": RdfFormat.RDF_XML, "application/ld+json": RdfFormat.JSON_LD}
+        if media_type not in formats:
+            raise ValueError(f"unsupported media type {media_type}")
+        target = graph if graph is not None else pyoxigraph.DefaultGraph()
+        triples = [quad.triple for quad in pyoxigraph.parse(data, format=formats[media_type], base_iri=graph.value if graph else None)]
+        created = graph is not None and not self._store.contains_named_graph(graph)
+        body = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
+        where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body
+        clear = (f"DROP SILENT GRAPH {graph} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
+        self._store.update(f"{clear}INSERT DATA {{ {where} }}")
+        return created
+
     def flush(self) -> None:
         self._store.flush()
 

@@ -24,7 +24,7 @@ from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
 
-from . import documents, listing, views
+from . import documents, listing, sparql, views
 from .cache import RepresentationCache
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
@@ -39,6 +39,7 @@ from .negotiation import (
     split_suffix,
 )
 from .representations import context, serialise
+from .sparql import SparqlSettings
 
 PROF = "http://www.w3.org/ns/dx/prof/"
 #: Datasets listed on one page of /catalog.
@@ -75,8 +76,17 @@ class BadRequest(Exception):
         self.message = message
 
 
-def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -> Flask:
-    """A Flask app publishing *store* (and its search *index*) under ``settings.base_url``."""
+def create_app(
+    store: GraphStore,
+    settings: ServerSettings,
+    index: Any = None,
+    pool: Any = None,
+    sparql_settings: SparqlSettings | None = None,
+) -> Flask:
+    """A Flask app publishing *store* (and its search *index*) under ``settings.base_url``.
+
+    With a query *pool* (graph.query_pool) the app also serves SPARQL at /sparql.
+    """
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.jinja_env.autoescape = True
@@ -233,6 +243,8 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
             return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
         with writes:
             report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
+            if pool is not None and (report.counts["new"] or report.counts["replaced"]):
+                pool.refresh()
         loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
         payload = {
             **report.counts,
@@ -251,7 +263,15 @@ def create_app(store: GraphStore, settings: ServerSettings, index: Any = None) -
             return _plain("no such record\n", 404)
         with writes:
             deleted = store.delete(urls.item(slug))
+            if pool is not None and deleted:
+                pool.refresh()
         return Response(status=204) if deleted else _plain("no such record\n", 404)
+
+    if pool is not None:
+        sparql.register(
+            app, store=store, pool=pool, settings=sparql_settings or SparqlSettings(), base_url=urls.base,
+            authorised=authorised, writes=writes,
+        )
 
     @app.errorhandler(404)
     def page_not_found(error: Exception) -> Response:

@@ -275,17 +275,25 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
 def _serve(config: Config) -> None:
     import waitress
 
+    from graph.query_pool import QueryPool
     from server.app import ServerSettings, create_app
+    from server.sparql import SparqlSettings
 
     opened = _open(config)
     urls = Urls(_base_url(config, opened))
     if opened.base_url is None:
         opened.set_base_url(urls.base)
     settings = ServerSettings(base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes)
-    app = create_app(opened, settings, index=opened.index)
+    sparql_settings = SparqlSettings(
+        deadline_seconds=config.query_deadline, max_rows=config.max_rows,
+        allowed_services=frozenset(config.allowed_services.split()),
+    )
+    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline)
+    app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     try:
         waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="studygraph",
                        max_request_body_size=config.max_body_bytes, clear_untrusted_proxy_headers=True)
     finally:
+        pool.close()
         opened.close()

@@ -29,6 +29,14 @@ class Config:
     threads: int = 8
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024 * 1024
+    #: Seconds a public SPARQL query may run before its worker is killed (503).
+    query_deadline: float = 10.0
+    #: Worker processes for public SPARQL queries (also the cap on concurrent queries).
+    query_workers: int = 2
+    #: Rows (or triples) after which a SPARQL result is cut.
+    max_rows: int = 100_000
+    #: SPARQL endpoints public queries may call with SERVICE (space-separated IRIs).
+    allowed_services: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> "Config":
@@ -44,6 +52,6 @@ class Config:
                 values[item.name] = environ[variable]
         values.update({k: v for k, v in flags.items() if v is not None})
         for item in fields(cls):
-            if item.type == "int" and isinstance(values.get(item.name), str):
-                values[item.name] = int(values[item.name])
+            if item.type in ("int", "float") and isinstance(values.get(item.name), str):
+                values[item.name] = (int if item.type == "int" else float)(values[item.name])
         return replace(cls(), **values)

@@ -1,0 +1,384 @@
+"""The SPARQL 1.1 endpoint: the public query service, its description and page, and the
+authenticated update and Graph Store services.
+
+Public queries (``/sparql``) follow the SPARQL 1.1 Protocol: GET ``?query=``, POST
+``application/x-www-form-urlencoded`` or ``application/sparql-query``, with
+``default-graph-uri``/``named-graph-uri``. The default graph is the union of the record
+graphs; the named graphs are the record graphs. They run in the store's killable worker
+pool (graph.query_pool) under a deadline, a cap on concurrent queries and a cap on rows;
+SERVICE is refused unless its endpoint is allow-listed; updates are refused.
+``/sparql/update`` and ``/sparql/store`` need the write token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode
+
+from flask import Flask, Request, Response, render_template, request
+from pyoxigraph import Literal, NamedNode, Triple
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryTimeout
+from graph.sparql_guard import QueryRefused, add_using, inspect
+from graph.sparql_results import RESULT_FORMATS
+
+from .representations import prefixes, serialise
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+VOID = "http://rdfs.org/ns/void#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+#: Media types of graph results, by our format name.
+GRAPH_MEDIA = {
+    "ttl": "text/turtle",
+    "nt": "application/n-triples",
+    "rdf": "application/rdf+xml",
+    "jsonld": "application/ld+json",
+    "nq": "application/n-quads",
+    "trig": "application/trig",
+}
+SOLUTION_MEDIA = RESULT_FORMATS
+#: ?format= / ?output= values clients use.
+FORMAT_ALIASES = {
+    "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
+    "turtle": "ttl", "ttl": "ttl", "ntriples": "nt", "nt": "nt", "n-triples": "nt", "rdfxml": "rdf", "rdf": "rdf",
+    "jsonld": "jsonld", "json-ld": "jsonld", "nq": "nq", "nquads": "nq", "trig": "trig", "html": "html",
+}
+MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml", "text/xml": "xml", "application/x-turtle": "ttl", "text/plain": "nt"}
+
+
+@dataclass(frozen=True)
+class SparqlSettings:
+    deadline_seconds: float = 10.0
+    max_rows: int = 100_000
+    max_query_bytes: int = 1024 * 1024
+    allowed_services: frozenset[str] = frozenset()
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def examples() -> list[dict[str, str]]:
+    """The example queries shipped in ``queries/examples``: title (first comment) and text."""
+    found = []
+    folder = resources.files("queries").joinpath("examples")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".rq"):
+            text = entry.read_text(encoding="utf-8")
+            title = text.splitlines()[0].lstrip("# ").strip() if text.startswith("#") else entry.name
+            found.append({"name": entry.name, "title": title, "query": text})
+    return found
+
+
+def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, base_url: str, authorised: Callable[[], Response | None], writes: Any) -> None:
+    """Add /sparql, /sparql/update and /sparql/store to *app*."""
+
+    @app.route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], strict_slashes=False)
+    def sparql_query() -> Response:
+        try:
+            return _query(request)
+        except ProtocolError as error:
+            return _error(error.status, error.message)
+
+    def _query(req: Request) -> Response:
+        if req.method not in ("GET", "POST", "HEAD"):
+            raise ProtocolError(405, "use GET or POST for SPARQL queries")
+        query, defaults, named = _read_query_request(req, settings.max_query_bytes)
+        if query is None:
+            return _no_query(req)
+        try:
+            shape = inspect(query, settings.allowed_services)
+        except QueryRefused as error:
+            raise ProtocolError(403, str(error)) from None
+        chosen = _choose_result_format(req, shape.form or "SELECT")
+        html = chosen == "html"
+        graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
+        job = QueryJob(
+            query=query,
+            format=("ttl" if graph_form else "json") if html else chosen,
+            max_rows=settings.max_rows,
+            default_graphs=defaults,
+            named_graphs=named,
+            base_iri=f"{base_url}/sparql",
+            prefixes=prefixes(base_url),
+        )
+        try:
+            result = pool.run(job)
+        except QueryTimeout as error:
+            response = _error(503, f"{error}. Narrow the query (LIMIT, more specific patterns) and try again.")
+            response.headers["Retry-After"] = "5"
+            return response
+        except PoolBusy:
+            response = _error(503, "too many queries are running; try again shortly")
+            response.headers["Retry-After"] = "1"
+            return response
+        except QueryFailed as error:
+            if html:
+                return _page(req, query, error=str(error), status=400 if error.syntax else 500)
+            raise ProtocolError(400 if error.syntax else 500, str(error)) from None
+        if html:
+            try:
+                with open(result.path, "rb") as spooled:
+                    data = spooled.read().decode("utf-8")
+            finally:
+                os.unlink(result.path)
+            if graph_form:
+                return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
+            return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
+        media = GRAPH_MEDIA.get(chosen) or SOLUTION_MEDIA[chosen]
+        response = Response(_stream_file(result.path), content_type=_with_charset(media))
+        response.headers["Vary"] = "Accept"
+        response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
+        if result.truncated:
+            response.headers["X-SPARQL-Truncated"] = f"true; the result was cut at {settings.max_rows} rows"
+        return response
+
+    def _no_query(req: Request) -> Response:
+        """GET /sparql with no query: the service description, or the query page."""
+        accept = parse_accept_header(req.headers.get("Accept", ""), MIMEAccept)
+        wanted = req.args.get("format")
+        rdf = {v: k for k, v in GRAPH_MEDIA.items()}
+        best = accept.best_match(["text/html", *GRAPH_MEDIA.values()], default="text/html")
+        if wanted in GRAPH_MEDIA:
+            best = GRAPH_MEDIA[wanted]
+        if best == "text/html" and wanted not in GRAPH_MEDIA:
+            return _page(req, "")
+        chosen = rdf[best]
+        body = serialise(service_description(base_url, store, settings), chosen, base_url, graph=f"{base_url}/sparql", root=f"{base_url}/sparql")
+        response = Response(body, content_type=_with_charset(GRAPH_MEDIA[chosen]))
+        response.headers["Vary"] = "Accept"
+        return response
+
+    def _page(req: Request, query: str, *, results: Any = None, graph_text: str | None = None, error: str | None = None, status: int = 200, truncated: bool = False, rows: int = 0) -> Response:
+        names = ["ttl", "nt", "rdf", "jsonld"] if graph_text is not None else ["json", "xml", "csv", "tsv"]
+        download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
+        body = render_template(
+            "sparql.html", query=query or examples()[0]["query"], examples=examples(), results=results, graph_text=graph_text, error=error,
+            downloads=download, truncated=truncated, rows=rows, max_rows=settings.max_rows, deadline=settings.deadline_seconds,
+        )
+        return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+    @app.route("/sparql/update", methods=["GET", "POST", "PUT", "DELETE"])
+    def sparql_update() -> Response:
+        refused = authorised()
+        if refused is not None:
+            return refused
+        try:
+            if request.method != "POST":
+                raise ProtocolError(405, "updates are sent by POST")
+            update, using, using_named = _read_update_request(request, settings.max_query_bytes)
+            try:
+                update = add_using(update, using, using_named)
+            except QueryRefused as error:
+                raise ProtocolError(400, str(error)) from None
+            with writes:
+                try:
+                    store.update(update, base_iri=f"{base_url}/sparql/update")
+                except SyntaxError as error:
+                    raise ProtocolError(400, str(error)) from None
+                except OSError as error:
+                    raise ProtocolError(500, str(error)) from None
+                pool.refresh()
+        except ProtocolError as error:
+            return _error(error.status, error.message)
+        return Response(status=204)
+
+    @app.route("/sparql/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+    def graph_store() -> Response:
+        if request.method not in ("GET", "HEAD"):
+            refused = authorised()
+            if refused is not None:
+                return refused
+        graph = request.args.get("graph")
+        default = "default" in request.args
+        if bool(graph) == default:
+            return _error(400, "name the graph with ?graph=IRI, or ?default for the default graph")
+        try:
+            target = NamedNode(graph) if graph else None
+        except ValueError:
+            return _error(400, "?graph= is not a valid IRI")
+        if request.method in ("GET", "HEAD"):
+            triples = store.graph_store_get(target)
+            if triples is None:
+                return _error(404, "no such graph")
+            accept = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
+            best = accept.best_match(list(GRAPH_MEDIA.values()), default="text/turtle") or "text/turtle"
+            chosen = {v: k for k, v in GRAPH_MEDIA.items()}[best]
+            body = serialise(triples, chosen, base_url, graph=graph or f"{base_url}/sparql/store")
+            return Response(body, content_type=_with_charset(best))
+        if request.method == "DELETE":
+            with writes:
+                existed = store.graph_store_delete(target)
+                pool.refresh()
+            return Response(status=204) if existed else _error(404, "no such graph")
+        media = request.mimetype or "text/turtle"
+        data = request.get_data()
+        with writes:
+            try:
+                created = store.graph_store_write(target, data, media, replace=request.method == "PUT")
+            except (SyntaxError, ValueError) as error:
+                return _error(400, f"cannot parse the body as {media}: {error}")
+            pool.refresh()
+        return Response(status=201 if created else 204)
+
+
+def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The query and the protocol dataset of a request, validated as the protocol says."""
+    args = parse_qs(req.query_string.decode("latin-1"), keep_blank_values=True)
+    if "update" in args:
+        raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+    queries = args.get("query", [])
+    defaults, named = args.get("default-graph-uri", []), args.get("named-graph-uri", [])
+    if req.method == "POST":
+        media = req.mimetype
+        if media == "application/x-www-form-urlencoded":
+            body = _utf8(req.get_data(cache=True), limit)
+            form = parse_qs(body, keep_blank_values=True)
+            if "update" in form:
+                raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+            queries = queries + form.get("query", [])
+            defaults = defaults + form.get("default-graph-uri", [])
+            named = named + form.get("named-graph-uri", [])
+        elif media == "application/sparql-query":
+            charset = req.mimetype_params.get("charset", "utf-8").lower()
+            if charset not in ("utf-8", "utf8"):
+                raise ProtocolError(415, "SPARQL queries must be sent in UTF-8")
+            queries = queries + [_utf8(req.get_data(cache=True), limit)]
+        elif media == "application/sparql-update":
+            raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+        else:
+            raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded or application/sparql-query")
+    if len(queries) > 1:
+        raise ProtocolError(400, "more than one query in the request")
+    if not queries:
+        return None, (), ()
+    query = queries[0]
+    if len(query.encode()) > limit:
+        raise ProtocolError(413, f"query longer than {limit} bytes")
+    return query, tuple(defaults), tuple(named)
+
+
+def _read_update_request(req: Request, limit: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    args = parse_qs(req.query_string.decode("latin-1"), keep_blank_values=True)
+    updates = args.get("update", [])
+    using, using_named = args.get("using-graph-uri", []), args.get("using-named-graph-uri", [])
+    media = req.mimetype
+    if media == "application/x-www-form-urlencoded":
+        form = parse_qs(_utf8(req.get_data(cache=True), limit), keep_blank_values=True)
+        updates = updates + form.get("update", [])
+        using = using + form.get("using-graph-uri", [])
+        using_named = using_named + form.get("using-named-graph-uri", [])
+    elif media == "application/sparql-update":
+        charset = req.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ProtocolError(415, "SPARQL updates must be sent in UTF-8")
+        updates = updates + [_utf8(req.get_data(cache=True), limit)]
+    else:
+        raise ProtocolError(415, "POST an update as application/x-www-form-urlencoded or application/sparql-update")
+    if len(updates) != 1:
+        raise ProtocolError(400, "exactly one update per request")
+    return updates[0], tuple(using), tuple(using_named)
+
+
+def _utf8(data: bytes, limit: int) -> str:
+    if len(data) > limit:
+        raise ProtocolError(413, f"request body longer than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "the request body is not UTF-8") from None
+
+
+def _choose_result_format(req: Request, form: str) -> str:
+    """The result format: ?format=/?output= first, then Accept; 406 if nothing fits."""
+    graph = form in ("CONSTRUCT", "DESCRIBE")
+    offered = dict(GRAPH_MEDIA) if graph else dict(SOLUTION_MEDIA)
+    if form == "ASK":
+        offered = {k: v for k, v in offered.items() if k in ("json", "xml", "csv", "tsv")}
+    override = req.args.get("format") or req.args.get("output")
+    if override:
+        name = FORMAT_ALIASES.get(override.lower()) or MEDIA_ALIASES.get(override.lower()) or {v: k for k, v in offered.items()}.get(override.lower())
+        if name == "html" or name in offered:
+            return name
+        raise ProtocolError(406, f"format not available for {form} results; available: {', '.join(offered.values())}")
+    header = req.headers.get("Accept", "")
+    if not header.strip():
+        return "ttl" if graph else "json"
+    accept = parse_accept_header(header, MIMEAccept)
+    candidates = list(offered.values()) + [m for m, n in MEDIA_ALIASES.items() if n in offered]
+    best = accept.best_match(candidates)
+    html_quality = accept["text/html"]
+    if html_quality and html_quality >= (accept[best] if best else 0) and accept.find("text/html") >= 0:
+        return "html"
+    if best is None:
+        raise ProtocolError(406, f"none of {', '.join(offered.values())} is acceptable")
+    if best in MEDIA_ALIASES:
+        return MEDIA_ALIASES[best]
+    return {v: k for k, v in offered.items()}[best]
+
+
+def _stream_file(path: str):
+    try:
+        with open(path, "rb") as spooled:
+            while chunk := spooled.read(256 * 1024):
+                yield chunk
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _with_charset(media: str) -> str:
+    return media if media in ("application/sparql-results+json",) else f"{media}; charset=utf-8"
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(message.rstrip() + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def service_description(base_url: str, store: Any, settings: SparqlSettings) -> list[Triple]:
+    """SPARQL 1.1 Service Description of the public endpoint."""
+    endpoint = NamedNode(f"{base_url}/sparql")
+    dataset = NamedNode(f"{base_url}/sparql#dataset")
+    default_graph = NamedNode(f"{base_url}/sparql#default-graph")
+    a = NamedNode(RDF_TYPE)
+
+    def sd(term: str) -> NamedNode:
+        return NamedNode(SD + term)
+
+    triples = [
+        Triple(endpoint, a, sd("Service")),
+        Triple(endpoint, sd("endpoint"), endpoint),
+        Triple(endpoint, sd("supportedLanguage"), sd("SPARQL11Query")),
+        Triple(endpoint, sd("feature"), sd("UnionDefaultGraph")),
+        Triple(endpoint, sd("feature"), sd("BasicFederatedQuery")),
+        Triple(endpoint, sd("defaultDataset"), dataset),
+        Triple(dataset, a, sd("Dataset")),
+        Triple(dataset, sd("defaultGraph"), default_graph),
+        Triple(default_graph, a, sd("Graph")),
+        Triple(default_graph, NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(
+            "The default graph is the union of all record graphs. Each record is a named graph "
+            f"named by its document URL ({base_url}/items/SLUG); the named graphs are not listed here.")),
+        Triple(endpoint, NamedNode("http://purl.org/dc/terms/description"), Literal(
+            f"Public, read-only SPARQL 1.1 endpoint. Queries stop after {settings.deadline_seconds:g} s (503), "
+            f"results are cut at {settings.max_rows} rows (X-SPARQL-Truncated header); SERVICE only to allow-listed endpoints.")),
+    ]
+    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML", "JSON-LD", "N-Quads", "TriG"):
+        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(FORMATS_NS + name)))
+    if store.index is not None:
+        triples.append(Triple(dataset, NamedNode(VOID + "classPartition"), NamedNode(f"{base_url}/sparql#records")))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode("http://www.w3.org/ns/dcat#CatalogRecord")))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "entities"), Literal(str(store.index.count()), datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))))
+    return triples
