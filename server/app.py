@@ -122,7 +122,11 @@ def create_app(
             return _not_found(chosen, path)
         if profile is None:
             return _alternates(document, chosen, available_profiles, urls)
-        etag = etag_for(RENDER_VERSION, document.version, chosen.name, profile.token)
+        # A linked node's page lists studies from the search index, page by page: that
+        # list is not in the node's statements, so its validator comes from the page itself.
+        listed = chosen.name == "html" and document.kind not in ("item", "vocab")
+        body = render(document, chosen, profile.token) if listed else None
+        etag = etag_for(RENDER_VERSION, document.version, chosen.name, profile.token, *([etag_for(body.decode())] if listed else []))
         response = Response(status=200, content_type=_content_type(chosen))
         document_headers(
             response, path=path, chosen=chosen, offered=offered, profile=profile, etag=etag,
@@ -131,7 +135,8 @@ def create_app(
         if not_modified(request, etag, document.modified):
             response.status_code = 304
             return response
-        body = cache.get(etag)
+        if body is None:
+            body = cache.get(etag)
         if body is None:
             body = render(document, chosen, profile.token)
             cache.put(etag, body)

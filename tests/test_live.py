@@ -105,3 +105,16 @@ def test_load_through_the_server(server, tmp_path):
     assert b"2 new" in result.stdout
     assert f"{source}:2".encode() in result.stderr
     assert request(f"{server.url}/items/sent-two")[0] == 200
+
+
+def test_a_node_page_follows_the_studies_that_name_it(server):
+    status, before_headers, before = request(f"{server.url}/keywords/mental-health")
+    assert status == 200 and b"Adding a study" not in before
+    posted = request(f"{server.url}/api/records", "POST", record("adding-a-study", "Adding a study", "mental health"), AUTH)
+    assert posted[0] == 200
+    status, after_headers, after = request(f"{server.url}/keywords/mental-health")
+    assert b"Adding a study" in after
+    assert after_headers["ETag"] != before_headers["ETag"]
+    # The old validator no longer matches, so a cache cannot keep showing the old list.
+    assert request(f"{server.url}/keywords/mental-health", headers={"If-None-Match": before_headers["ETag"]})[0] == 200
+    assert request(f"{server.url}/api/records/adding-a-study", "DELETE", headers=AUTH)[0] == 204
