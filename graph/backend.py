@@ -42,6 +42,8 @@ class GraphWrite:
     name: str
     ntriples: str
     entry: IndexEntry | None = None
+    #: What the change log records: "created" or "replaced".
+    change: str = "replaced"
 
 
 @dataclass

@@ -15,6 +15,7 @@ is moved into place only once the load is complete.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import queue
@@ -30,11 +31,13 @@ from pyoxigraph import NamedNode, RdfFormat, Variable
 import queries
 
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
+from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
 
 DCT = "http://purl.org/dc/terms/"
 GRAPH_DIRECTORY = "graph"
 INDEX_FILE = "search.sqlite"
+CHANGES_FILE = "changes.sqlite"
 SETTINGS_FILE = "settings.json"
 _FORMATS = {
     "nq": RdfFormat.N_QUADS,
@@ -78,6 +81,10 @@ class EmbeddedStore:
         self.index: SearchIndex | None = (
             SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
         )
+        changes_path = self.path / CHANGES_FILE
+        self.changes: ChangeLog | None = (
+            ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
+        )
 
     # -- settings
 
@@ -110,16 +117,27 @@ class EmbeddedStore:
         entries = [write.entry for write in writes if write.entry is not None]
         if entries and self.index is not None:
             self.index.replace(entries)
+        if self.changes is not None and self.base_url:
+            stamp = _now()
+            self.changes.record(
+                (write.name.rsplit("/", 1)[1], write.change, write.entry.modified if write.entry else stamp)
+                for write in writes
+                if write.name.startswith(f"{self.base_url}/items/")
+            )
         for write in writes:
             graph = str(NamedNode(write.name))
             self._store.update(f"DROP SILENT GRAPH {graph} ;\nINSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}} }}")
 
     def delete(self, name: str) -> bool:
         graph = NamedNode(name)
-        if self.index is not None and self.base_url and name.startswith(f"{self.base_url}/items/"):
-            self.index.delete(name.rsplit("/", 1)[1])
         if not self._store.contains_named_graph(graph):
             return False
+        if self.base_url and name.startswith(f"{self.base_url}/items/"):
+            slug = name.rsplit("/", 1)[1]
+            if self.index is not None:
+                self.index.delete(slug)
+            if self.changes is not None:
+                self.changes.record([(slug, "deleted", _now())])
         self._store.remove_graph(graph)
         return True
 
@@ -236,6 +254,8 @@ class EmbeddedStore:
     def close(self) -> None:
         if self.index is not None:
             self.index.close()
+        if self.changes is not None:
+            self.changes.close()
         if not self.read_only:
             self._store.flush()
         del self._store
@@ -260,6 +280,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     building.mkdir()
     store = pyoxigraph.Store(str(building / GRAPH_DIRECTORY))
     index = SearchIndex(building / INDEX_FILE)
+    changes = ChangeLog(building / CHANGES_FILE)
     pending: queue.Queue[tuple[bytes, list[IndexEntry]] | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
@@ -269,6 +290,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
                 try:
                     store.bulk_load(chunk[0], RdfFormat.N_QUADS)
                     index.replace(chunk[1])
+                    changes.record((e.summary.slug, "created", e.modified) for e in chunk[1])
                 except BaseException as error:  # reported to the producer below
                     failure.append(error)
 
@@ -288,6 +310,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     del store
     index.optimize()
     index.close()
+    changes.close()
     write_settings(building, {"base_url": base_url})
     if target.exists():
         target.rmdir()
@@ -315,3 +338,7 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
     temporary = path / f".{SETTINGS_FILE}.tmp"
     temporary.write_text(json.dumps(settings, indent=1), encoding="utf-8")
     os.replace(temporary, path / SETTINGS_FILE)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -126,7 +126,7 @@ class Loader:
             except RecordError as error:
                 events.append(_rejected(record, error))
                 continue
-            writes.append(GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stamp)))
+            writes.append(GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stamp), "replaced" if state else "created"))
             events.append(LoadEvent("replaced" if state else "new", str(record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)

@@ -1,0 +1,91 @@
+"""The change log: which records were created, replaced or deleted, in order.
+
+Harvesters keep in step by asking for the changes since the last one they saw (a
+sequence number, the token of ``/changes``) or since a time, and learn of deletions
+without downloading everything. The log is a small SQLite file beside the graph; every
+write appends to it before the graph changes, so a write killed in between leaves at
+worst an entry for a change that did not happen (a harvester fetches the record again
+and finds it as it was), never a change without an entry.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+KINDS = ("created", "replaced", "deleted")
+
+
+@dataclass(frozen=True)
+class Change:
+    sequence: int
+    slug: str
+    kind: str
+    time: str
+
+
+class ChangeLog:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.read_only = read_only
+        if not read_only:
+            self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute("PRAGMA synchronous=NORMAL")
+            self._writer.execute(
+                "CREATE TABLE IF NOT EXISTS changes (sequence INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " slug TEXT NOT NULL, kind TEXT NOT NULL, time TEXT NOT NULL)"
+            )
+            self._writer.execute("CREATE INDEX IF NOT EXISTS changes_by_slug ON changes(slug, sequence)")
+            self._writer.execute("CREATE INDEX IF NOT EXISTS changes_by_time ON changes(time, sequence)")
+
+    def _reader(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False, timeout=30)
+            self._local.connection = connection
+        return connection
+
+    def record(self, changes: Iterable[tuple[str, str, str]]) -> None:
+        """Append (slug, kind, time) entries in one transaction."""
+        rows = list(changes)
+        if not rows:
+            return
+        with self._lock:
+            self._writer.execute("BEGIN")
+            self._writer.executemany("INSERT INTO changes (slug, kind, time) VALUES (?, ?, ?)", rows)
+            self._writer.execute("COMMIT")
+
+    def since(self, *, after: int = 0, time: str | None = None, limit: int = 1000) -> list[Change]:
+        """Changes after sequence *after* (and at or after *time*), oldest first."""
+        sql = "SELECT sequence, slug, kind, time FROM changes WHERE sequence > ?"
+        params: list = [after]
+        if time:
+            sql += " AND time >= ?"
+            params.append(time)
+        sql += " ORDER BY sequence LIMIT ?"
+        params.append(limit)
+        return [Change(*row) for row in self._reader().execute(sql, params)]
+
+    def latest(self) -> int:
+        row = self._reader().execute("SELECT COALESCE(MAX(sequence), 0) FROM changes").fetchone()
+        return int(row[0])
+
+    def deleted(self, slug: str) -> Change | None:
+        """The deletion of *slug*, if its last change was one (for 410 Gone)."""
+        row = self._reader().execute(
+            "SELECT sequence, slug, kind, time FROM changes WHERE slug = ? ORDER BY sequence DESC LIMIT 1", (slug,)
+        ).fetchone()
+        return Change(*row) if row and row[2] == "deleted" else None
+
+    def close(self) -> None:
+        if not self.read_only:
+            self._writer.close()
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
