@@ -24,7 +24,7 @@ from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
 
-from . import documents, listing, sparql, views
+from . import documents, federation, listing, sparql, views
 from .cache import RepresentationCache
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
@@ -154,6 +154,11 @@ def create_app(
         slug, suffix = split_suffix(key)
         if not is_slug(slug):
             return _not_found(suffix or FORMATS[0], request.path)
+        gone = store.changes.deleted(slug) if getattr(store, "changes", None) is not None else None
+        if gone is not None and not store.record_states([urls.item(slug)]):
+            response = _plain(f"/items/{slug} was deleted at {gone.time}\n", 410)
+            response.headers["Vary"] = "Accept"
+            return response
         return serve_document(lambda: documents.item(store, urls, slug), f"/items/{slug}", suffix)
 
     @app.route("/<segment>/<key>", methods=["GET", "HEAD"])
@@ -271,6 +276,8 @@ def create_app(
             if pool is not None and deleted:
                 pool.refresh()
         return Response(status=204) if deleted else _plain("no such record\n", 404)
+
+    federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type)
 
     if pool is not None:
         sparql.register(

@@ -110,6 +110,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             max_rows=settings.max_rows,
             default_graphs=defaults,
             named_graphs=named,
+            union_default_graph=not shape.dataset or bool(defaults or named),
             base_iri=f"{base_url}/sparql",
             prefixes=prefixes(base_url),
         )

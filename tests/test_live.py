@@ -64,7 +64,7 @@ def test_post_then_delete_while_serving(server):
     again = json.loads(request(f"{server.url}/api/records", "POST", record("posted-study", "Posted study"), AUTH)[2])
     assert again["unchanged"] == 1
     assert request(f"{server.url}/api/records/posted-study", "DELETE", headers=AUTH)[0] == 204
-    assert request(f"{server.url}/items/posted-study")[0] == 404
+    assert request(f"{server.url}/items/posted-study")[0] == 410  # Gone: it was deleted
     assert request(f"{server.url}/keywords/live-testing")[0] == 404
     assert request(f"{server.url}/api/records/posted-study", "DELETE", headers=AUTH)[0] == 404
 

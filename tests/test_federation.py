@@ -1,0 +1,80 @@
+"""Feeds for harvesters: the change feed, 410 Gone, the dump, robots.txt."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pyoxigraph
+import pytest
+
+from conftest import BASE, RECORDS, run_cli
+from graph.embedded import EmbeddedStore
+from graph.loader import Loader
+from mappings.records import Origin, SourceRecord
+from mappings.urls import Urls
+from server.app import ServerSettings, create_app
+
+AS = "https://www.w3.org/ns/activitystreams#"
+
+
+@pytest.fixture
+def site(tmp_path):
+    directory = tmp_path / "store"
+    assert run_cli("load", str(RECORDS), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    store = EmbeddedStore(directory)
+    app = create_app(store, ServerSettings(base_url=BASE, token="t"), index=store.index)
+    yield store, app.test_client()
+    store.close()
+
+
+def activities(client, query: str = "") -> list[tuple[str, str, int]]:
+    body = client.get(f"/changes.nt{query}").data
+    triples = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES))
+    kinds = {t.subject.value: t.object.value.removeprefix(AS) for t in triples if t.predicate.value.endswith("#type") and t.object.value.startswith(AS)}
+    objects = {t.subject.value: t.object.value for t in triples if t.predicate.value == AS + "object"}
+    sequence = {t.subject.value: int(t.object.value) for t in triples if t.predicate.value.endswith("#changeSequence")}
+    return sorted((kinds[a], objects[a].removeprefix(f"{BASE}/items/").removesuffix("#id"), sequence[a]) for a in kinds)
+
+
+def test_a_fresh_load_is_in_the_change_feed(site):
+    _, client = site
+    entries = activities(client)
+    assert len(entries) == 43 and {kind for kind, _, _ in entries} == {"Create"}
+
+
+def test_changes_since_a_token_include_replacements_and_deletions(site):
+    store, client = site
+    latest = max(sequence for _, _, sequence in activities(client))
+    record = {"dataset_schema": {"name": "Changed title", "description": "x"}, "extra_data": {"slug": "teenage-smoking-attitudes-survey-1998"}}
+    Loader(store, Urls(BASE)).load([SourceRecord(record, Origin("change.json"), "harmony")])
+    headers = {"Authorization": "Bearer t"}
+    assert client.delete("/api/records/audit-of-political-engagement-5-2007", headers=headers).status_code == 204
+    assert [(kind, slug) for kind, slug, _ in activities(client, f"?since={latest}")] == [
+        ("Delete", "audit-of-political-engagement-5-2007"),
+        ("Update", "teenage-smoking-attitudes-survey-1998"),
+    ]
+    assert activities(client, f"?since={latest + 2}") == []
+    assert client.get("/changes?since=not-a-date").status_code == 400
+    assert len(activities(client, "?since=2000-01-01")) == 45
+    assert activities(client, "?since=2999-01-01T00:00:00Z") == []
+
+
+def test_deleted_records_are_gone(site):
+    _, client = site
+    assert client.delete("/api/records/audit-of-political-engagement-5-2007", headers={"Authorization": "Bearer t"}).status_code == 204
+    assert client.get("/items/audit-of-political-engagement-5-2007").status_code == 410
+    assert client.get("/items/never-existed").status_code == 404
+
+
+def test_the_dump_is_the_whole_dataset(site):
+    store, client = site
+    response = client.get("/dump.nq.gz")
+    assert response.status_code == 200
+    quads = list(pyoxigraph.parse(gzip.decompress(response.data), format=pyoxigraph.RdfFormat.N_QUADS))
+    assert len(quads) == store.stats().quads
+
+
+def test_robots_points_to_the_sitemap(site):
+    _, client = site
+    assert f"Sitemap: {BASE}/sitemap.xml" in client.get("/robots.txt").data.decode()
