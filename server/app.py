@@ -40,6 +40,7 @@ from .negotiation import (
 )
 from .representations import context, serialise
 from .sparql import SparqlSettings
+from .void import VoidCache, void_triples
 
 PROF = "http://www.w3.org/ns/dx/prof/"
 #: Datasets listed on one page of /catalog.
@@ -278,6 +279,24 @@ def create_app(
         return Response(status=204) if deleted else _plain("no such record\n", 404)
 
     federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type)
+    void_cache = VoidCache(store, urls.base)
+
+    @app.route("/.well-known/void", methods=["GET", "HEAD"])
+    @app.route("/.well-known/void<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    def void(ext: str | None = None) -> Response:
+        _, suffix = split_suffix("void" + (ext or ""))
+        offered = tuple(f for f in FORMATS if f.rdf)
+        try:
+            chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept") or "text/turtle", offered)
+        except NotAcceptable as error:
+            return _not_acceptable(error)
+        figures = void_cache.figures()
+        body = serialise(void_triples(figures, urls.base), chosen.name, urls.base, graph=f"{urls.base}/.well-known/void",
+                         root=f"{urls.base}/.well-known/void#dataset", context_url=f"{urls.base}/context.jsonld")
+        response = Response(body, content_type=_content_type(chosen))
+        response.set_etag(etag_for(RENDER_VERSION, "void", str(figures.state), chosen.name))
+        response.headers["Vary"] = "Accept"
+        return response
 
     if pool is not None:
         sparql.register(

@@ -104,6 +104,8 @@ def catalog(urls: Urls, index: Any, page: int, size: int) -> Document:
         Triple(thing, NamedNode(DCAT + "themeTaxonomy"), NamedNode(urls.keyword_scheme)),
         Triple(NamedNode(urls.keyword_scheme), a, NamedNode(SKOS + "ConceptScheme")),
         Triple(NamedNode(urls.keyword_scheme), NamedNode(DCT + "title"), Literal("Keywords")),
+        Triple(thing, NamedNode("http://rdfs.org/ns/void#inDataset"), NamedNode(f"{urls.base}/.well-known/void#dataset")),
+        Triple(doc, NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), NamedNode(f"{urls.base}/.well-known/void")),
     ]
     total = 0
     if index is not None:

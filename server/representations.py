@@ -36,7 +36,7 @@ def context(base_url: str) -> dict[str, Any]:
 
 
 def prefixes(base_url: str) -> dict[str, str]:
-    return {**PREFIXES, "hydra": "http://www.w3.org/ns/hydra/core#", "prof": "http://www.w3.org/ns/dx/prof/", "sg": f"{base_url}/vocab#"}
+    return {**PREFIXES, "hydra": "http://www.w3.org/ns/hydra/core#", "prof": "http://www.w3.org/ns/dx/prof/", "void": "http://rdfs.org/ns/void#", "as": "https://www.w3.org/ns/activitystreams#", "sg": f"{base_url}/vocab#"}
 
 
 def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, root: str | None = None, context_url: str | None = None) -> bytes:

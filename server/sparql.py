@@ -320,7 +320,9 @@ def _choose_result_format(req: Request, form: str) -> str:
     candidates = list(offered.values()) + [m for m, n in MEDIA_ALIASES.items() if n in offered]
     best = accept.best_match(candidates)
     html_quality = accept["text/html"]
-    if html_quality and html_quality >= (accept[best] if best else 0) and accept.find("text/html") >= 0:
+    # HTML only for clients that name it (browsers): ``*/*`` alone (curl, requests) gets data.
+    named_html = any(value.lower() == "text/html" for value, _ in accept)
+    if html_quality and html_quality >= (accept[best] if best else 0) and named_html:
         return "html"
     if best is None:
         raise ProtocolError(406, f"none of {', '.join(offered.values())} is acceptable")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import json
+import threading
 
 import pyoxigraph
 import pytest
@@ -78,3 +78,48 @@ def test_the_dump_is_the_whole_dataset(site):
 def test_robots_points_to_the_sitemap(site):
     _, client = site
     assert f"Sitemap: {BASE}/sitemap.xml" in client.get("/robots.txt").data.decode()
+
+
+def _count(store, sparql: str) -> int:
+    return int(next(iter(store.query(sparql)))["n"].value)
+
+
+def test_void_figures_equal_counts_taken_by_sparql(site):
+    store, client = site
+    body = client.get("/.well-known/void.nt").data
+    triples = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES))
+    dataset = f"{BASE}/.well-known/void#dataset"
+    figures = {t.predicate.value.rsplit("#", 1)[1]: t.object.value for t in triples if t.subject.value == dataset and t.object.value.isdigit()}
+    assert int(figures["triples"]) == _count(store, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }") == store.stats().quads
+    assert int(figures["distinctSubjects"]) == _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH ?g { ?s ?p ?o } }")
+    assert int(figures["distinctObjects"]) == _count(store, "SELECT (COUNT(DISTINCT ?o) AS ?n) { GRAPH ?g { ?s ?p ?o } }")
+    datasets = _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH ?g { ?s a <http://www.w3.org/ns/dcat#Dataset> } }")
+    partitions = {}
+    for t in triples:
+        if t.predicate.value == "http://rdfs.org/ns/void#class":
+            partitions[t.object.value] = t.subject.value
+    entities = {t.subject.value: int(t.object.value) for t in triples if t.predicate.value == "http://rdfs.org/ns/void#entities"}
+    assert entities[partitions["http://www.w3.org/ns/dcat#Dataset"]] == datasets == 43
+    dois = _count(store, 'SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?o), "https://doi.org/")) }')
+    links = {t.subject.value: int(t.object.value) for t in triples if t.subject.value.endswith("#links-doi") and t.predicate.value.endswith("#triples")}
+    assert list(links.values()) == [dois] and dois > 0
+    sparql = [t.object.value for t in triples if t.predicate.value.endswith("#sparqlEndpoint")]
+    assert sparql == [f"{BASE}/sparql"]
+
+
+def test_void_is_recomputed_after_a_write(site):
+    store, client = site
+    first = client.get("/.well-known/void.nt")
+    assert client.delete("/api/records/audit-of-political-engagement-5-2007", headers={"Authorization": "Bearer t"}).status_code == 204
+    client.get("/.well-known/void.nt")  # serves the old figures and starts the new ones
+    for thread in threading.enumerate():
+        if thread.name == "void":
+            thread.join()
+    second = client.get("/.well-known/void.nt")
+    assert second.headers["ETag"] != first.headers["ETag"]
+
+    def triples(response) -> int:
+        parsed = pyoxigraph.parse(response.data, format=pyoxigraph.RdfFormat.N_TRIPLES)
+        return next(int(t.object.value) for t in parsed if t.subject.value.endswith("void#dataset") and t.predicate.value.endswith("#triples"))
+
+    assert triples(second) == store.stats().quads < triples(first)
