@@ -288,7 +288,8 @@ def test_stdin(tmp_path: Path) -> None:
         (b':HL["/a.css","style"]\n0:{"P":null}', "harmony-page"),
         (b"  <!DOCTYPE html><html><head>", "html"),
         (b"<html lang=en>", "html"),
-        (b'<?xml version="1.0"?><rdf:RDF>', None),
+        (b'<?xml version="1.0"?><rdf:RDF>', "dcat"),
+        (b'@prefix dcat: <http://www.w3.org/ns/dcat#> .', "dcat"),
         (b"hello: world", None),
         (b"", None),
     ],
@@ -302,7 +303,7 @@ def test_format_can_be_forced_and_must_be_known() -> None:
     assert records == [] and "not a Harmony record" in rejections[0].reason
     with pytest.raises(ValueError, match="unknown format"):
         read_paths(["x"], format="csv")
-    assert FORMATS == ("harmony", "harmony-page", "jsonld", "html")
+    assert FORMATS == ("harmony", "harmony-page", "jsonld", "html", "dcat")
 
 
 # --- harmony-page (flight) ---------------------------------------------------------------

@@ -10,7 +10,9 @@ Formats (``FORMATS``), recognised by content unless ``format=`` forces one:
 - ``harmony``: Harmony records as one JSON object, a JSON array or JSON Lines;
 - ``harmony-page``: a saved Harmony item page (a React Server Components payload);
 - ``jsonld``: schema.org Datasets in JSON-LD;
-- ``html``: an HTML page with JSON-LD script blocks.
+- ``html``: an HTML page with JSON-LD script blocks;
+- ``dcat``: DCAT / schema.org RDF from another catalogue (Turtle, TriG, N-Triples,
+  N-Quads, RDF/XML), one record per dataset.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import io
 import re
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from mappings.readers import flight, harmony, html, jsonld
+from mappings.readers import dcat, flight, harmony, html, jsonld
 from mappings.readers.sources import (
     BOM,
     HEAD_SIZE,
@@ -35,16 +37,18 @@ from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 __all__ = ["FORMATS", "ReadResult", "Rejection", "SourceRecord", "read_bytes", "read_paths", "sniff_format"]
 
-FORMATS: tuple[str, ...] = ("harmony", "harmony-page", "jsonld", "html")
+FORMATS: tuple[str, ...] = ("harmony", "harmony-page", "jsonld", "html", "dcat")
 
 _READERS: dict[str, Callable[[str, BinaryIO], Iterator[ReadResult]]] = {
     harmony.FORMAT: harmony.read,
     flight.FORMAT: flight.read,
     jsonld.FORMAT: jsonld.read,
     html.FORMAT: html.read,
+    dcat.FORMAT: dcat.read,
 }
 _HARMONY_KEYS = (b'"dataset_schema"', b'"extra_data"', b'"_provenance"')
 _JSONLD_KEYS = (b'"@context"', b'"@graph"')
+_RDF_XML = re.compile(rb"<rdf:RDF\b|http://www\.w3\.org/1999/02/22-rdf-syntax-ns#")
 _HTML_MARKERS = re.compile(rb"<(?:!doctype\s+html|html|head|body|script|meta)\b", re.IGNORECASE)
 
 
@@ -60,7 +64,11 @@ def sniff_format(head: bytes) -> str | None:
             return harmony.FORMAT
         return jsonld.FORMAT if any(key in text for key in _JSONLD_KEYS) else harmony.FORMAT
     if first == b"<":
-        return html.FORMAT if _HTML_MARKERS.search(text) else None
+        if _HTML_MARKERS.search(text[:4096]) and not _RDF_XML.search(text[:4096]):
+            return html.FORMAT
+        return dcat.FORMAT if dcat.sniff_syntax(text) is not None else None
+    if text[:7].lower() in (b"@prefix", b"prefix ") or text[:5].lower() in (b"@base", b"base "):
+        return dcat.FORMAT
     if flight.ROW_START.match(text):
         return flight.FORMAT
     return None
