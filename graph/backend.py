@@ -33,6 +33,7 @@ class StoredRecord:
     modified: str
     source_name: str | None = None
     source_format: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,14 @@ class EmbeddedStore:
 
     # -- records
 
+    def harvested_from(self, source: str) -> list[str]:
+        """The records (graph names) a harvest of *source* wrote, for ``harvest --prune``."""
+        rows = self._store.query(
+            queries.load("harvested_from"),
+            substitutions={Variable("harvestSource"): self._vocab("harvestSource"), Variable("source"): NamedNode(source)},
+        )
+        return [row["g"].value for row in rows]
+
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         found: dict[str, RecordState] = {}
         content_hash = self._vocab("contentHash")
@@ -146,6 +154,8 @@ class EmbeddedStore:
             Variable("sourceRecord"): self._vocab("sourceRecord"),
             Variable("sourceName"): self._vocab("sourceName"),
             Variable("sourceFormat"): self._vocab("sourceFormat"),
+            Variable("harvestSource"): self._vocab("harvestSource"),
+            Variable("harvestedAt"): self._vocab("harvestedAt"),
         }
         for row in self._store.query(queries.load("stored_records"), substitutions=bindings):
             yield StoredRecord(
@@ -155,6 +165,11 @@ class EmbeddedStore:
                 modified=row["modified"].value,
                 source_name=row["name"].value if row["name"] is not None else None,
                 source_format=row["format"].value if row["format"] is not None else None,
+                provenance={
+                    key: row[column].value
+                    for key, column in (("url", "derived"), ("harvest_source", "harvest"), ("harvested", "harvested"))
+                    if row[column] is not None
+                },
             )
 
     # -- reading

@@ -29,6 +29,9 @@ BATCH_SIZE = 256
 #: load's fixed cost, small enough to keep memory flat (about 100k quads).
 BULK_CHUNK_BYTES = 24 * 1024 * 1024
 
+#: Provenance a reader may attach to a record that the catalogue record keeps.
+PROVENANCE_KEYS = ("url", "harvest_source", "harvested")
+
 OUTCOMES = ("new", "replaced", "unchanged", "rejected")
 
 
@@ -147,7 +150,7 @@ class Loader:
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
         record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")
         try:
-            mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name)
+            mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name, provenance=stored.provenance)
         except RecordError as error:
             return _rejected(record, error)
         if mapped.name != stored.name:
@@ -223,7 +226,12 @@ def _chunks(pieces: Iterator[tuple[bytes, IndexEntry]], size: int = BULK_CHUNK_B
         yield b"".join(buffer), entries
 
 
-def _map(record: SourceRecord, urls: Urls, *, issued: str, modified: str, source_name: str | None = None) -> MappedRecord:
+def _map(
+    record: SourceRecord, urls: Urls, *, issued: str, modified: str, source_name: str | None = None,
+    provenance: dict[str, str] | None = None,
+) -> MappedRecord:
+    if provenance is None:
+        provenance = {k: v for k, v in record.provenance.items() if k in PROVENANCE_KEYS and isinstance(v, str)}
     return map_record(
         record.data,
         urls,
@@ -231,6 +239,7 @@ def _map(record: SourceRecord, urls: Urls, *, issued: str, modified: str, source
         modified=modified,
         source_name=source_name or os.path.basename(record.origin.source),
         source_format=record.format or None,
+        provenance=provenance,
     )
 
 

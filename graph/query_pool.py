@@ -52,6 +52,9 @@ class QueryJob:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     base_iri: str | None = None
+    #: Without a protocol dataset, the default graph is the union of the named graphs,
+    #: unless the query names its own dataset (FROM / FROM NAMED), which then applies.
+    union_default_graph: bool = True
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,7 +92,7 @@ def _run_worker(connection: Connection) -> None:
             options: dict[str, Any] = {"base_iri": job.base_iri}
             if job.default_graphs:
                 options["default_graph"] = [pyoxigraph.NamedNode(g) for g in job.default_graphs]
-            else:
+            elif job.union_default_graph:
                 options["use_default_graph_as_union"] = True
             if job.named_graphs:
                 options["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs]

@@ -40,6 +40,8 @@ class QueryShape:
     #: then reports what is wrong with it).
     form: str | None
     services: tuple[str, ...]
+    #: Whether the query names its own dataset (FROM / FROM NAMED).
+    dataset: bool = False
 
 
 def decode_escapes(text: str) -> str:
@@ -52,6 +54,7 @@ def inspect(query: str, allowed_services: frozenset[str] = frozenset()) -> Query
     words = [(kind, value) for kind, value in tokens if kind not in ("comment",) and not value.isspace()]
     form = None
     services = []
+    dataset = False
     for position, (kind, value) in enumerate(words):
         if kind != "word":
             continue
@@ -60,13 +63,15 @@ def inspect(query: str, allowed_services: frozenset[str] = frozenset()) -> Query
             form = upper
         if form is None and upper in _UPDATES:
             raise QueryRefused("this endpoint only answers queries; updates go to the authenticated /sparql/update")
+        if upper == "FROM":
+            dataset = True
         if upper == "SERVICE":
             target = _service_target(words, position)
             if target is None or target not in allowed_services:
                 shown = target or "a variable or prefixed name"
                 raise QueryRefused(f"SERVICE {shown} is not allowed here (federation is limited to configured endpoints)")
             services.append(target)
-    return QueryShape(form, tuple(services))
+    return QueryShape(form, tuple(services), dataset)
 
 
 def _service_target(words: list[tuple[str, str]], position: int) -> str | None:

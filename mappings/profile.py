@@ -558,6 +558,7 @@ def map_record(
     modified: str,
     source_name: str | None = None,
     source_format: str | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> MappedRecord:
     """Map one Harmony-shaped record to its named graph.
 
@@ -585,6 +586,7 @@ def map_record(
         graph.warn("description", "record has no description; the title is used")
     digest = content_hash(data)
     _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
+    _provenance(ctx, provenance or {})
     return MappedRecord(slug, graph, digest, _summary(slug, ctx, data))
 
 
@@ -608,6 +610,20 @@ def _plain_year(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return year if year in temporal.PLAUSIBLE_YEARS else None
+
+
+def _provenance(ctx: Context, provenance: dict[str, str]) -> None:
+    """Where a harvested record came from: the source's IRI for it, the harvested source
+    (so ``harvest --prune`` knows which records a source owns) and when."""
+    for key, predicate in (("url", f"<{PROV}wasDerivedFrom>"), ("harvest_source", ctx.vocab("harvestSource"))):
+        value = provenance.get(key)
+        if value:
+            try:
+                ctx.add(ctx.doc, predicate, iri(value))
+            except InvalidTerm:
+                ctx.graph.warn("provenance", f"not an IRI: {value!r}")
+    if provenance.get("harvested"):
+        ctx.add(ctx.doc, ctx.vocab("harvestedAt"), literal(provenance["harvested"], XSD + "dateTime"))
 
 
 def _catalogue_record(

@@ -182,7 +182,7 @@ def create_app(
     def catalog(ext: str | None = None) -> Response:
         _, suffix = split_suffix("catalog" + (ext or ""))
         page = views.page_number()
-        return serve_document(lambda: documents.catalog(urls, index, page, CATALOG_PAGE_SIZE), "/catalog", suffix)
+        return serve_document(lambda: documents.catalog(store, urls, index, page, CATALOG_PAGE_SIZE), "/catalog", suffix)
 
     @app.route("/context.jsonld", methods=["GET", "HEAD"])
     def jsonld_context() -> Response:

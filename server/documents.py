@@ -80,9 +80,11 @@ def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | No
     return Document(segment, key, f"/{segment}/{key}", thing, triples, _version(triples))
 
 
-def catalog(urls: Urls, index: Any, page: int, size: int) -> Document:
+def catalog(store: GraphStore, urls: Urls, index: Any, page: int, size: int) -> Document:
     """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
-    page of its datasets (in title order) with Hydra links to the other pages."""
+    page of its datasets with their whole descriptions (their record graphs, as at
+    ``/items/{slug}``) and Hydra links to the other pages, so a harvester reads the
+    catalogue a page at a time; and the change-feed token to follow it from then on."""
     thing = NamedNode(urls.catalog)
     doc = NamedNode(f"{urls.base}/catalog")
     publisher = NamedNode(f"{urls.base}/catalog#publisher")
@@ -124,9 +126,12 @@ def catalog(urls: Urls, index: Any, page: int, size: int) -> Document:
                 Triple(thing, NamedNode(DCAT + "dataset"), dataset),
                 Triple(thing, NamedNode(DCAT + "record"), record),
                 Triple(thing, NamedNode(SCHEMA + "dataset"), dataset),
-                Triple(dataset, NamedNode(DCT + "title"), Literal(hit.title)),
-                Triple(record, NamedNode(FOAF + "primaryTopic"), dataset),
             ]
+            triples += store.graph_triples(urls.item(hit.slug))
+    changes = getattr(store, "changes", None)
+    if changes is not None:
+        token = Literal(str(changes.latest()), datatype=NamedNode(XSD + "integer"))
+        triples.append(Triple(doc, NamedNode(f"{urls.base}/vocab#latestChange"), token))
     triples += hydra_view(f"{urls.base}/catalog", page, size, total)
     return Document("catalog", "", "/catalog", urls.catalog, triples, _version(triples))
 

@@ -197,10 +197,10 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
 
     @app.route("/sparql/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
     def graph_store() -> Response:
-        if request.method not in ("GET", "HEAD"):
-            refused = authorised()
-            if refused is not None:
-                return refused
+        # Every method needs the token (reads too: they bypass the query pool's deadline and row cap).
+        refused = authorised()
+        if refused is not None:
+            return refused
         graph = request.args.get("graph")
         default = "default" in request.args
         if bool(graph) == default:

@@ -222,6 +222,46 @@ class _Progress:
         click.echo(f"{prefix}{verb} {self.count} records in {elapsed:.1f}s: {report.summary()}")
 
 
+@main.command()
+@click.argument("url")
+@_store_option
+@_base_url_option
+@click.option("--prune", is_flag=True, help="Delete records this source gave before and no longer has.")
+@click.option("--since", default=None, help="Change-feed token or ISO date/time to start from (default: where the last harvest stopped).")
+@click.option("--delay", type=float, default=0.0, show_default=True, help="Seconds between requests.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a response.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
+def harvest(url: str, store: str | None, base_url: str | None, prune: bool, since: str | None, delay: float, timeout: float, quiet: bool) -> None:
+    """Pull records from another catalogue at URL into the store.
+
+    URL may be a DCAT catalogue (any RDF syntax, Hydra-paged: another studygraph's
+    /catalog, a ckanext-dcat /catalog.ttl), a SPARQL endpoint (.../sparql), a sitemap of
+    pages with schema.org JSON-LD, or another studygraph's change feed (.../changes).
+    """
+    from .harvest import Politeness
+    from .harvest import harvest as run_harvest
+
+    config = Config.from_env(store=store, base_url=base_url)
+    fresh = is_fresh(config.store)
+    opened = EmbeddedStore(config.store) if fresh else _open(config)
+    urls = Urls(_base_url(config, opened))
+    if opened.base_url is None:
+        opened.set_base_url(urls.base)
+    progress = _Progress(quiet=quiet)
+    try:
+        report = run_harvest(
+            url, opened, Loader(opened, urls), prune=prune, since=since,
+            politeness=Politeness(timeout=timeout, delay=delay), listener=progress, state_dir=Path(config.store),
+        )
+    finally:
+        opened.close()
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    progress.finish(report.load, False, verb="harvested")
+    click.echo(f"{report.pages} pages read, {report.deleted} records deleted" + (f", change token {report.token}" if report.token is not None else ""))
+    sys.exit(0 if report.load.ok and not report.errors else 1)
+
+
 # ---------------------------------------------------------------------------- serving
 
 

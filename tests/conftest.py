@@ -94,8 +94,8 @@ def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 
 class LiveServer:
     """`studygraph serve` on a loopback port, in a subprocess."""
 
-    def __init__(self, store: Path, token: str | None = None, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, store: Path, token: str | None = None, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("STUDYGRAPH_")}
         if token:

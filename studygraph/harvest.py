@@ -1,0 +1,431 @@
+"""`studygraph harvest`: pull records from other catalogues into the store.
+
+Sources, recognised from what the URL answers:
+
+- a DCAT catalogue in any RDF syntax, page after page by its Hydra links (another
+  studygraph's ``/catalog``, a ckanext-dcat ``/catalog.ttl``);
+- a SPARQL endpoint (``.../sparql``): its ``dcat:Dataset``/``schema:Dataset``
+  descriptions by CONSTRUCT, a page at a time;
+- a sitemap (or sitemap index) of pages carrying schema.org JSON-LD;
+- another studygraph's change feed (``/changes``), from the last change seen.
+
+Everything goes through the one loader, so records are hashed, mapped and written one
+transaction each, and a bad record is a rejection that stops nothing else. Each
+harvested record keeps its provenance (the source's IRI for it, the harvested URL, the
+time). Politeness: a timeout and a size limit on every response, retries with backoff
+on errors and 429/5xx, a delay between requests, and conditional requests
+(If-None-Match / If-Modified-Since) with validators remembered per URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+from xml.etree import ElementTree
+
+import pyoxigraph
+from pyoxigraph import NamedNode
+
+from graph.loader import LoadEvent, LoadReport, Loader
+from mappings.readers import read_bytes
+from mappings.readers.dcat import RDF_SYNTAXES, records_from_triples, sniff_syntax
+from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+AS = "https://www.w3.org/ns/activitystreams#"
+ACCEPT_RDF = "text/turtle, application/trig;q=0.95, application/n-quads;q=0.9, application/n-triples;q=0.9, application/rdf+xml;q=0.8, application/ld+json;q=0.7, application/xml;q=0.5, text/xml;q=0.5, */*;q=0.1"
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+STATE_FILE = "harvest.json"
+
+
+class HarvestError(RuntimeError):
+    pass
+
+
+@dataclass
+class Politeness:
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 1.0
+    delay: float = 0.0
+    max_bytes: int = 256 * 1024 * 1024
+    user_agent: str = "studygraph-harvester/0.1"
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class Fetcher:
+    """HTTP GETs with timeouts, size limits, retries, a delay, and conditional requests."""
+
+    def __init__(self, politeness: Politeness, validators: dict[str, dict[str, str]]) -> None:
+        self.politeness = politeness
+        self.validators = validators
+        self._last = 0.0
+        self.requests = 0
+
+    def get(self, url: str, accept: str = ACCEPT_RDF, conditional: bool = False) -> Fetched | None:
+        """The response, or None when a conditional request says the copy is current (304)."""
+        headers = {"Accept": accept, "User-Agent": self.politeness.user_agent}
+        if conditional and url in self.validators:
+            known = self.validators[url]
+            if known.get("etag"):
+                headers["If-None-Match"] = known["etag"]
+            if known.get("last_modified"):
+                headers["If-Modified-Since"] = known["last_modified"]
+        attempt = 0
+        while True:
+            wait = self._last + self.politeness.delay - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last = time.monotonic()
+            self.requests += 1
+            try:
+                request = urllib.request.Request(url, headers=headers)
+                with urllib.request.urlopen(request, timeout=self.politeness.timeout) as response:
+                    body = response.read(self.politeness.max_bytes + 1)
+                    if len(body) > self.politeness.max_bytes:
+                        raise HarvestError(f"{url}: response larger than {self.politeness.max_bytes} bytes")
+                    fetched = Fetched(response.geturl(), response.status, response.headers.get_content_type(), body, dict(response.headers))
+                    self.validators[url] = {k: v for k, v in (("etag", response.headers.get("ETag")), ("last_modified", response.headers.get("Last-Modified"))) if v}
+                    return fetched
+            except urllib.error.HTTPError as error:
+                if error.code == 304:
+                    return None
+                retry = error.code == 429 or error.code >= 500
+                problem = f"{url}: HTTP {error.code}"
+                if not retry or attempt >= self.politeness.retries:
+                    raise HarvestError(problem) from None
+                pause = float(error.headers.get("Retry-After") or 0) if (error.headers.get("Retry-After") or "").isdigit() else 0
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                if attempt >= self.politeness.retries:
+                    raise HarvestError(f"{url}: {getattr(error, 'reason', error)}") from None
+                pause = 0.0
+            attempt += 1
+            time.sleep(max(pause, self.politeness.backoff * 2 ** (attempt - 1)))
+
+
+@dataclass
+class HarvestReport:
+    load: LoadReport = field(default_factory=LoadReport)
+    pages: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+    token: int | None = None
+
+
+def harvest(
+    url: str,
+    store: Any,
+    loader: Loader,
+    *,
+    prune: bool = False,
+    since: str | None = None,
+    politeness: Politeness | None = None,
+    listener: Callable[[LoadEvent], None] | None = None,
+    state_dir: Path | None = None,
+) -> HarvestReport:
+    """Harvest *url* into the store behind *loader*."""
+    state = _load_state(state_dir)
+    source_state = state.setdefault(url, {})
+    fetcher = Fetcher(politeness or Politeness(), state.setdefault("validators", {}))
+    report = HarvestReport()
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    seen: set[str] = set()
+
+    def load(items: Iterable[ReadResult]) -> None:
+        def tagged() -> Iterator[ReadResult]:
+            for item in items:
+                if isinstance(item, SourceRecord):
+                    item.provenance = {**item.provenance, "harvest_source": url, "harvested": stamp}
+                yield item
+
+        def note(event: LoadEvent) -> None:
+            if event.slug:
+                seen.add(loader.urls.item(event.slug))
+            if listener:
+                listener(event)
+
+        part = loader.load(tagged(), note)
+        for key, value in part.counts.items():
+            report.load.counts[key] += value
+        report.load.rejections += part.rejections
+        report.load.warnings += part.warnings
+
+    try:
+        kind = _source_kind(url)
+        if kind == "sparql":
+            _harvest_sparql(url, fetcher, load, report)
+        else:
+            first = fetcher.get(_with_since(url, since or source_state.get("token")) if kind == "changes" else url)
+            if first is None:
+                raise HarvestError(f"{url}: unexpected 304")
+            if _is_sitemap(first):
+                _harvest_sitemap(first, fetcher, load, report)
+            else:
+                graph = _parse(first)
+                if kind == "changes" or _is_change_feed(graph):
+                    _harvest_changes(first, graph, fetcher, load, store, loader, report)
+                    if report.token is not None:
+                        source_state["token"] = report.token
+                else:
+                    _harvest_catalog(first, graph, fetcher, load, report)
+                    token = _latest_change(graph)
+                    if token is not None:
+                        state.setdefault(_feed_url(url), {})["token"] = token
+    except HarvestError as error:
+        report.errors.append(str(error))
+    if prune and not report.errors:
+        for name in store.harvested_from(url):
+            if name not in seen and store.delete(name):
+                report.deleted += 1
+    elif prune:
+        report.errors.append("--prune skipped: the harvest did not complete, so vanished records cannot be told from unread ones")
+    _save_state(state_dir, state)
+    return report
+
+
+# -- catalogues -------------------------------------------------------------------------
+
+
+def _harvest_catalog(first: Fetched, graph: list, fetcher: Fetcher, load, report: HarvestReport) -> None:
+    page, triples, visited = first, graph, {first.url}
+    while True:
+        report.pages += 1
+        load(records_from_rdf_triples(triples, page.url))
+        following = _next_page(triples, page.url)
+        if following is None or following in visited:
+            return
+        visited.add(following)
+        fetched = fetcher.get(following)
+        if fetched is None:
+            return
+        page, triples = fetched, _parse(fetched)
+
+
+def records_from_rdf_triples(quads: list, source: str) -> Iterator[ReadResult]:
+    return records_from_triples(((q.subject, q.predicate, q.object) for q in quads), source)
+
+
+def _next_page(quads: list, url: str) -> str | None:
+    """The next page of a paged collection: Hydra ``next`` (or ckanext-dcat's ``nextPage``)."""
+    for quad in quads:
+        if quad.predicate.value in (HYDRA + "next", HYDRA + "nextPage") and isinstance(quad.object, NamedNode):
+            return quad.object.value
+    return None
+
+
+# -- SPARQL endpoints ---------------------------------------------------------------------
+
+_SELECT_DATASETS = """
+SELECT DISTINCT ?dataset WHERE {
+  { ?dataset a <http://www.w3.org/ns/dcat#Dataset> } UNION { ?dataset a <https://schema.org/Dataset> } UNION { ?dataset a <http://schema.org/Dataset> }
+  FILTER(isIRI(?dataset))
+} ORDER BY ?dataset LIMIT %d OFFSET %d
+"""
+_DESCRIBE_DATASETS = """
+CONSTRUCT { ?dataset ?p ?o . ?o ?p2 ?o2 . ?record ?rp ?ro . ?catalog <http://www.w3.org/ns/dcat#dataset> ?dataset . ?catalog ?cp ?co }
+WHERE {
+  VALUES ?dataset { %s }
+  { ?dataset ?p ?o OPTIONAL { ?o ?p2 ?o2 FILTER(!isLiteral(?o)) } }
+  UNION { ?record <http://xmlns.com/foaf/0.1/primaryTopic> ?dataset ; ?rp ?ro }
+  UNION { ?catalog <http://www.w3.org/ns/dcat#dataset> ?dataset ; ?cp ?co FILTER(isLiteral(?co)) }
+}
+"""
+SPARQL_PAGE = 200
+
+
+def _harvest_sparql(url: str, fetcher: Fetcher, load, report: HarvestReport) -> None:
+    offset = 0
+    while True:
+        select = _SELECT_DATASETS % (SPARQL_PAGE, offset)
+        fetched = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': select})}", accept="application/sparql-results+json")
+        if fetched is None:
+            return
+        try:
+            bindings = json.loads(fetched.body)["results"]["bindings"]
+        except (ValueError, KeyError) as error:
+            raise HarvestError(f"{url}: not SPARQL JSON results ({error})") from None
+        datasets = [b["dataset"]["value"] for b in bindings if b.get("dataset", {}).get("type") == "uri"]
+        if not datasets:
+            return
+        values = " ".join(str(NamedNode(d)) for d in datasets)
+        described = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': _DESCRIBE_DATASETS % values})}", accept="application/n-triples, text/turtle;q=0.9")
+        if described is None:
+            return
+        report.pages += 1
+        load(records_from_rdf_triples(_parse(described), url))
+        if len(datasets) < SPARQL_PAGE:
+            return
+        offset += SPARQL_PAGE
+
+
+# -- sitemaps -----------------------------------------------------------------------------
+
+
+def _harvest_sitemap(first: Fetched, fetcher: Fetcher, load, report: HarvestReport) -> None:
+    pending = [first]
+    while pending:
+        sitemap = pending.pop(0)
+        report.pages += 1
+        try:
+            root = ElementTree.fromstring(sitemap.body)
+        except ElementTree.ParseError as error:
+            raise HarvestError(f"{sitemap.url}: not a sitemap ({error})") from None
+        locations = [e.text.strip() for e in root.iter(f"{SITEMAP_NS}loc") if e.text]
+        if root.tag == f"{SITEMAP_NS}sitemapindex":
+            for location in locations:
+                fetched = fetcher.get(location, accept="application/xml, text/xml")
+                if fetched is not None:
+                    pending.append(fetched)
+            continue
+        for location in locations:
+            try:
+                page = fetcher.get(location, accept="text/html")
+            except HarvestError as error:
+                load([Rejection(_origin(location), str(error))])
+                continue
+            if page is not None:
+                load(read_bytes(page.body, location, "html"))
+
+
+# -- change feeds -------------------------------------------------------------------------
+
+
+def _harvest_changes(first: Fetched, graph: list, fetcher: Fetcher, load, store: Any, loader: Loader, report: HarvestReport) -> None:
+    page, triples = first, graph
+    while True:
+        report.pages += 1
+        activities = _activities(triples)
+        for sequence, kind, target in activities:
+            slug = urllib.parse.urlsplit(target).path.rstrip("/").rsplit("/", 1)[-1]
+            if kind == "Delete":
+                if store.delete(loader.urls.item(slug)):
+                    report.deleted += 1
+            else:
+                document = target.split("#", 1)[0]
+                try:
+                    fetched = fetcher.get(document, accept="application/n-quads, text/turtle;q=0.9")
+                except HarvestError as error:
+                    load([Rejection(_origin(document), str(error))])
+                    continue
+                if fetched is not None:
+                    load(records_from_rdf_triples(_parse(fetched), document))
+            report.token = sequence
+        following = _next_page(triples, page.url)
+        latest = _latest_change(triples)
+        if latest is not None and (report.token is None or latest > report.token) and not activities:
+            report.token = latest
+        if following is None:
+            return
+        fetched = fetcher.get(following)
+        if fetched is None:
+            return
+        page, triples = fetched, _parse(fetched)
+
+
+def _activities(quads: list) -> list[tuple[int, str, str]]:
+    kinds: dict[str, str] = {}
+    objects: dict[str, str] = {}
+    sequences: dict[str, int] = {}
+    for quad in quads:
+        subject, predicate, obj = quad.subject.value, quad.predicate.value, quad.object
+        if predicate.endswith("#type") and obj.value.startswith(AS):
+            kinds[subject] = obj.value[len(AS):]
+        elif predicate == AS + "object":
+            objects[subject] = obj.value
+        elif predicate.endswith("#changeSequence"):
+            sequences[subject] = int(obj.value)
+    return sorted((sequences.get(a, 0), kinds[a], objects[a]) for a in kinds if a in objects)
+
+
+def _is_change_feed(quads: list) -> bool:
+    """A change feed lists activities, or (when empty) is a page typed as a view with a
+    latest-change token and no datasets."""
+    if any(q.predicate.value == AS + "object" for q in quads):
+        return True
+    has_token = any(q.predicate.value.endswith("#latestChange") for q in quads)
+    has_datasets = any(q.predicate.value.endswith("ns/dcat#dataset") for q in quads)
+    return has_token and not has_datasets
+
+
+def _latest_change(quads: list) -> int | None:
+    for quad in quads:
+        if quad.predicate.value.endswith("#latestChange"):
+            return int(quad.object.value)
+    return None
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _source_kind(url: str) -> str:
+    path = urllib.parse.urlsplit(url).path.rstrip("/")
+    if path.endswith("/sparql"):
+        return "sparql"
+    if path.endswith("/changes"):
+        return "changes"
+    return "catalog"
+
+
+def _feed_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/changes"
+
+
+def _with_since(url: str, since: Any) -> str:
+    if since in (None, ""):
+        return url
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}{urllib.parse.urlencode({'since': str(since)})}"
+
+
+def _is_sitemap(fetched: Fetched) -> bool:
+    head = fetched.body[:2048]
+    return b"<urlset" in head or b"<sitemapindex" in head
+
+
+def _parse(fetched: Fetched) -> list:
+    syntax = RDF_SYNTAXES.get(fetched.content_type)
+    if syntax is None:
+        syntax = sniff_syntax(fetched.body[:4096])
+    if syntax is None:
+        raise HarvestError(f"{fetched.url}: not RDF ({fetched.content_type})")
+    try:
+        return list(pyoxigraph.parse(fetched.body, format=syntax, base_iri=fetched.url))
+    except (SyntaxError, ValueError) as error:
+        raise HarvestError(f"{fetched.url}: the RDF does not parse ({error})") from None
+
+
+def _origin(url: str) -> Origin:
+    return Origin(url)
+
+
+def _load_state(directory: Path | None) -> dict[str, Any]:
+    if directory is None:
+        return {}
+    try:
+        return json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_state(directory: Path | None, state: dict[str, Any]) -> None:
+    if directory is None:
+        return
+    temporary = directory / f".{STATE_FILE}.tmp"
+    temporary.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    temporary.replace(directory / STATE_FILE)

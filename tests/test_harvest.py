@@ -1,0 +1,178 @@
+"""`studygraph harvest` between real servers on loopback, and from a static DCAT catalogue."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+
+from conftest import RECORDS, LiveServer, free_port, run_cli
+from graph.embedded import EmbeddedStore
+
+TOKEN = "harvest-token"
+#: Statements about where and when a copy was made: they differ between A and B by design.
+BOOKKEEPING = ("#sourceName", "#sourceFormat", "#harvestSource", "#harvestedAt", "ns/prov#wasDerivedFrom", "/terms/issued", "/terms/modified")
+
+
+def comparable(store_dir: Path, base: str) -> dict[str, set]:
+    """Each record graph as a set of N-Triples lines, base URL replaced, bookkeeping left out."""
+    store = EmbeddedStore(store_dir, read_only=True)
+    graphs: dict[str, set] = {}
+    for quad in store._store.quads_for_pattern(None, None, None):
+        if any(quad.predicate.value.endswith(b) for b in BOOKKEEPING):
+            continue
+        name = quad.graph_name.value.replace(base, "BASE")
+        line = f"{quad.subject} {quad.predicate} {quad.object}".replace(base, "BASE")
+        graphs.setdefault(name, set()).add(line)
+    store.close()
+    return graphs
+
+
+@pytest.fixture
+def source(tmp_path):
+    store = tmp_path / "a"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", base, "-q").returncode == 0
+    server = LiveServer(store, token=TOKEN, port=port)
+    yield server, store, base
+    server.stop()
+
+
+def test_b_harvests_a_and_follows_its_changes(source, tmp_path):
+    server, store_a, base_a = source
+    store_b, base_b = tmp_path / "b", "http://b.example"
+    result = run_cli("harvest", f"{server.url}/catalog", "--store", str(store_b), "--base-url", base_b, "-q")
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"43 new" in result.stdout
+    assert comparable(store_b, base_b) == comparable(store_a, base_a)
+
+    # A changes: one record replaced, one deleted, one added.
+    changed = {"dataset_schema": {"name": "Renamed study", "description": "Changed at A."}, "extra_data": {"slug": "teenage-smoking-attitudes-survey-1998"}}
+    added = {"dataset_schema": {"name": "Added at A", "description": "New."}, "extra_data": {"slug": "added-at-a"}}
+    import urllib.request
+
+    body = (json.dumps(changed) + "\n" + json.dumps(added) + "\n").encode()
+    request = urllib.request.Request(f"{server.url}/api/records", data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"})
+    assert urllib.request.urlopen(request, timeout=30).status == 200
+    delete = urllib.request.Request(f"{server.url}/api/records/audit-of-political-engagement-5-2007", method="DELETE",
+                                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert urllib.request.urlopen(delete, timeout=30).status == 204
+
+    result = run_cli("harvest", f"{server.url}/changes", "--store", str(store_b), "-q")
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"1 records deleted" in result.stdout
+    assert comparable(store_b, base_b) == comparable(store_a, base_a)
+    # Nothing new since: a second incremental harvest changes nothing.
+    again = run_cli("harvest", f"{server.url}/changes", "--store", str(store_b), "-q")
+    assert b"0 new, 0 replaced" in again.stdout and b"0 records deleted" in again.stdout
+
+
+def test_harvest_from_the_sparql_endpoint(source, tmp_path):
+    server, store_a, base_a = source
+    store_b = tmp_path / "b"
+    result = run_cli("harvest", f"{server.url}/sparql", "--store", str(store_b), "--base-url", "http://b.example", "-q")
+    assert result.returncode == 0, result.stderr.decode()
+    assert comparable(store_b, "http://b.example") == comparable(store_a, base_a)
+
+
+CKAN_PAGE_1 = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix hydra: <http://www.w3.org/ns/hydra/core#> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+
+<{base}/catalog.ttl?page=1> a hydra:PagedCollection ;
+    hydra:firstPage "{base}/catalog.ttl?page=1" ; hydra:nextPage <{base}/catalog.ttl?page=2> ;
+    hydra:totalItems 3 ; hydra:itemsPerPage 2 .
+<{base}> a dcat:Catalog ; dct:title "CKAN demo" ; dcat:dataset <{base}/dataset/cohort-a>, <{base}/dataset/survey-b> .
+<{base}/dataset/cohort-a> a dcat:Dataset ; dct:title "Cohort A" ; dct:description "A birth cohort." ;
+    dcat:keyword "ageing", "cohort" ; dct:publisher <{base}/organization/uni> ;
+    dct:temporal [ a dct:PeriodOfTime ; dcat:startDate "1990-01-01" ; dcat:endDate "2000-12-31" ] ;
+    dct:spatial <http://publications.europa.eu/resource/authority/country/IRL> ;
+    dcat:landingPage <https://cohort-a.example.org/> ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Data team" ] .
+<{base}/organization/uni> a foaf:Organization ; foaf:name "Some University" .
+<{base}/dataset/survey-b> a dcat:Dataset ; dct:title "Survey B" ; dct:description "A household survey." ;
+    dcat:keyword "households" ; dct:identifier "10.1234/survey-b" .
+"""
+CKAN_PAGE_2 = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix hydra: <http://www.w3.org/ns/hydra/core#> .
+<{base}/catalog.ttl?page=2> a hydra:PagedCollection ; hydra:previousPage <{base}/catalog.ttl?page=1> .
+<{base}> a dcat:Catalog ; dcat:dataset <{base}/dataset/trial-c> .
+<{base}/dataset/trial-c> a dcat:Dataset ; dct:title "Trial C" ; dct:description "A trial." .
+<{base}/dataset/broken> a dcat:Dataset ; dct:description "No title." .
+"""
+
+
+@pytest.fixture
+def ckan():
+    """A static catalogue in ckanext-dcat's shape, served on loopback."""
+    pages: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path)
+            if body is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/turtle")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    pages["/catalog.ttl"] = pages["/catalog.ttl?page=1"] = CKAN_PAGE_1.replace("{base}", base)
+    pages["/catalog.ttl?page=2"] = CKAN_PAGE_2.replace("{base}", base)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, pages
+    server.shutdown()
+
+
+def test_harvest_a_ckanext_dcat_catalogue(ckan, tmp_path):
+    base, pages = ckan
+    store = tmp_path / "b"
+    result = run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "--base-url", "http://b.example")
+    assert result.returncode == 1  # one dataset has no title: rejected, the rest loaded
+    assert b"3 new" in result.stdout
+    assert b"dataset without a title" in result.stderr
+    opened = EmbeddedStore(store, read_only=True)
+    titles = {q.object.value for q in opened._store.quads_for_pattern(None, pyoxigraph.NamedNode("http://purl.org/dc/terms/title"), None)
+              if q.subject.value.endswith("#id") and "/items/" in q.subject.value}
+    assert {"Cohort A", "Survey B", "Trial C"} <= titles
+    cohort = "http://b.example/items/cohort-a"
+    derived = [q.object.value for q in opened._store.quads_for_pattern(pyoxigraph.NamedNode(cohort), pyoxigraph.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), None)]
+    publisher = [q.object.value for q in opened._store.quads_for_pattern(pyoxigraph.NamedNode(cohort + "#id"), pyoxigraph.NamedNode("http://purl.org/dc/terms/publisher"), None)]
+    opened.close()
+    assert derived == [f"{base}/dataset/cohort-a"]
+    assert publisher == ["http://b.example/organizations/some-university#id"]
+
+    # The source drops Trial C: a pruning harvest removes it, and nothing else.
+    pages["/catalog.ttl?page=2"] = pages["/catalog.ttl?page=2"].replace("dcat:dataset <" + base + "/dataset/trial-c>", "").replace(
+        f'<{base}/dataset/trial-c> a dcat:Dataset ; dct:title "Trial C" ; dct:description "A trial." .', "")
+    result = run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "--prune", "-q")
+    assert b"1 records deleted" in result.stdout
+    assert run_cli("stats", "--store", str(store), "--json").stdout.count(b'"records": 2') == 1
+
+
+def test_a_failing_source_loses_nothing(ckan, tmp_path):
+    base, pages = ckan
+    store = tmp_path / "b"
+    assert b"3 new" in run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "-q").stdout
+    del pages["/catalog.ttl?page=2"]
+    result = run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "--prune", "-q")
+    assert result.returncode == 1
+    assert b"HTTP 404" in result.stderr and b"--prune skipped" in result.stderr
+    assert json.loads(run_cli("stats", "--store", str(store), "--json").stdout)["records"] == 3

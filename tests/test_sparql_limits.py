@@ -1,0 +1,419 @@
+"""The public endpoint's limits, against real servers: the deadline (the worker is killed),
+the cap on concurrent queries, the row cap, the query size limit, no updates, SERVICE
+only to allow-listed endpoints, and the token on /sparql/update and /sparql/store.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyoxigraph
+import pytest
+import rdflib
+
+from conftest import BASE, RECORDS, LiveServer, free_port, run_cli, wait_until_listening
+
+TOKEN = "limits-token"
+SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
+SEED_STUDY = f"{BASE}/items/{SEED}#id"
+SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
+DEADLINE = 2
+#: Every triple against every triple against every triple: ~13,000³ rows to count.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+TITLE = f"SELECT ?title WHERE {{ <{SEED_STUDY}> <http://purl.org/dc/terms/title> ?title }}"
+JSON_RESULTS = "application/sparql-results+json"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def request(server: LiveServer, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 60):
+    """One request on its own connection: (status, lower-cased headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def query(server: LiveServer, text: str, accept: str = JSON_RESULTS, timeout: float = 60):
+    return request(server, "POST", "/sparql", text.encode(), {"Content-Type": "application/sparql-query", "Accept": accept}, timeout)
+
+
+def bindings(body: bytes) -> list[dict[str, str]]:
+    return [{k: v["value"] for k, v in row.items()} for row in json.loads(body)["results"]["bindings"]]
+
+
+def children(pid: int) -> dict[int, bytes]:
+    """The child processes of *pid* (from each /proc/N/stat's PPID) and their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def query_workers(server: LiveServer) -> set[int]:
+    """PIDs of the server's query worker processes (multiprocessing spawn children)."""
+    return {pid for pid, cmdline in children(server.process.pid).items() if b"spawn_main" in cmdline}
+
+
+def running_query(pid: int) -> bool:
+    """Whether worker *pid* is evaluating a query: it then holds its result spool file open
+    (an idle worker waits on its pipe with no spool open)."""
+    try:
+        targets = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any("/result-" in target and "studygraph-sparql-" in target for target in targets)
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    """Spin (yielding the CPU) until *condition* holds: synchronises on state, not a clock."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        os.sched_yield()
+
+
+def load_records(tmp_path_factory, name: str) -> Path:
+    """A store with the shared records, for one server (a server locks its store)."""
+    store = tmp_path_factory.mktemp(name) / "store"
+    result = run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q")
+    assert result.returncode == 0, result.stderr
+    return store
+
+
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory):
+    """Oxigraph's server with one triple about the seed study: a SPARQL endpoint to federate with."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "oxigraph"), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    wait_until_listening(process, port)
+    url = f"http://127.0.0.1:{port}"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    update = f'INSERT DATA {{ <{SEED_STUDY}> <http://example.org/note> "a note kept elsewhere" }}'
+    connection.request("POST", "/update", body=update.encode(), headers={"Content-Type": "application/sparql-update"})
+    assert connection.getresponse().status == 204
+    connection.close()
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, oxigraph):
+    """Deadline 2 s, the token, and Oxigraph's endpoint (only) allow-listed for SERVICE."""
+    live = LiveServer(load_records(tmp_path_factory, "limits"), token=TOKEN, env={
+        "STUDYGRAPH_QUERY_DEADLINE": str(DEADLINE),
+        "STUDYGRAPH_ALLOWED_SERVICES": f"http://127.0.0.1:9/unused {oxigraph}/query",
+    })
+    yield live
+    live.stop()
+
+
+# ------------------------------------------------------------------------------ the deadline
+
+
+def test_a_runaway_query_is_stopped_at_the_deadline(server):
+    before = query_workers(server)
+    assert len(before) == 2
+    started = time.monotonic()
+    status, headers, body = query(server, RUNAWAY)
+    elapsed = time.monotonic() - started
+    assert status == 503, body
+    assert elapsed < DEADLINE + 1, f"answered after {elapsed:.2f}s"
+    assert int(headers["retry-after"]) > 0
+    message = body.decode()
+    assert "deadline" in message and f"{DEADLINE} s" in message and "LIMIT" in message, message
+    # The worker that ran it was killed (and reaped) and replaced; the other one is untouched.
+    after = query_workers(server)
+    gone = before - after
+    assert len(gone) == 1 and len(after) == 2
+    assert not any(Path(f"/proc/{pid}").exists() for pid in gone)
+    # The server goes on as normal: a page, then queries (on both workers).
+    status, _, page = request(server, "GET", f"/items/{SEED}", headers={"Accept": "text/html"})
+    assert status == 200 and SEED_TITLE.encode() in page
+    for _ in range(3):
+        status, _, body = query(server, TITLE)
+        assert status == 200 and bindings(body) == [{"title": SEED_TITLE}]
+    assert query_workers(server) == after
+
+
+# ------------------------------------------------------------------------------ no updates on /sparql
+
+
+UPDATE = f'INSERT DATA {{ GRAPH <http://example.org/intruder> {{ <http://example.org/x> <http://example.org/p> "written" }} }}'
+DROP = "DROP ALL"
+
+
+@pytest.mark.parametrize("how", ["get", "post-form", "post-direct", "as-a-query", "query-with-update-param"])
+@pytest.mark.parametrize("update", [UPDATE, DROP], ids=["insert", "drop"])
+def test_updates_are_refused_on_the_public_endpoint(server, how, update):
+    if how == "get":
+        status, _, body = request(server, "GET", "/sparql?" + urlencode({"update": update}))
+    elif how == "post-form":
+        status, _, body = request(server, "POST", "/sparql", urlencode({"update": update}).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+    elif how == "post-direct":
+        status, _, body = request(server, "POST", "/sparql", update.encode(), {"Content-Type": "application/sparql-update"})
+    elif how == "as-a-query":
+        status, _, body = request(server, "GET", "/sparql?" + urlencode({"query": update}))
+    else:
+        status, _, body = request(server, "POST", "/sparql?" + urlencode({"update": update}), TITLE.encode(), {"Content-Type": "application/sparql-query"})
+    assert 400 <= status < 500, body
+    # Nothing was written and nothing dropped.
+    status, _, body = query(server, "ASK { GRAPH <http://example.org/intruder> { ?s ?p ?o } }")
+    assert status == 200 and json.loads(body)["boolean"] is False
+    assert bindings(query(server, TITLE)[2]) == [{"title": SEED_TITLE}]
+
+
+# ------------------------------------------------------------------------------ SERVICE
+
+
+@pytest.fixture
+def listener():
+    """A loopback socket nobody should connect to: the stand-in for an internal host."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock
+
+
+def connections_made(sock: socket.socket) -> int:
+    """Connections waiting in the listener's backlog (accepted without blocking)."""
+    sock.setblocking(False)
+    count = 0
+    while True:
+        try:
+            accepted, _ = sock.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
+
+
+SERVICE_FORMS = {
+    "iri": "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "silent": "SELECT * WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
+    "lower-case": "select * where {{ service <{url}> {{ ?s ?p ?o }} }}",
+    "escaped-keyword": "SELECT * WHERE {{ SERV\\u0049CE <{url}> {{ ?s ?p ?o }} }}",
+    "prefixed-name": "PREFIX evil: <{url}/> SELECT * WHERE {{ SERVICE evil:x {{ ?s ?p ?o }} }}",
+    "relative-iri": "BASE <{url}/> SELECT * WHERE {{ SERVICE <x> {{ ?s ?p ?o }} }}",
+    "variable": "SELECT * WHERE {{ VALUES ?endpoint {{ <{url}> }} SERVICE ?endpoint {{ ?s ?p ?o }} }}",
+    "after-a-comment": "SELECT * WHERE {{ # a comment\n SERVICE\n#SERVICE <{allowed}>\n <{url}> {{ ?s ?p ?o }} }}",
+    "nested": "SELECT * WHERE {{ SERVICE <{allowed}> {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}",
+}
+
+
+@pytest.mark.parametrize("form", SERVICE_FORMS, ids=list(SERVICE_FORMS))
+def test_service_to_an_endpoint_not_allow_listed_is_refused_without_connecting(server, oxigraph, listener, form):
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+    text = SERVICE_FORMS[form].format(url=url, allowed=f"{oxigraph}/query")
+    status, _, body = query(server, text)
+    assert 400 <= status < 500, body
+    assert b"SERVICE" in body and b"not allowed" in body
+    assert connections_made(listener) == 0
+
+
+def test_service_to_an_allow_listed_endpoint_runs(server, oxigraph):
+    text = f"""
+        SELECT ?title ?note WHERE {{
+          <{SEED_STUDY}> <http://purl.org/dc/terms/title> ?title .
+          SERVICE <{oxigraph}/query> {{ <{SEED_STUDY}> <http://example.org/note> ?note }}
+        }}"""
+    status, _, body = query(server, text)
+    assert status == 200, body
+    assert bindings(body) == [{"title": SEED_TITLE, "note": "a note kept elsewhere"}]
+
+
+def test_service_is_refused_when_nothing_is_allow_listed(tmp_path_factory, listener):
+    live = LiveServer(load_records(tmp_path_factory, "no-services"))
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+        status, _, body = query(live, SERVICE_FORMS["iri"].format(url=url))
+        assert status == 403, body
+        assert connections_made(listener) == 0
+    finally:
+        live.stop()
+
+
+# ------------------------------------------------------------------------------ size
+
+
+def test_a_query_over_the_size_limit_gets_413(server):
+    huge = TITLE + "\n# " + "x" * (1024 * 1024) + "\n"
+    assert query(server, huge)[0] == 413
+    form = urlencode({"query": huge}).encode()
+    assert request(server, "POST", "/sparql", form, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 413
+    # The same query with a short comment runs.
+    status, _, body = query(server, TITLE + "\n# " + "x" * 1000 + "\n")
+    assert status == 200 and bindings(body) == [{"title": SEED_TITLE}]
+
+
+def test_a_long_get_url_is_refused(server):
+    status, _, _ = request(server, "GET", "/sparql?" + urlencode({"query": TITLE + "#" + "x" * 20000}))
+    assert status == 414
+
+
+# ------------------------------------------------------------------------------ concurrency
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory):
+    live = LiveServer(load_records(tmp_path_factory, "one-worker"), env={"STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_DEADLINE": "5"})
+    yield live
+    live.stop()
+
+
+def test_queries_beyond_the_worker_cap_get_503(one_worker):
+    [worker] = query_workers(one_worker)
+    first: dict = {}
+    slow = threading.Thread(target=lambda: first.update(answer=query(one_worker, RUNAWAY)))
+    slow.start()
+    try:
+        wait_for(lambda: running_query(worker), "the runaway query to start on the only worker")
+        status, headers, body = query(one_worker, TITLE)
+        assert status == 503, body
+        assert int(headers["retry-after"]) > 0
+        assert b"too many queries" in body
+    finally:
+        slow.join(60)
+    assert first["answer"][0] == 503  # the runaway itself hit the deadline
+    status, _, body = query(one_worker, TITLE)
+    assert status == 200 and bindings(body) == [{"title": SEED_TITLE}]
+
+
+# ------------------------------------------------------------------------------ the row cap
+
+
+@pytest.fixture(scope="module")
+def five_rows(tmp_path_factory):
+    live = LiveServer(load_records(tmp_path_factory, "five-rows"), env={"STUDYGRAPH_MAX_ROWS": "5"})
+    yield live
+    live.stop()
+
+
+ALL_TITLES = "SELECT ?s ?title WHERE { ?s <http://purl.org/dc/terms/title> ?title }"
+
+
+def count_rows(media: str, body: bytes) -> int:
+    if media == "text/csv":
+        return len(list(csv.reader(io.StringIO(body.decode(), newline="")))) - 1
+    return len(list(pyoxigraph.parse_query_results(body, format=pyoxigraph.QueryResultsFormat.from_media_type(media))))
+
+
+@pytest.mark.parametrize("media", [JSON_RESULTS, "application/sparql-results+xml", "text/csv", "text/tab-separated-values"])
+def test_results_are_cut_at_the_row_cap(five_rows, media):
+    status, headers, body = query(five_rows, ALL_TITLES, accept=media)
+    assert status == 200 and headers["content-type"].startswith(media)
+    assert count_rows(media, body) == 5
+    assert headers["x-sparql-truncated"].startswith("true")
+    assert headers["x-sparql-max-rows"] == "5"
+
+
+@pytest.mark.parametrize("media, parse", [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld")])
+def test_graph_results_are_cut_at_the_row_cap(five_rows, media, parse):
+    status, headers, body = query(five_rows, "CONSTRUCT WHERE { ?s <http://purl.org/dc/terms/title> ?title }", accept=media)
+    assert status == 200 and headers["content-type"].startswith(media)
+    assert len(rdflib.Graph().parse(data=body, format=parse)) == 5
+    assert headers["x-sparql-truncated"].startswith("true")
+
+
+def test_results_within_the_cap_are_whole(five_rows):
+    for limit in (3, 5):
+        status, headers, body = query(five_rows, f"{ALL_TITLES} LIMIT {limit}")
+        assert status == 200 and len(bindings(body)) == limit
+        assert "x-sparql-truncated" not in headers
+
+
+# ------------------------------------------------------------------------------ the token
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+GRAPH = "http://example.org/graph-store-test"
+TURTLE = b'@prefix ex: <http://example.org/> .\nex:thing ex:label "put over HTTP" ; ex:size 3 .\n'
+
+
+@pytest.mark.parametrize("method, path, body, headers", [
+    ("POST", "/sparql/update", UPDATE.encode(), {"Content-Type": "application/sparql-update"}),
+    ("POST", "/sparql/update", urlencode({"update": UPDATE}).encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
+    ("GET", f"/sparql/store?graph={GRAPH}", None, {}),
+    ("HEAD", f"/sparql/store?graph={GRAPH}", None, {}),
+    ("GET", "/sparql/store?default", None, {}),
+    ("PUT", f"/sparql/store?graph={GRAPH}", TURTLE, {"Content-Type": "text/turtle"}),
+    ("POST", f"/sparql/store?graph={GRAPH}", TURTLE, {"Content-Type": "text/turtle"}),
+    ("DELETE", f"/sparql/store?graph={GRAPH}", None, {}),
+], ids=["update-direct", "update-form", "store-get", "store-head", "store-get-default", "store-put", "store-post", "store-delete"])
+@pytest.mark.parametrize("token", [None, "wrong"], ids=["no-token", "wrong-token"])
+def test_update_and_graph_store_need_the_token(server, method, path, body, headers, token):
+    sent = dict(headers)
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    status, answer, _ = request(server, method, path, body, sent)
+    assert status == 401
+    assert answer["www-authenticate"].startswith("Bearer")
+    assert json.loads(query(server, f"ASK {{ GRAPH ?g {{ <http://example.org/thing> ?p ?o }} }}")[2])["boolean"] is False
+
+
+def test_graph_store_round_trip_with_the_token(server):
+    put = request(server, "PUT", f"/sparql/store?graph={GRAPH}", TURTLE, {**AUTH, "Content-Type": "text/turtle"})
+    assert put[0] == 201, put[2]
+    status, headers, body = request(server, "GET", f"/sparql/store?graph={GRAPH}", headers={**AUTH, "Accept": "text/turtle"})
+    assert status == 200 and headers["content-type"].startswith("text/turtle")
+    assert rdflib.Graph().parse(data=body, format="turtle").isomorphic(rdflib.Graph().parse(data=TURTLE, format="turtle"))
+    # Visible to public queries at once: as a named graph and in the union default graph.
+    named = f"SELECT ?label WHERE {{ GRAPH <{GRAPH}> {{ ?s <http://example.org/label> ?label }} }}"
+    assert bindings(query(server, named)[2]) == [{"label": "put over HTTP"}]
+    union = "SELECT ?size WHERE { <http://example.org/thing> <http://example.org/size> ?size }"
+    assert bindings(query(server, union)[2]) == [{"size": "3"}]
+    # POST adds, PUT replaces.
+    more = b'<http://example.org/thing> <http://example.org/label> "posted too" .\n'
+    assert request(server, "POST", f"/sparql/store?graph={GRAPH}", more, {**AUTH, "Content-Type": "application/n-triples"})[0] == 204
+    assert sorted(r["label"] for r in bindings(query(server, named)[2])) == ["posted too", "put over HTTP"]
+    assert request(server, "PUT", f"/sparql/store?graph={GRAPH}", more, {**AUTH, "Content-Type": "application/n-triples"})[0] == 204
+    assert bindings(query(server, named)[2]) == [{"label": "posted too"}]
+    # DELETE, then it is gone everywhere.
+    assert request(server, "DELETE", f"/sparql/store?graph={GRAPH}", headers=AUTH)[0] == 204
+    assert request(server, "GET", f"/sparql/store?graph={GRAPH}", headers=AUTH)[0] == 404
+    assert bindings(query(server, named)[2]) == []
+    assert request(server, "DELETE", f"/sparql/store?graph={GRAPH}", headers=AUTH)[0] == 404
+
+
+def test_update_with_the_token(server):
+    graph = "http://example.org/update-test"
+    insert = f'INSERT DATA {{ GRAPH <{graph}> {{ <http://example.org/u> <http://example.org/p> "updated" }} }}'
+    status, _, body = request(server, "POST", "/sparql/update", insert.encode(), {**AUTH, "Content-Type": "application/sparql-update"})
+    assert status == 204, body
+    check = f"SELECT ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    assert bindings(query(server, check)[2]) == [{"o": "updated"}]
+    form = urlencode({"update": f"DROP GRAPH <{graph}>"}).encode()
+    status, _, body = request(server, "POST", "/sparql/update", form, {**AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 204, body
+    assert bindings(query(server, check)[2]) == []
+    # The records are untouched.
+    assert bindings(query(server, TITLE)[2]) == [{"title": SEED_TITLE}]
