@@ -493,6 +493,42 @@ class SearchIndex:
     def count(self) -> int:
         return self._reader().execute("SELECT count(*) FROM records").fetchone()[0]
 
+    def catalogue_page(
+        self, *, after: str | None = None, before: str | None = None, size: int = 100, modified_since: str | None = None
+    ) -> tuple[list[tuple[str, str, str]], int]:
+        """One page of (slug, title, modified) in slug order, by keyset: the page after
+        the slug *after*, or the one ending before *before* (``before=""``: the last page);
+        and how many records there are in all (modified since *modified_since*, if given).
+
+        Keyset paging reads the unique slug index from the cursor on, so page 1,000 costs
+        what page 1 does, and pages stay stable while records are added or removed.
+        """
+        size = max(1, min(size, 1000))
+        where, params = [], []
+        if modified_since:
+            where.append("modified >= ?")
+            params.append(modified_since)
+        reader = self._reader()
+        total = reader.execute("SELECT count(*) FROM records" + (" WHERE " + " AND ".join(where) if where else ""), params).fetchone()[0]
+        if before is not None:
+            clause = where + (["slug < ?"] if before else [])
+            rows = reader.execute(
+                "SELECT slug, title, modified FROM records" + (" WHERE " + " AND ".join(clause) if clause else "")
+                + " ORDER BY slug DESC LIMIT ?", [*params, *([before] if before else []), size],
+            ).fetchall()
+            return [tuple(r) for r in reversed(rows)], total
+        clause = where + (["slug > ?"] if after else [])
+        rows = reader.execute(
+            "SELECT slug, title, modified FROM records" + (" WHERE " + " AND ".join(clause) if clause else "")
+            + " ORDER BY slug LIMIT ?", [*params, *([after] if after else []), size],
+        ).fetchall()
+        return [tuple(r) for r in rows], total
+
+    def sitemap_page(self, number: int, size: int = 50_000) -> list[tuple[str, str]]:
+        """The (slug, modified) of the records on sitemap page *number* (from 0), slug order."""
+        rows = self._reader().execute("SELECT slug, modified FROM records ORDER BY slug LIMIT ? OFFSET ?", (size, number * size))
+        return [tuple(r) for r in rows]
+
     def hashes(self, slugs: Iterable[str]) -> dict[str, str]:
         """Stored content hashes of the given slugs, to tell whether the index is behind the graph."""
         found: dict[str, str] = {}

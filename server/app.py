@@ -43,8 +43,6 @@ from .sparql import SparqlSettings
 from .void import VoidCache, void_triples
 
 PROF = "http://www.w3.org/ns/dx/prof/"
-#: Datasets listed on one page of /catalog.
-CATALOG_PAGE_SIZE = 100
 #: Reader format of a write by its Content-Type (anything else is recognised by content).
 _FORMAT_BY_CONTENT_TYPE = {
     "application/json": "harmony",
@@ -67,6 +65,10 @@ class ServerSettings:
     #: Longest URL (path and query) accepted; longer ones get 414.
     max_url_bytes: int = 8192
     page_size: int = 20
+    #: Datasets (with their whole descriptions) on one page of /catalog.
+    catalog_page_size: int = 100
+    #: URLs per sitemap (the protocol allows 50,000).
+    sitemap_size: int = 50_000
     cache_bytes: int = 256 * 1024 * 1024
 
 
@@ -181,8 +183,15 @@ def create_app(
     @app.route("/catalog<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
     def catalog(ext: str | None = None) -> Response:
         _, suffix = split_suffix("catalog" + (ext or ""))
-        page = views.page_number()
-        return serve_document(lambda: documents.catalog(store, urls, index, page, CATALOG_PAGE_SIZE), "/catalog", suffix)
+        try:
+            page = documents.CatalogPage(
+                after=request.args.get("after") or None,
+                before=request.args.get("before"),
+                modified_since=listing.parse_since(request.args.get("modified_since")),
+            )
+        except ValueError as error:
+            return _plain(f"{error}\n", 400)
+        return serve_document(lambda: documents.catalog(store, urls, index, page, settings.catalog_page_size), "/catalog", suffix)
 
     @app.route("/context.jsonld", methods=["GET", "HEAD"])
     def jsonld_context() -> Response:
@@ -278,7 +287,8 @@ def create_app(
                 pool.refresh()
         return Response(status=204) if deleted else _plain("no such record\n", 404)
 
-    federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type)
+    federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type,
+                        sitemap_size=settings.sitemap_size)
     void_cache = VoidCache(store, urls.base)
 
     @app.route("/.well-known/void", methods=["GET", "HEAD"])

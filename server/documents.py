@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from typing import Any
+from urllib.parse import urlencode
 
 from pyoxigraph import Literal, NamedNode, Triple
 
@@ -80,11 +81,29 @@ def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | No
     return Document(segment, key, f"/{segment}/{key}", thing, triples, _version(triples))
 
 
-def catalog(store: GraphStore, urls: Urls, index: Any, page: int, size: int) -> Document:
+@dataclass(frozen=True)
+class CatalogPage:
+    """Where a page of /catalog starts: after a slug, before one ("" = the last page), or
+    at the beginning; and the ``modified_since`` filter (an xsd:dateTime, UTC)."""
+
+    after: str | None = None
+    before: str | None = None
+    modified_since: str | None = None
+
+    def query(self, **cursor: str) -> str:
+        args = {k: v for k, v in (("modified_since", self.modified_since),) if v}
+        args.update(cursor)
+        return urlencode(args)
+
+
+def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: int) -> Document:
     """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
     page of its datasets with their whole descriptions (their record graphs, as at
-    ``/items/{slug}``) and Hydra links to the other pages, so a harvester reads the
-    catalogue a page at a time; and the change-feed token to follow it from then on."""
+    ``/items/{slug}``), so a harvester reads the catalogue a page at a time.
+
+    Pages are in slug order with keyset cursors (``?after=``/``?before=``), linked as a
+    Hydra partial collection view; the page also gives the change-feed token to follow
+    the catalogue from then on."""
     thing = NamedNode(urls.catalog)
     doc = NamedNode(f"{urls.base}/catalog")
     publisher = NamedNode(f"{urls.base}/catalog#publisher")
@@ -109,6 +128,7 @@ def catalog(store: GraphStore, urls: Urls, index: Any, page: int, size: int) -> 
         Triple(thing, NamedNode("http://rdfs.org/ns/void#inDataset"), NamedNode(f"{urls.base}/.well-known/void#dataset")),
         Triple(doc, NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), NamedNode(f"{urls.base}/.well-known/void")),
     ]
+    rows: list[tuple[str, str, str]] = []
     total = 0
     if index is not None:
         for source in index.facet_counts("catalogue", limit=1000):
@@ -118,22 +138,46 @@ def catalog(store: GraphStore, urls: Urls, index: Any, page: int, size: int) -> 
                 Triple(node, a, NamedNode(DCAT + "Catalog")),
                 Triple(node, NamedNode(DCT + "title"), Literal(source.label)),
             ]
-        result = index.search(page=page, size=size)
-        total = result.total
-        for hit in result.hits:
-            dataset, record = NamedNode(urls.item(hit.slug) + "#id"), NamedNode(urls.item(hit.slug))
+        rows, total = index.catalogue_page(after=page.after, before=page.before, size=size, modified_since=page.modified_since)
+        for slug, _, _ in rows:
+            dataset, record = NamedNode(urls.item(slug) + "#id"), NamedNode(urls.item(slug))
             triples += [
                 Triple(thing, NamedNode(DCAT + "dataset"), dataset),
                 Triple(thing, NamedNode(DCAT + "record"), record),
                 Triple(thing, NamedNode(SCHEMA + "dataset"), dataset),
             ]
-            triples += store.graph_triples(urls.item(hit.slug))
+            triples += store.graph_triples(urls.item(slug))
+    triples += _catalog_paging(urls, page, rows, total, size)
     changes = getattr(store, "changes", None)
     if changes is not None:
         token = Literal(str(changes.latest()), datatype=NamedNode(XSD + "integer"))
         triples.append(Triple(doc, NamedNode(f"{urls.base}/vocab#latestChange"), token))
-    triples += hydra_view(f"{urls.base}/catalog", page, size, total)
     return Document("catalog", "", "/catalog", urls.catalog, triples, _version(triples))
+
+
+def _catalog_paging(urls: Urls, page: CatalogPage, rows: list, total: int, size: int) -> list[Triple]:
+    def link(**cursor: str) -> NamedNode:
+        query = page.query(**cursor)
+        return NamedNode(f"{urls.base}/catalog" + (f"?{query}" if query else ""))
+
+    collection = link()
+    current = link(**({"after": page.after} if page.after else {"before": page.before} if page.before is not None else {}))
+    triples = [
+        Triple(collection, _TYPE, NamedNode(HYDRA + "Collection")),
+        Triple(collection, NamedNode(HYDRA + "totalItems"), Literal(str(total), datatype=NamedNode(XSD + "integer"))),
+        Triple(collection, NamedNode(HYDRA + "view"), current),
+        Triple(current, _TYPE, NamedNode(HYDRA + "PartialCollectionView")),
+        Triple(current, NamedNode(HYDRA + "first"), collection),
+        Triple(current, NamedNode(HYDRA + "last"), link(before="")),
+    ]
+    if rows:
+        full_forward_page = page.before is None and len(rows) == size
+        ends_before_a_record = bool(page.before)
+        if full_forward_page or ends_before_a_record:
+            triples.append(Triple(current, NamedNode(HYDRA + "next"), link(after=rows[-1][0])))
+        if page.after is not None or page.before is not None:
+            triples.append(Triple(current, NamedNode(HYDRA + "previous"), link(before=rows[0][0])))
+    return triples
 
 
 def hydra_view(collection_url: str, page: int, size: int, total: int, query: str = "") -> list[Triple]:

@@ -1,4 +1,4 @@
-"""Feeds for other catalogues: the change feed, the full dump, robots.txt.
+"""Feeds for other catalogues: the change feed, the full dump, sitemaps, robots.txt.
 
 A harvester that has our whole catalogue keeps in step by reading ``/changes`` from the
 last sequence number it saw (or from a time): each entry names a study, the kind of
@@ -15,6 +15,8 @@ import queue
 import threading
 from typing import Any, Iterator
 
+from xml.sax.saxutils import escape
+
 from flask import Flask, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
@@ -25,11 +27,15 @@ from .negotiation import FORMATS, NotAcceptable, choose_format, split_suffix
 from .representations import serialise
 
 AS = "https://www.w3.org/ns/activitystreams#"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ACTIVITY = {"created": "Create", "replaced": "Update", "deleted": "Delete"}
 CHANGES_PAGE = 1000
 
 
-def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type) -> None:
+SITEMAP_SIZE = 50_000
+
+
+def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type, sitemap_size: int = SITEMAP_SIZE) -> None:
     @app.route("/changes", methods=["GET", "HEAD"])
     @app.route("/changes<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
     def changes(ext: str | None = None) -> Response:
@@ -71,6 +77,29 @@ def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_t
         response = Response(_gzipped_export(store), content_type="application/gzip")
         response.headers["Content-Disposition"] = 'attachment; filename="dump.nq.gz"'
         return response
+
+    @app.route("/sitemap.xml")
+    def sitemap_index() -> Response:
+        """A sitemap index: one sitemap per 50,000 studies (the sitemap protocol's limit)."""
+        index = store.index
+        count = index.count() if index is not None else 0
+        parts = max(1, -(-count // sitemap_size))
+        entries = "".join(f"<sitemap><loc>{escape(base_url)}/sitemap-{n}.xml</loc></sitemap>" for n in range(parts))
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{SITEMAP_NS}">{entries}</sitemapindex>\n'
+        return Response(body, content_type="application/xml; charset=utf-8")
+
+    @app.route("/sitemap-<int:number>.xml")
+    def sitemap(number: int) -> Response:
+        index = store.index
+        rows = index.sitemap_page(number, sitemap_size) if index is not None else []
+        if not rows and number > 0:
+            return Response("no such sitemap\n", 404, content_type="text/plain; charset=utf-8")
+        entries = "".join(
+            f"<url><loc>{escape(base_url)}/items/{escape(slug)}</loc><lastmod>{escape(modified)}</lastmod></url>"
+            for slug, modified in rows
+        )
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">{entries}</urlset>\n'
+        return Response(body, content_type="application/xml; charset=utf-8")
 
     @app.route("/robots.txt")
     def robots() -> Response:

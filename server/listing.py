@@ -6,6 +6,7 @@ collections with paging links, so a client can walk every page.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,6 +55,19 @@ def listing_params(request: Request, page_size: int) -> dict[str, Any]:
     if not 1 <= page <= MAX_PAGE:
         raise ListingError(f"page must be between 1 and {MAX_PAGE}")
     return {"text": text, "filters": filters, "years": years if any(y is not None for y in years) else None, "page": page, "size": page_size}
+
+
+def parse_since(value: str | None) -> str | None:
+    """An ISO date or date-time as the UTC ``xsd:dateTime`` the index stores, or None."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("modified_since takes an ISO date (2024-01-31) or date-time (2024-01-31T12:00:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def page_url(path: str, request: Request, page: int | None) -> str:

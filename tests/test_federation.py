@@ -123,3 +123,73 @@ def test_void_is_recomputed_after_a_write(site):
         return next(int(t.object.value) for t in parsed if t.subject.value.endswith("void#dataset") and t.predicate.value.endswith("#triples"))
 
     assert triples(second) == store.stats().quads < triples(first)
+
+
+def _page(client, url: str) -> tuple[list[str], dict[str, str], int]:
+    body = client.get(url, headers={"Accept": "application/n-triples"}).data
+    triples = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES))
+    datasets = [t.object.value for t in triples if t.predicate.value == "http://www.w3.org/ns/dcat#dataset" and t.subject.value == f"{BASE}/catalog#id"]
+    links = {t.predicate.value.rsplit("#", 1)[1]: t.object.value.removeprefix(BASE) for t in triples
+             if t.predicate.value.rsplit("#", 1)[-1] in ("next", "previous", "first", "last") and "hydra" in t.predicate.value}
+    total = next(int(t.object.value) for t in triples if t.predicate.value.endswith("#totalItems"))
+    return datasets, links, total
+
+
+@pytest.fixture
+def paged(site):
+    store, _ = site
+    app = create_app(store, ServerSettings(base_url=BASE, catalog_page_size=10), index=store.index)
+    return app.test_client()
+
+
+def test_the_catalog_is_paged_forwards_and_backwards(paged):
+    seen, url, pages = [], "/catalog", 0
+    while url:
+        datasets, links, total = _page(paged, url)
+        assert total == 43 and len(datasets) <= 10
+        seen += datasets
+        url, pages = links.get("next"), pages + 1
+    assert pages == 5 and len(seen) == len(set(seen)) == 43
+    assert seen == sorted(seen)
+    backwards, url = [], _page(paged, "/catalog")[1]["last"]
+    while url:
+        datasets, links, _ = _page(paged, url)
+        backwards = datasets + backwards
+        url = links.get("previous")
+        if not datasets:
+            break
+    assert backwards == seen
+
+
+def test_a_catalog_page_describes_its_datasets_whole(paged, site):
+    store, _ = site
+    body = paged.get("/catalog.nt").data
+    triples = {(t.subject.value, t.predicate.value, str(t.object)) for t in pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES)}
+    first = _page(paged, "/catalog")[0][0].removesuffix("#id")
+    record = {(t.subject.value, t.predicate.value, str(t.object)) for t in store.graph_triples(first)}
+    assert record <= triples
+
+
+def test_modified_since_filters_the_catalog(paged):
+    assert _page(paged, "/catalog?modified_since=2999-01-01")[2] == 0
+    assert _page(paged, "/catalog?modified_since=2000-01-01T00:00:00Z")[2] == 43
+    assert paged.get("/catalog?modified_since=yesterday").status_code == 400
+
+
+def test_the_sitemap_lists_every_item(site):
+    from xml.etree import ElementTree
+
+    store, _ = site
+    client = create_app(store, ServerSettings(base_url=BASE, sitemap_size=20), index=store.index).test_client()
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    root = ElementTree.fromstring(client.get("/sitemap.xml").data)
+    sitemaps = [e.text.removeprefix(BASE) for e in root.iter(f"{ns}loc")]
+    assert sitemaps == ["/sitemap-0.xml", "/sitemap-1.xml", "/sitemap-2.xml"]
+    listed = []
+    for path in sitemaps:
+        urlset = ElementTree.fromstring(client.get(path).data)
+        listed += [e.text for e in urlset.iter(f"{ns}loc")]
+        assert all(e.text.endswith("Z") for e in urlset.iter(f"{ns}lastmod"))
+    names = {g.value for g in store._store.named_graphs()}
+    assert sorted(listed) == sorted(names) and len(listed) == 43
+    assert client.get("/sitemap-3.xml").status_code == 404

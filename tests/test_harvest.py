@@ -81,6 +81,15 @@ def test_harvest_from_the_sparql_endpoint(source, tmp_path):
     assert comparable(store_b, "http://b.example") == comparable(store_a, base_a)
 
 
+def test_harvest_pages_found_through_the_sitemap(source, tmp_path):
+    """Study pages with embedded schema.org JSON-LD, listed by the sitemap index."""
+    server, _, _ = source
+    result = run_cli("harvest", f"{server.url}/sitemap.xml", "--store", str(tmp_path / "b"), "--base-url", "http://b.example", "-q")
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"43 new" in result.stdout
+    assert b"44 pages read" in result.stdout or b"2 pages read" in result.stdout
+
+
 CKAN_PAGE_1 = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .
 @prefix foaf: <http://xmlns.com/foaf/0.1/> .

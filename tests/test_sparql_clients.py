@@ -28,6 +28,8 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, TSV, TURTLE, XML, SPARQLWrapp
 
 from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, run_cli, wait_until_listening
 
+#: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 SEED_STUDY = f"{BASE}/items/{SEED}#id"
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
