@@ -243,18 +243,24 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 
     config = Config.from_env(store=store, base_url=base_url)
     fresh = is_fresh(config.store)
-    opened = EmbeddedStore(config.store) if fresh else _open(config)
+    opened = None if fresh else _open(config)
     urls = Urls(_base_url(config, opened))
-    if opened.base_url is None:
+    if opened is not None and opened.base_url is None:
         opened.set_base_url(urls.base)
     progress = _Progress(quiet=quiet)
     try:
         report = run_harvest(
-            url, opened, Loader(opened, urls), prune=prune, since=since,
-            politeness=Politeness(timeout=timeout, delay=delay), listener=progress, state_dir=Path(config.store),
+            url, opened, Loader(opened or _NoStore(), urls), prune=prune, since=since,
+            politeness=Politeness(timeout=timeout, delay=delay), listener=progress,
+            state_dir=None if fresh else Path(config.store), fresh_store=Path(config.store) if fresh else None,
         )
     finally:
-        opened.close()
+        if opened is not None:
+            opened.close()
+    if fresh and Path(config.store).exists():
+        from .harvest import save_state
+
+        save_state(Path(config.store), report.state)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     progress.finish(report.load, False, verb="harvested")

@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 import pyoxigraph
 from pyoxigraph import NamedNode
 
-from graph.loader import LoadEvent, LoadReport, Loader
+from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
 from mappings.readers import read_bytes
 from mappings.readers.dcat import RDF_SYNTAXES, records_from_triples, sniff_syntax
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
@@ -125,6 +125,8 @@ class HarvestReport:
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
     token: int | None = None
+    #: What the next harvest of these sources starts from (tokens, HTTP validators).
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 def harvest(
@@ -137,8 +139,14 @@ def harvest(
     politeness: Politeness | None = None,
     listener: Callable[[LoadEvent], None] | None = None,
     state_dir: Path | None = None,
+    fresh_store: Path | None = None,
 ) -> HarvestReport:
-    """Harvest *url* into the store behind *loader*."""
+    """Harvest *url* into the store behind *loader*.
+
+    With *fresh_store* (a store directory that does not exist yet; *store* is then None)
+    a catalogue, endpoint or sitemap harvest fills it with the bulk loader, as a local
+    load of a fresh store does.
+    """
     state = _load_state(state_dir)
     source_state = state.setdefault(url, {})
     fetcher = Fetcher(politeness or Politeness(), state.setdefault("validators", {}))
@@ -146,20 +154,25 @@ def harvest(
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     seen: set[str] = set()
 
-    def load(items: Iterable[ReadResult]) -> None:
-        def tagged() -> Iterator[ReadResult]:
+    def tagged(items: Iterable[ReadResult]) -> Iterator[ReadResult]:
+        """The records with their provenance; a failing source ends the stream, keeping
+        everything read before the failure."""
+        try:
             for item in items:
                 if isinstance(item, SourceRecord):
                     item.provenance = {**item.provenance, "harvest_source": url, "harvested": stamp}
                 yield item
+        except HarvestError as error:
+            report.errors.append(str(error))
 
-        def note(event: LoadEvent) -> None:
-            if event.slug:
-                seen.add(loader.urls.item(event.slug))
-            if listener:
-                listener(event)
+    def note(event: LoadEvent) -> None:
+        if event.slug:
+            seen.add(loader.urls.item(event.slug))
+        if listener:
+            listener(event)
 
-        part = loader.load(tagged(), note)
+    def load(items: Iterable[ReadResult]) -> None:
+        part = loader.load(tagged(items), note) if fresh_store is None else load_fresh(fresh_store, tagged(items), loader.urls, note)
         for key, value in part.counts.items():
             report.load.counts[key] += value
         report.load.rejections += part.rejections
@@ -168,44 +181,54 @@ def harvest(
     try:
         kind = _source_kind(url)
         if kind == "sparql":
-            _harvest_sparql(url, fetcher, load, report)
+            load(_sparql_items(url, fetcher, report))
         else:
             first = fetcher.get(_with_since(url, since or source_state.get("token")) if kind == "changes" else url)
             if first is None:
                 raise HarvestError(f"{url}: unexpected 304")
             if _is_sitemap(first):
-                _harvest_sitemap(first, fetcher, load, report)
+                load(_sitemap_items(first, fetcher, report))
             else:
                 graph = _parse(first)
                 if kind == "changes" or _is_change_feed(graph):
-                    _harvest_changes(first, graph, fetcher, load, store, loader, report)
+                    if store is None:
+                        raise HarvestError("a change feed updates an existing store: harvest the catalogue first")
+                    _harvest_changes(first, graph, fetcher, lambda items: _add(report, loader.load(tagged(items), note)), store, loader, report)
                     if report.token is not None:
                         source_state["token"] = report.token
                 else:
-                    _harvest_catalog(first, graph, fetcher, load, report)
                     token = _latest_change(graph)
+                    load(_catalog_items(first, graph, fetcher, report))
                     if token is not None:
                         state.setdefault(_feed_url(url), {})["token"] = token
     except HarvestError as error:
         report.errors.append(str(error))
-    if prune and not report.errors:
+    if prune and not report.errors and store is not None:
         for name in store.harvested_from(url):
             if name not in seen and store.delete(name):
                 report.deleted += 1
-    elif prune:
+    elif prune and report.errors:
         report.errors.append("--prune skipped: the harvest did not complete, so vanished records cannot be told from unread ones")
-    _save_state(state_dir, state)
+    report.state = state
+    save_state(state_dir, state)
     return report
+
+
+def _add(report: HarvestReport, part: LoadReport) -> None:
+    for key, value in part.counts.items():
+        report.load.counts[key] += value
+    report.load.rejections += part.rejections
+    report.load.warnings += part.warnings
 
 
 # -- catalogues -------------------------------------------------------------------------
 
 
-def _harvest_catalog(first: Fetched, graph: list, fetcher: Fetcher, load, report: HarvestReport) -> None:
+def _catalog_items(first: Fetched, graph: list, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
     page, triples, visited = first, graph, {first.url}
     while True:
         report.pages += 1
-        load(records_from_rdf_triples(triples, page.url))
+        yield from records_from_rdf_triples(triples, page.url)
         following = _next_page(triples, page.url)
         if following is None or following in visited:
             return
@@ -248,7 +271,7 @@ WHERE {
 SPARQL_PAGE = 200
 
 
-def _harvest_sparql(url: str, fetcher: Fetcher, load, report: HarvestReport) -> None:
+def _sparql_items(url: str, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
     offset = 0
     while True:
         select = _SELECT_DATASETS % (SPARQL_PAGE, offset)
@@ -267,7 +290,7 @@ def _harvest_sparql(url: str, fetcher: Fetcher, load, report: HarvestReport) -> 
         if described is None:
             return
         report.pages += 1
-        load(records_from_rdf_triples(_parse(described), url))
+        yield from records_from_rdf_triples(_parse(described), url)
         if len(datasets) < SPARQL_PAGE:
             return
         offset += SPARQL_PAGE
@@ -276,7 +299,7 @@ def _harvest_sparql(url: str, fetcher: Fetcher, load, report: HarvestReport) -> 
 # -- sitemaps -----------------------------------------------------------------------------
 
 
-def _harvest_sitemap(first: Fetched, fetcher: Fetcher, load, report: HarvestReport) -> None:
+def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
     pending = [first]
     while pending:
         sitemap = pending.pop(0)
@@ -296,10 +319,10 @@ def _harvest_sitemap(first: Fetched, fetcher: Fetcher, load, report: HarvestRepo
             try:
                 page = fetcher.get(location, accept="text/html")
             except HarvestError as error:
-                load([Rejection(_origin(location), str(error))])
+                yield Rejection(_origin(location), str(error))
                 continue
             if page is not None:
-                load(read_bytes(page.body, location, "html"))
+                yield from read_bytes(page.body, location, "html")
 
 
 # -- change feeds -------------------------------------------------------------------------
@@ -423,7 +446,7 @@ def _load_state(directory: Path | None) -> dict[str, Any]:
         return {}
 
 
-def _save_state(directory: Path | None, state: dict[str, Any]) -> None:
+def save_state(directory: Path | None, state: dict[str, Any]) -> None:
     if directory is None:
         return
     temporary = directory / f".{STATE_FILE}.tmp"
