@@ -87,6 +87,13 @@ def records_from_rdf(data: bytes, syntax: RdfFormat, source: str, base_iri: str 
 
 
 def records_from_triples(triples: Iterable[tuple[Any, Any, Any]], source: str) -> Iterator[ReadResult]:
+    triples = list(triples)
+    kept = _kept_originals(triples)
+    if kept is not None:
+        # Another studygraph: every dataset comes with its record as first published.
+        for index, (subject, record) in enumerate(kept):
+            yield SourceRecord(record, Origin(source, index=index), FORMAT, {"url": subject.value})
+        return
     graph = _Graph(triples)
     for index, subject in enumerate(graph.datasets()):
         origin = Origin(source, index=index)
@@ -100,6 +107,39 @@ def records_from_triples(triples: Iterable[tuple[Any, Any, Any]], source: str) -
             yield Rejection(origin, "dataset without a title", field="dct:title")
             continue
         yield SourceRecord(record, origin, FORMAT, provenance)
+
+
+def _kept_originals(triples: list[tuple[Any, Any, Any]]) -> list[tuple[Any, dict[str, Any]]] | None:
+    """(dataset, original record) for every dataset, if each has one; else None.
+
+    A quick pass that looks only at types, ``foaf:primaryTopic`` and source-record
+    literals, so a page from another studygraph is read without indexing all of it.
+    """
+    datasets: list[Any] = []
+    topics: dict[Any, Any] = {}
+    originals: dict[Any, str] = {}
+    wanted = {DCAT + "Dataset", *(ns + "Dataset" for ns in SCHEMA)}
+    for s, p, o in triples:
+        predicate = p.value
+        if predicate == RDF_TYPE and o.value in wanted:
+            datasets.append(s)
+        elif predicate == FOAF + "primaryTopic":
+            topics[o] = s
+        elif predicate.endswith("#sourceRecord") and isinstance(o, Literal) and o.datatype.value == RDF_JSON:
+            originals[s] = o.value
+    found = []
+    for dataset in dict.fromkeys(datasets):
+        text = originals.get(topics.get(dataset))
+        if text is None:
+            return None
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        found.append((dataset, record))
+    return found
 
 
 class _Graph:

@@ -1,0 +1,61 @@
+"""Measuring child processes for the benchmark scripts: wall time and peak RSS.
+
+Every benchmark runs studygraph and its reference as separate processes, side by side,
+and measures them the same way: these helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Run:
+    """One measured child process."""
+
+    argv: list[str]
+    wall_s: float
+    max_rss_mib: float
+    returncode: int
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def find_tool(name: str) -> str:
+    """The console script ``name``: next to this Python, in the repo's venv, or on PATH.
+
+    ``bench/ingest`` may be started by a Python that is not the venv's (the shebang
+    finds whatever ``python3`` comes first), so the venv is looked at explicitly.
+    """
+    for folder in (Path(sys.executable).parent, REPO / ".venv" / "bin"):
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        sys.exit(f"cannot find the `{name}` command (install the project into a venv: pip install -e '.[test]')")
+    return found
+
+
+def run_measured(argv: Sequence[str], stdout: Path, stderr: Path) -> Run:
+    """Run ``argv`` to completion; wall time and the peak RSS of that child alone."""
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
+    return Run(list(argv), wall, usage.ru_maxrss / 1024, proc.returncode)  # ru_maxrss is KiB on Linux
+
+
