@@ -128,7 +128,9 @@ class QueryPool:
         self.size = size
         self.deadline = deadline
         self._take_checkpoint = take_checkpoint
-        self._root = Path(tempfile.mkdtemp(prefix="studygraph-sparql-", dir=spool_dir))
+        _remove_abandoned(Path(spool_dir or tempfile.gettempdir()))
+        self._root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX, dir=spool_dir))
+        (self._root / _OWNER).write_text(str(os.getpid()))
         self._lock = threading.Lock()
         self._idle: list[_Worker] = [_Worker() for _ in range(size)]
         self._generation = 0
@@ -200,6 +202,27 @@ class QueryPool:
                 worker.kill()
             self._idle.clear()
         shutil.rmtree(self._root, ignore_errors=True)
+
+
+_ROOT_PREFIX = "studygraph-sparql-"
+_OWNER = "owner.pid"
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the directories of pools whose process is gone without calling close()
+    (a server stopped by SIGTERM or SIGKILL): their checkpoints hard-link the store's
+    files and would keep that disk space taken for good."""
+    for root in parent.glob(f"{_ROOT_PREFIX}*"):
+        try:
+            owner = int((root / _OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(root, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _remove(path: str) -> None:

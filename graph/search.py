@@ -10,22 +10,29 @@ keyword/organisation" from this file alone.
 Layout (one SQLite file, WAL mode, so the server's reader threads never wait for the
 writer and never see half a batch):
 
-- ``records``: one narrow row per study (slug, title, sort key, years, modified, hash) and
-  ``facets``, the study's facet memberships packed into a blob of int64 (see
-  :func:`_pack`): counting facets over a large matching set reads one blob per study
-  instead of twenty index rows (see :meth:`SearchIndex._count_matching`).
-- ``texts``: the FTS5 table (title, description, keywords; ``unicode61`` with diacritics
-  removed), rowid = ``records.id``. It keeps its own copy of the text, so the description
-  is stored once, here, and deleting a study is a plain ``DELETE``.
-- ``nodes``: linked nodes (kind, key, label); ``links``: study -> node with its role, for
-  :meth:`SearchIndex.linked`; ``facet_links``: study -> node per facet, deduplicated (a
-  funder that is also the sponsor counts once), for filtering.
-- ``facet_counts``: how many studies each node has in each facet, **maintained by the
-  write code** (per-batch deltas), so the unfiltered facets of the home listing are read,
-  never computed.
+- ``texts``: one FTS5 table, rowid = ``records.id``, ``unicode61`` with diacritics
+  removed. Columns ``title``, ``description``, ``keywords`` hold the searchable text
+  (stored once, here: snippets are read back from it). Column ``links`` holds one
+  token per linked node (``\\ue000n{node}``) and one per facet membership
+  (``\\ue000f{facet}x{node}``): FTS5 is the inverted index for filters and node
+  listings. Building it costs a fraction of a B-tree row per link (FTS5 buffers and
+  merges doclists), where a ``links(node, record)`` table with its indexes made the
+  write path four times slower. The tokens start with a private-use character, which
+  user text can never contain (:func:`fts_query` keeps letters and digits only), so
+  user words never match them, nor do user prefixes expand over them.
+- ``records``: one narrow row per study (slug, title, sort key, years, modified, hash);
+  ``record_facets``: its facet memberships packed into an int64 blob, for counting
+  (:meth:`SearchIndex._count_matching`); ``record_links``: its (node, role) pairs as
+  JSON, read only when the record is replaced or deleted.
+- ``nodes``: linked nodes (kind, key, label) and ``refs``, how many studies link them,
+  kept by the write code; a node is dropped when that reaches 0.
+- ``facet_counts``: how many studies each node has in each facet, **maintained at
+  write time** (one upsert per node and batch, from the batch's net deltas), so the
+  unfiltered facets of the home page are read, never computed.
 
 User text never reaches SQL or the FTS5 query language as syntax: SQL takes ``?``
-parameters only, and :func:`fts_query` turns text into quoted FTS5 strings.
+parameters only (the few table and column names in SQL strings are constants), and
+:func:`fts_query` turns text into quoted FTS5 strings.
 """
 
 from __future__ import annotations
@@ -36,11 +43,12 @@ import re
 import sqlite3
 import threading
 import unicodedata
+from functools import partial
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from mappings.profile import RecordSummary
 
@@ -48,8 +56,8 @@ if TYPE_CHECKING:
     from mappings.profile import MappedRecord
 
 #: Facet name -> (link kind, the link roles that count, or None for any role).
-#: Stored in the index with its definition; an index written under another definition
-#: has its facet tables rebuilt from ``links`` when next opened for writing.
+#: The definitions are stored in the index; an index written under other definitions
+#: has its facets recomputed when next opened for writing.
 FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
     "keyword": ("keyword", None),
     "sponsor": ("organization", frozenset({"sponsor", "funder"})),
@@ -59,12 +67,14 @@ FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
     "study-design": ("study-design", None),
 }
 
-#: Bump when the tables change; an older index must be rebuilt (``clear`` + load again).
-SCHEMA_VERSION = 1
+#: Bump when the tables change; an index of another version must be rebuilt.
+SCHEMA_VERSION = 2
 
-#: bm25 column weights (title, description, keywords): a title match outranks the same
-#: word in a keyword, which outranks it in the description.
-BM25_WEIGHTS = (10.0, 1.0, 4.0)
+#: bm25 column weights (title, description, keywords, links): a title match outranks the
+#: same word in a keyword, which outranks it in the description; link tokens never count.
+BM25_WEIGHTS = (10.0, 1.0, 4.0, 0.0)
+#: The columns user text is searched in.
+TEXT_COLUMNS = "{title description keywords}"
 
 MAX_PAGE_SIZE = 200
 MAX_FACET_LIMIT = 1000
@@ -76,6 +86,9 @@ SNIPPET_CHARS = 200
 _CHUNK = 400
 #: Packed facet membership: node id in the high bits, facet id in the low ones.
 _FACET_BITS = 8
+#: Marks link tokens: a private-use character, a token character for unicode61 but
+#: never part of a word taken from user text.
+_TOKEN_MARK = "\ue000"
 
 _WORD_PART = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")
@@ -83,7 +96,7 @@ _SPACE = re.compile(r"\s+")
 
 
 class SearchIndexError(RuntimeError):
-    """The index file is missing, from another schema version, or closed."""
+    """The index file is missing, of another schema version, read-only, or closed."""
 
 
 # ------------------------------------------------------------------------------ values
@@ -135,7 +148,7 @@ class SearchResult:
         return max(1, -(-self.total // self.size))
 
 
-# ------------------------------------------------------------------------------- text
+# -------------------------------------------------------------------------------- text
 
 
 def fts_query(text: str | None, *, prefix: bool = True) -> str | None:
@@ -143,13 +156,14 @@ def fts_query(text: str | None, *, prefix: bool = True) -> str | None:
 
     Each whitespace-separated word becomes a quoted FTS5 string of its letter/digit runs
     (``covid-19`` -> ``"covid 19"``, a phrase, as the tokenizer indexed it), so quotes,
-    parentheses, ``AND``/``OR``/``NOT``/``NEAR``, ``column:`` filters and ``*`` in the input
-    are plain text, never syntax. The strings are ANDed; the last one is a prefix match
-    (``"heal"*``) while the user is still typing it (no trailing space), unless it is a
-    single letter, whose prefix would expand to a large share of the vocabulary.
+    parentheses, ``AND``/``OR``/``NOT``/``NEAR``, ``column:`` filters and ``*`` in the
+    input are plain text, never syntax. The strings are ANDed; the last one is a prefix
+    match (``"heal"*``) while the user is still typing it (no trailing space), unless it
+    is a single letter, whose prefix would expand over a large part of the vocabulary.
     """
     if not text:
         return None
+    text = unicodedata.normalize("NFC", text)
     words = [parts for parts in (_WORD_PART.findall(word) for word in text.split()) if parts]
     if not words:
         return None
@@ -164,7 +178,9 @@ def fts_query(text: str | None, *, prefix: bool = True) -> str | None:
 
 def plain_text(text: str) -> str:
     """Text as indexed and shown in snippets: HTML tags dropped, whitespace collapsed."""
-    return _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
 
 
 def sort_key(title: str) -> str:
@@ -185,9 +201,18 @@ def snippet(description: str, limit: int = SNIPPET_CHARS) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+def _node_token(node: int) -> str:
+    return f"{_TOKEN_MARK}n{node}"
+
+
+def _facet_token(facet: int, node: int) -> str:
+    """The token of a membership of a facet that takes only some roles (a sponsor, not a publisher)."""
+    return f"{_TOKEN_MARK}f{facet}x{node}"
+
+
 def _pack(pairs: Iterable[tuple[int, int]]) -> bytes:
-    """Facet memberships (facet id, node id) as an int64 blob, for counting (see _count_matching)."""
-    return array("q", sorted((node << _FACET_BITS) | facet for facet, node in pairs)).tobytes()
+    """Facet memberships (facet id, node id) as an int64 blob (see _count_matching)."""
+    return array("q", [(node << _FACET_BITS) | facet for facet, node in pairs]).tobytes()
 
 
 def _unpack(blob: bytes) -> list[tuple[int, int]]:
@@ -198,7 +223,6 @@ def _unpack(blob: bytes) -> list[tuple[int, int]]:
 # ------------------------------------------------------------------------------ schema
 
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records(
     id INTEGER PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE,
@@ -207,39 +231,27 @@ CREATE TABLE IF NOT EXISTS records(
     start_year INTEGER,
     end_year INTEGER,
     modified TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    facets BLOB NOT NULL
+    content_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_title ON records(sort_key, slug);
+CREATE TABLE IF NOT EXISTS record_facets(id INTEGER PRIMARY KEY, facets BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS record_links(id INTEGER PRIMARY KEY, links TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
-    title, description, keywords, tokenize = 'unicode61 remove_diacritics 2'
+    title, description, keywords, links, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS nodes(
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
     label TEXT NOT NULL,
+    refs INTEGER NOT NULL,
     UNIQUE(kind, key)
 );
-CREATE TABLE IF NOT EXISTS links(
-    node INTEGER NOT NULL,
-    record INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    PRIMARY KEY(node, record, role)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS links_by_record ON links(record);
 CREATE TABLE IF NOT EXISTS facets(
-    id INTEGER PRIMARY KEY CHECK (id < {1 << _FACET_BITS}),
+    id INTEGER PRIMARY KEY CHECK (id > 0 AND id < {1 << _FACET_BITS}),
     name TEXT NOT NULL UNIQUE,
     definition TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS facet_links(
-    facet INTEGER NOT NULL,
-    node INTEGER NOT NULL,
-    record INTEGER NOT NULL,
-    PRIMARY KEY(facet, node, record)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS facet_links_by_record ON facet_links(record);
 CREATE TABLE IF NOT EXISTS facet_counts(
     facet INTEGER NOT NULL,
     node INTEGER NOT NULL,
@@ -249,17 +261,22 @@ CREATE TABLE IF NOT EXISTS facet_counts(
 CREATE INDEX IF NOT EXISTS facet_counts_by_count ON facet_counts(facet, count);
 """
 
+_TABLES = ("records", "record_facets", "record_links", "nodes", "facet_counts")
+
 
 def _definition(kind: str, roles: frozenset[str] | None) -> str:
     return json.dumps([kind, sorted(roles) if roles is not None else None])
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Facet:
     id: int
     name: str
     kind: str
     roles: frozenset[str] | None
+
+    def takes(self, kind: str, role: str) -> bool:
+        return kind == self.kind and (self.roles is None or role in self.roles)
 
 
 # ------------------------------------------------------------------------------- index
@@ -268,10 +285,10 @@ class _Facet:
 class SearchIndex:
     """A search index in one SQLite file: one writer, any number of reader threads.
 
-    Reads use one connection per thread (opened read-only, ``mode=ro``), writes one
-    connection guarded by a lock; WAL mode lets readers go on, on their own snapshot,
-    while a batch is written. Every read method runs in one read transaction, so a total,
-    its page and its facet counts always describe the same state.
+    Reads use one connection per thread, opened read-only (``mode=ro``); writes use one
+    connection behind a lock. WAL mode lets readers go on, each on its snapshot, while a
+    batch is written, and every read method runs in one read transaction, so a total,
+    its page and its facet counts always describe the same state of the index.
     """
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
@@ -285,19 +302,26 @@ class SearchIndex:
         if read_only:
             if not self.path.is_file():
                 raise SearchIndexError(f"no search index at {self.path}")
-            connection = self._reader()
-            self._check_version(connection)
+            self._check_version(self._reader())
+            rows = self._reader().execute("SELECT id, name, definition FROM facets").fetchall()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._writer.execute("PRAGMA journal_mode=WAL")
-            # The index can be rebuilt from the graph: a power cut may lose the last
-            # batches but never corrupts the file (WAL + NORMAL).
+            # The index is rebuilt from the graph if need be: a power cut may lose the last
+            # batches (WAL + NORMAL) but never corrupts the file.
             self._writer.execute("PRAGMA synchronous=NORMAL")
             self._writer.execute("PRAGMA cache_size=-65536")
             self._writer.execute("PRAGMA temp_store=MEMORY")
             self._create_schema()
-        self._facets = self._load_facets()
+            rows = self._writer.execute("SELECT id, name, definition FROM facets").fetchall()
+        stored = {name: (id_, definition) for id_, name, definition in rows}
+        # Read-only: a facet whose stored definition differs is left out rather than miscounted.
+        self._facets = {
+            name: _Facet(stored[name][0], name, kind, roles)
+            for name, (kind, roles) in FACETS.items()
+            if name in stored and stored[name][1] == _definition(kind, roles)
+        }
 
     # -- connections
 
@@ -308,8 +332,8 @@ class SearchIndex:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             uri = self.path.resolve().as_uri() + "?mode=ro"
-            # check_same_thread=False only so that close() can close it from any thread;
-            # it is used by its own thread only.
+            # check_same_thread=False only so that close() may close it from any thread;
+            # only its own thread uses it.
             connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
             connection.execute("PRAGMA temp_store=MEMORY")
             connection.execute("PRAGMA mmap_size=268435456")
@@ -350,72 +374,50 @@ class SearchIndex:
     def _create_schema(self) -> None:
         db = self._write()
         with self._lock:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise SearchIndexError(
-                    f"{self.path} is a search index of schema {version}, not {SCHEMA_VERSION}: delete it and load again"
-                )
-            if version == 0:
-                db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            self._check_version(db, fresh_ok=True)
+            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             self._sync_facets(db)
 
-    def _check_version(self, connection: sqlite3.Connection) -> None:
+    def _check_version(self, connection: sqlite3.Connection, fresh_ok: bool = False) -> None:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            raise SearchIndexError(f"{self.path} is not a search index of schema {SCHEMA_VERSION} (found {version})")
+        if version != SCHEMA_VERSION and not (fresh_ok and version == 0):
+            raise SearchIndexError(
+                f"{self.path} is a search index of schema version {version}, not {SCHEMA_VERSION}: "
+                "delete it and load the records again"
+            )
 
     def _sync_facets(self, db: sqlite3.Connection) -> None:
-        """Make the stored facet definitions those of :data:`FACETS`, rebuilding if they differ."""
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        """Make the stored facets those of :data:`FACETS`, recomputing memberships if they differ."""
+        with _transaction(db):
             stored = {name: (id_, definition) for id_, name, definition in db.execute("SELECT id, name, definition FROM facets")}
             wanted = {name: _definition(kind, roles) for name, (kind, roles) in FACETS.items()}
-            changed = [name for name, definition in wanted.items() if stored.get(name, (None, None))[1] != definition]
-            dropped = [name for name in stored if name not in wanted]
-            if changed or dropped:
-                for name in dropped:
-                    db.execute("DELETE FROM facets WHERE name = ?", (name,))
-                used = {id_ for name, (id_, _) in stored.items() if name in wanted}
-                free = (i for i in range(1, 1 << _FACET_BITS) if i not in used)
-                for name in changed:
-                    if name in stored:
-                        db.execute("UPDATE facets SET definition = ? WHERE name = ?", (wanted[name], name))
-                    else:
-                        db.execute("INSERT INTO facets(id, name, definition) VALUES (?, ?, ?)", (next(free), name, wanted[name]))
-                self._rebuild_facets(db)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            if {name: d for name, (_, d) in stored.items()} == wanted:
+                return
+            for name in stored.keys() - wanted.keys():
+                db.execute("DELETE FROM facets WHERE name = ?", (name,))
+            used = {stored[name][0] for name in stored.keys() & wanted.keys()}
+            free = (i for i in range(1, 1 << _FACET_BITS) if i not in used)
+            for name, definition in wanted.items():
+                if name in stored:
+                    db.execute("UPDATE facets SET definition = ? WHERE name = ?", (definition, name))
+                else:
+                    db.execute("INSERT INTO facets(id, name, definition) VALUES (?, ?, ?)", (next(free), name, definition))
+            self._recompute_facets(db)
 
-    def _load_facets(self) -> dict[str, _Facet]:
-        if self._writer is not None:
-            with self._lock:
-                rows = self._writer.execute("SELECT id, name FROM facets").fetchall()
-        else:
-            rows = self._reader().execute("SELECT id, name FROM facets").fetchall()
-        ids = dict((name, id_) for id_, name in rows)
-        return {name: _Facet(ids[name], name, *FACETS[name]) for name in FACETS if name in ids}
-
-    def _rebuild_facets(self, db: sqlite3.Connection) -> None:
-        """Recompute facet_links, facet_counts and the packed memberships from ``links``."""
-        facets = {name: _Facet(id_, name, *FACETS[name]) for id_, name in db.execute("SELECT id, name FROM facets")}
-        db.execute("DELETE FROM facet_links")
+    def _recompute_facets(self, db: sqlite3.Connection) -> None:
+        """Facet memberships, tokens and counts of every record again, from ``record_links``."""
+        facets = [_Facet(id_, name, *FACETS[name]) for id_, name in db.execute("SELECT id, name FROM facets")]
+        kinds = dict(db.execute("SELECT id, kind FROM nodes"))
+        counts: Counter[tuple[int, int]] = Counter()
         db.execute("DELETE FROM facet_counts")
-        for facet in facets.values():
-            roles = sorted(facet.roles) if facet.roles is not None else None
-            db.execute(
-                "INSERT OR IGNORE INTO facet_links(facet, node, record) "
-                "SELECT ?, l.node, l.record FROM links l JOIN nodes n ON n.id = l.node "
-                "WHERE n.kind = ? AND (? IS NULL OR l.role IN (SELECT value FROM json_each(?)))",
-                (facet.id, facet.kind, None if roles is None else 1, json.dumps(roles)),
-            )
-        db.execute("INSERT INTO facet_counts(facet, node, count) SELECT facet, node, count(*) FROM facet_links GROUP BY facet, node")
-        memberships: dict[int, list[tuple[int, int]]] = {}
-        for facet, node, record in db.execute("SELECT facet, node, record FROM facet_links"):
-            memberships.setdefault(record, []).append((facet, node))
-        db.execute("UPDATE records SET facets = X''")
-        db.executemany("UPDATE records SET facets = ? WHERE id = ?", ((_pack(p), r) for r, p in memberships.items()))
+        for id_, links in db.execute("SELECT id, links FROM record_links").fetchall():
+            pairs = [(node, role) for node, role in json.loads(links)]
+            memberships = {(f.id, node) for node, role in pairs for f in facets if f.takes(kinds[node], role)}
+            counts.update(memberships)
+            db.execute("UPDATE record_facets SET facets = ? WHERE id = ?", (_pack(memberships), id_))
+            restricted = {(f.id, node) for node, role in pairs for f in facets if f.roles is not None and f.takes(kinds[node], role)}
+            db.execute("UPDATE texts SET links = ? WHERE rowid = ?", (_tokens(pairs, restricted), id_))
+        db.executemany("INSERT INTO facet_counts(facet, node, count) VALUES (?, ?, ?)", ((f, n, c) for (f, n), c in counts.items()))
 
     # -- writing
 
@@ -424,65 +426,47 @@ class SearchIndex:
 
         Readers see the batch all at once or not at all. An entry whose content hash and
         modified stamp equal the stored ones is skipped (the graph did not change either).
-        A slug given twice keeps its last entry. Facet counts are adjusted by the net
-        change of the batch, one upsert per affected node.
+        A slug given twice keeps its last entry. Facet counts and node references move
+        by the net change of the batch: one upsert per affected node, not per link.
         """
         db = self._write()
-        with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                writer = _BatchWriter(db, self._facets)
-                pending: dict[str, IndexEntry] = {}
-                for entry in entries:
-                    pending.pop(entry.summary.slug, None)
-                    pending[entry.summary.slug] = entry
-                    if len(pending) >= _CHUNK:
-                        writer.write(list(pending.values()))
-                        pending.clear()
-                if pending:
+        with self._lock, _transaction(db):
+            writer = _BatchWriter(db, self._facets)
+            pending: dict[str, IndexEntry] = {}
+            for entry in entries:
+                pending.pop(entry.summary.slug, None)
+                pending[entry.summary.slug] = entry
+                if len(pending) >= _CHUNK:
                     writer.write(list(pending.values()))
-                writer.finish()
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                    pending.clear()
+            if pending:
+                writer.write(list(pending.values()))
+            writer.finish()
 
     def delete(self, slug: str) -> bool:
         """Remove a record; its nodes' counts drop, and nodes no study links any more go."""
         db = self._write()
-        with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute("SELECT id FROM records WHERE slug = ?", (slug,)).fetchone()
-                if row is None:
-                    db.execute("ROLLBACK")
-                    return False
-                writer = _BatchWriter(db, self._facets)
-                writer.remove([row[0]])
-                db.execute("DELETE FROM records WHERE id = ?", (row[0],))
-                writer.finish()
-                db.execute("COMMIT")
-                return True
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, _transaction(db):
+            row = db.execute("SELECT id FROM records WHERE slug = ?", (slug,)).fetchone()
+            if row is None:
+                return False
+            writer = _BatchWriter(db, self._facets)
+            writer.remove([row[0]])
+            for table in ("records", "record_facets", "record_links"):
+                db.execute(f"DELETE FROM {table} WHERE id = ?", row)  # constant table names
+            writer.finish()
+            return True
 
     def clear(self) -> None:
         """Empty the index (before a full rebuild from the graph)."""
         db = self._write()
-        with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for table in ("records", "nodes", "links", "facet_links", "facet_counts"):
-                    db.execute(f"DELETE FROM {table}")  # fixed table names, no user input
-                db.execute("INSERT INTO texts(texts) VALUES ('delete-all')")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, _transaction(db):
+            for table in _TABLES:
+                db.execute(f"DELETE FROM {table}")  # constant table names
+            db.execute("INSERT INTO texts(texts) VALUES ('delete-all')")
 
     def optimize(self) -> None:
-        """Merge the FTS5 index segments (after a bulk load: smaller file, faster queries)."""
+        """Merge the FTS5 segments into one (after a bulk load: smaller file, faster queries)."""
         db = self._write()
         with self._lock:
             db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
@@ -534,10 +518,11 @@ class SearchIndex:
         found: dict[str, str] = {}
         connection = self._reader()
         wanted = list(slugs)
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            sql = f"SELECT slug, content_hash FROM records WHERE slug IN ({_marks(len(chunk))})"
-            found.update(connection.execute(sql, chunk).fetchall())
+        with _read(connection):
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                sql = f"SELECT slug, content_hash FROM records WHERE slug IN ({_marks(len(chunk))})"
+                found.update(connection.execute(sql, chunk).fetchall())
         return found
 
     def label(self, kind: str, key: str) -> str | None:
@@ -546,24 +531,26 @@ class SearchIndex:
         return row[0] if row else None
 
     def linked(self, kind: str, key: str, page: int = 1, size: int = 20) -> tuple[int, list[Hit]]:
-        """The studies linking to a node in any role, ordered by title: (total, one page)."""
+        """The studies linking to a node in any role, ordered by title: (total, one page).
+
+        The total is the node's maintained reference count; the page comes from the
+        node's FTS5 doclist, ordered by title (see :meth:`_ordered_page`).
+        """
         _check_paging(page, size)
         connection = self._reader()
         with _read(connection):
-            row = connection.execute("SELECT id FROM nodes WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            row = connection.execute("SELECT id, refs FROM nodes WHERE kind = ? AND key = ?", (kind, key)).fetchone()
             if row is None:
                 return 0, []
-            node = row[0]
-            total = connection.execute("SELECT count(DISTINCT record) FROM links WHERE node = ?", (node,)).fetchone()[0]
-            offset = (page - 1) * size
-            if offset >= total:
+            node, total = row
+            if (page - 1) * size >= total:
                 return total, []
-            rows = connection.execute(
-                f"SELECT {_HIT_COLUMNS} FROM records r WHERE r.id IN (SELECT record FROM links WHERE node = ?) "
-                "ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?",
-                (node, size, offset),
-            ).fetchall()
-            return total, self._hits(connection, rows)
+            connection.execute("DELETE FROM temp.matching")
+            connection.execute(
+                "INSERT INTO temp.matching(id, score) SELECT rowid, 0.0 FROM texts WHERE texts MATCH ?",
+                (f'links : "{_node_token(node)}"',),
+            )
+            return total, self._ordered_page(connection, total, page, size)
 
     def facet_counts(self, facet: str, limit: int = 20) -> list[FacetCount]:
         """The maintained, unfiltered counts of one facet: its top *limit* nodes."""
@@ -585,35 +572,34 @@ class SearchIndex:
         """One page of the studies matching *text*, *filters* and *years*, with facet counts.
 
         *text*: words ANDed, the last one prefix-matched (:func:`fts_query`), ranked by
-        bm25 with title > keywords > description; no text lists all studies by title.
-        *filters*: facet name -> node keys, OR within a facet, AND across facets.
-        *years*: (from, to), either open; a study matches when its [start, end] overlaps
-        (a missing end counts as ongoing, a missing start as open; a study with no year
-        at all does not match a year filter). Facet counts are over the matching studies
-        (the maintained counts when nothing narrows the set).
+        bm25 with title > keywords > description; without text, all studies by title.
+        *filters*: facet name -> node keys, OR within a facet, AND across facets; an
+        unknown facet name is a ValueError, an unknown key matches nothing.
+        *years*: (from, to), either end open (None), given the wrong way round it is
+        swapped; a study matches when its [start_year, end_year] overlaps (a missing end
+        is ongoing, a missing start open; a study without any year does not match).
+        Facet counts are over the matching studies: the maintained counts when nothing
+        narrows the set, else counted (see :meth:`_count_matching`).
         """
         _check_paging(page, size)
         _check_limit(facet_limit)
-        query = fts_query(text)
+        user = fts_query(text)
         wanted = self._filters(filters)
         span = _check_years(years)
         connection = self._reader()
         with _read(connection):
-            if query is None and not wanted and span is None:
+            if user is None and not wanted and span is None:
                 return self._browse(connection, page, size, facet_limit)
-            resolved = self._resolve(connection, wanted)
-            if resolved is None:  # a filter names no node that exists: nothing matches
-                return SearchResult(0, [], {name: [] for name in self._facets}, page, size)
-            total = self._collect(connection, query, resolved, span)
-            hits: list[Hit] = []
-            offset = (page - 1) * size
-            if offset < total:
-                rows = connection.execute(
-                    f"SELECT {_HIT_COLUMNS} FROM temp.matching m JOIN records r ON r.id = m.id "
-                    "ORDER BY m.score, r.sort_key, r.slug LIMIT ? OFFSET ?",
-                    (size, offset),
-                ).fetchall()
-                hits = self._hits(connection, rows)
+            clauses = [f"{TEXT_COLUMNS} : ({user})"] if user is not None else []
+            for tokens in self._resolve(connection, wanted):
+                if not tokens:  # no node has any of the keys asked for: nothing matches
+                    return SearchResult(0, [], {name: [] for name in self._facets}, page, size)
+                clauses.append("links : (" + " OR ".join(f'"{token}"' for token in tokens) + ")")
+            total = self._collect(connection, " AND ".join(clauses) or None, user is not None, span)
+            if user is not None:
+                hits = self._ranked_page(connection, total, page, size)
+            else:
+                hits = self._ordered_page(connection, total, page, size)
             facets = self._count_matching(connection, total, facet_limit)
             return SearchResult(total, hits, facets, page, size)
 
@@ -623,7 +609,7 @@ class SearchIndex:
         try:
             return self._facets[name]
         except KeyError:
-            raise ValueError(f"unknown facet {name!r}; facets are {', '.join(FACETS)}") from None
+            raise ValueError(f"unknown facet {name!r}; the facets are {', '.join(self._facets)}") from None
 
     def _filters(self, filters: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
         wanted: dict[str, list[str]] = {}
@@ -636,48 +622,39 @@ class SearchIndex:
                 wanted[name] = chosen
         return wanted
 
-    def _resolve(self, connection: sqlite3.Connection, wanted: dict[str, list[str]]) -> list[tuple[int, list[int]]] | None:
-        """Facet filters as (facet id, node ids); None when some facet has no known node."""
+    def _resolve(self, connection: sqlite3.Connection, wanted: dict[str, list[str]]) -> list[list[str]]:
+        """The filters as FTS5 tokens of facet memberships, one list per facet (OR within)."""
         resolved = []
         for name, keys in wanted.items():
             facet = self._facets[name]
-            nodes: list[int] = []
+            tokens: list[str] = []
             for start in range(0, len(keys), _CHUNK):
                 chunk = keys[start : start + _CHUNK]
                 sql = f"SELECT id FROM nodes WHERE kind = ? AND key IN ({_marks(len(chunk))})"
-                nodes.extend(row[0] for row in connection.execute(sql, (facet.kind, *chunk)))
-            if not nodes:
-                return None
-            resolved.append((facet.id, nodes))
+                token = _node_token if facet.roles is None else partial(_facet_token, facet.id)
+                tokens.extend(token(row[0]) for row in connection.execute(sql, (facet.kind, *chunk)))
+            resolved.append(tokens)
         return resolved
 
-    def _collect(
-        self,
-        connection: sqlite3.Connection,
-        query: str | None,
-        filters: list[tuple[int, list[int]]],
-        span: tuple[int | None, int | None] | None,
-    ) -> int:
-        """Fill temp.matching with the matching studies and their score; return how many."""
-        conditions: list[str] = []
+    def _collect(self, connection: sqlite3.Connection, match: str | None, ranked: bool, span: tuple[int | None, int | None] | None) -> int:
+        """Fill temp.matching with the matching studies (and bm25 scores); return how many.
+
+        *match* is built from constant syntax and quoted tokens only (user words through
+        :func:`fts_query`, filter tokens from node ids). The FTS5 table drives the join
+        (CROSS JOIN): with ``records`` outside, SQLite would run the MATCH once per record.
+        """
         parameters: list[object] = []
-        if query is not None:
-            weights = ", ".join(map(str, BM25_WEIGHTS))
-            source = f"SELECT texts.rowid, bm25(texts, {weights}) FROM texts"
+        score = f"bm25(texts, {', '.join(map(str, BM25_WEIGHTS))})" if ranked else "0.0"
+        conditions: list[str] = []
+        if match is not None:
+            sql = f"SELECT texts.rowid, {score} FROM texts"
             if span is not None:
-                source += " JOIN records r ON r.id = texts.rowid"
+                sql += " CROSS JOIN records r ON r.id = texts.rowid"
             conditions.append("texts MATCH ?")
-            parameters.append(query)
-            id_column = "texts.rowid"
+            parameters.append(match)
         else:
-            source = "SELECT r.id, 0.0 FROM records r"
-            id_column = "r.id"
-        # Smallest filter first: SQLite evaluates the conditions in order.
-        for facet, nodes in sorted(filters, key=lambda f: len(f[1])):
-            conditions.append(f"{id_column} IN (SELECT record FROM facet_links WHERE facet = ? AND node IN ({_marks(len(nodes))}))")
-            parameters.extend((facet, *nodes))
+            sql = "SELECT r.id, 0.0 FROM records r"
         if span is not None:
-            # [start, end] overlaps [low, high]; a missing bound is open, a study with no year does not match.
             low, high = span
             conditions.append("(r.start_year IS NOT NULL OR r.end_year IS NOT NULL)")
             if high is not None:
@@ -686,43 +663,72 @@ class SearchIndex:
             if low is not None:
                 conditions.append("(r.end_year IS NULL OR r.end_year >= ?)")
                 parameters.append(low)
-        sql = source + (" WHERE " + " AND ".join(conditions) if conditions else "")
+        sql += " WHERE " + " AND ".join(conditions)
         connection.execute("DELETE FROM temp.matching")
         connection.execute(f"INSERT INTO temp.matching(id, score) {sql}", parameters)
         return connection.execute("SELECT count(*) FROM temp.matching").fetchone()[0]
 
+    def _ranked_page(self, connection: sqlite3.Connection, total: int, page: int, size: int) -> list[Hit]:
+        """A page of temp.matching by score (ties by id): a top-k sort of (id, score) pairs."""
+        offset = (page - 1) * size
+        if offset >= total:
+            return []
+        ids = [row[0] for row in connection.execute("SELECT id FROM temp.matching ORDER BY score, id LIMIT ? OFFSET ?", (size, offset))]
+        rows = {row[0]: row for row in connection.execute(f"SELECT {_HIT_COLUMNS} FROM records r WHERE r.id IN ({_marks(len(ids))})", ids)}
+        return self._hits(connection, [rows[i] for i in ids if i in rows])
+
+    def _ordered_page(self, connection: sqlite3.Connection, total: int, page: int, size: int) -> list[Hit]:
+        """A page of temp.matching by title.
+
+        Two plans: walk the title index and keep the matching studies until the page is
+        full (cheap when many match: about (offset + size) * N / total steps), or sort
+        the matching studies (cheap when few match: total steps). The cheaper one is used.
+        """
+        offset = (page - 1) * size
+        if offset >= total:
+            return []
+        everything = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        if (offset + size) * everything < total * total:
+            sql = (
+                f"SELECT {_HIT_COLUMNS} FROM records r INDEXED BY records_by_title "
+                "WHERE r.id IN (SELECT id FROM temp.matching) ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?"
+            )
+        else:
+            sql = (
+                f"SELECT {_HIT_COLUMNS} FROM temp.matching m CROSS JOIN records r ON r.id = m.id "
+                "ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?"
+            )
+        return self._hits(connection, connection.execute(sql, (size, offset)).fetchall())
+
     def _browse(self, connection: sqlite3.Connection, page: int, size: int, facet_limit: int) -> SearchResult:
-        """Everything, by title, with the maintained counts: the home listing, no counting."""
+        """Everything, by title, with the maintained counts: the home listing, nothing counted."""
         total = connection.execute("SELECT count(*) FROM records").fetchone()[0]
         rows = connection.execute(
-            f"SELECT {_HIT_COLUMNS} FROM records r ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?",
-            (size, (page - 1) * size),
+            f"SELECT {_HIT_COLUMNS} FROM records r ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?", (size, (page - 1) * size)
         ).fetchall()
         facets = {name: self._maintained(connection, facet, facet_limit) for name, facet in self._facets.items()}
         return SearchResult(total, self._hits(connection, rows), facets, page, size)
 
     def _maintained(self, connection: sqlite3.Connection, facet: _Facet, limit: int) -> list[FacetCount]:
-        # The limit-th largest count, then every node at or above it (ties broken by label).
+        """The top of the maintained counts: the limit-th largest count, then all nodes at or above it."""
         row = connection.execute(
             "SELECT count FROM facet_counts WHERE facet = ? ORDER BY count DESC LIMIT 1 OFFSET ?", (facet.id, limit - 1)
         ).fetchone()
-        floor = row[0] if row else 1
         rows = connection.execute(
-            "SELECT n.key, n.label, c.count FROM facet_counts c JOIN nodes n ON n.id = c.node "
-            "WHERE c.facet = ? AND c.count >= ?",
-            (facet.id, floor),
+            "SELECT n.key, n.label, c.count FROM facet_counts c JOIN nodes n ON n.id = c.node WHERE c.facet = ? AND c.count >= ?",
+            (facet.id, row[0] if row else 1),
         ).fetchall()
         return _top(rows, limit)
 
     def _count_matching(self, connection: sqlite3.Connection, total: int, limit: int) -> dict[str, list[FacetCount]]:
         """Facet counts over temp.matching.
 
-        Counting with SQL (join facet_links, GROUP BY facet, node) sorts one row per
-        (study, node): about 25 per study, over a second for 60k matching studies. Here
-        each study's memberships come as one packed blob and are counted in C by
-        ``Counter`` over an int64 array, and when more than half of the studies match,
-        the *complement* is counted and subtracted from the maintained counts, so the
-        work is bounded by half the index however broad the query.
+        Counting in SQL (one row per study and node, GROUP BY facet, node) sorts about
+        25 rows per study: 1.4M rows, most of a second, for a common word over 100k
+        studies. Here each study's memberships are one packed int64 blob, the blobs are
+        joined and counted by ``Counter`` in C; and when more than half of the studies
+        match, the *complement* is counted and subtracted from the maintained counts, so
+        the work is bounded by half the index however broad the query. Counts are exact.
         """
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
@@ -730,34 +736,31 @@ class SearchIndex:
         everything = connection.execute("SELECT count(*) FROM records").fetchone()[0]
         complement = total > everything // 2
         if complement:
-            blobs = connection.execute("SELECT facets FROM records WHERE id NOT IN (SELECT id FROM temp.matching)")
+            blobs = connection.execute("SELECT facets FROM record_facets WHERE id NOT IN (SELECT id FROM temp.matching)")
         else:
-            blobs = connection.execute("SELECT r.facets FROM temp.matching m JOIN records r ON r.id = m.id")
-        packed = array("q", b"".join(blob for (blob,) in blobs))
-        counted = Counter(packed)
+            blobs = connection.execute("SELECT f.facets FROM temp.matching m CROSS JOIN record_facets f ON f.id = m.id")
+        counted = Counter(array("q", b"".join(blob for (blob,) in blobs)))
         if complement:
             maintained = Counter(
                 {(node << _FACET_BITS) | facet: count for facet, node, count in connection.execute("SELECT facet, node, count FROM facet_counts")}
             )
             maintained.subtract(counted)
-            counted = +maintained  # drops zero counts
+            counted = +maintained  # keeps the positive counts only
         mask = (1 << _FACET_BITS) - 1
         per_facet: dict[int, list[tuple[int, int]]] = {}
         for value, count in counted.items():
             per_facet.setdefault(value & mask, []).append((count, value >> _FACET_BITS))
         for name, facet in self._facets.items():
             candidates = per_facet.get(facet.id, [])
-            if not candidates:
-                continue
-            if len(candidates) > limit:
+            if len(candidates) > limit:  # only the nodes that can make the top need labels
                 floor = heapq.nlargest(limit, (count for count, _ in candidates))[-1]
                 candidates = [c for c in candidates if c[0] >= floor]
-            counts = dict((node, count) for count, node in candidates)
-            labels = _node_labels(connection, list(counts))
-            result[name] = _top([(*labels[node], count) for node, count in counts.items() if node in labels], limit)
+            if candidates:
+                labels = _node_labels(connection, [node for _, node in candidates])
+                result[name] = _top([(*labels[node], count) for count, node in candidates if node in labels], limit)
         return result
 
-    def _hits(self, connection: sqlite3.Connection, rows: list[tuple]) -> list[Hit]:
+    def _hits(self, connection: sqlite3.Connection, rows: Iterable[tuple]) -> list[Hit]:
         hits = []
         for id_, slug, title, start, end, modified in rows:
             found = connection.execute("SELECT description FROM texts WHERE rowid = ?", (id_,)).fetchone()
@@ -774,8 +777,11 @@ class _BatchWriter:
     def __init__(self, db: sqlite3.Connection, facets: dict[str, _Facet]) -> None:
         self.db = db
         self.facets = list(facets.values())
-        self.deltas: Counter[tuple[int, int]] = Counter()
-        self.touched_nodes: set[int] = set()
+        self.facets_of_kind: dict[str, list[_Facet]] = {}
+        for facet in self.facets:
+            self.facets_of_kind.setdefault(facet.kind, []).append(facet)
+        self.counts: Counter[tuple[int, int]] = Counter()  # (facet, node) -> change
+        self.refs: Counter[int] = Counter()  # node -> change in studies linking it
         self.next_record = (db.execute("SELECT max(id) FROM records").fetchone()[0] or 0) + 1
         self.next_node = (db.execute("SELECT max(id) FROM nodes").fetchone()[0] or 0) + 1
         self.nodes: dict[tuple[str, str], int] = {}
@@ -790,8 +796,7 @@ class _BatchWriter:
             )
         }
         entries = [
-            e for e in entries
-            if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified)
+            e for e in entries if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified)
         ]
         if not entries:
             return
@@ -799,7 +804,7 @@ class _BatchWriter:
         if replaced:
             self.remove(replaced)
         self._node_ids({(link.kind, link.key): link.label for e in entries for link in e.summary.links})
-        records, texts, links, facet_links = [], [], [], []
+        records, record_facets, record_links, texts = [], [], [], []
         for entry in entries:
             summary = entry.summary
             if summary.slug in existing:
@@ -807,98 +812,115 @@ class _BatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
+            resolved = [(self.nodes[(link.kind, link.key)], link) for link in summary.links]
+            pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
             memberships: set[tuple[int, int]] = set()
-            roles: set[tuple[int, str]] = set()
-            for link in summary.links:
-                node = self.nodes[(link.kind, link.key)]
-                roles.add((node, link.role))
-                for facet in self.facets:
-                    if facet.kind == link.kind and (facet.roles is None or link.role in facet.roles):
-                        memberships.add((facet.id, node))
+            restricted: set[tuple[int, int]] = set()
+            for node, link in resolved:
+                for f in self.facets_of_kind.get(link.kind, ()):
+                    if f.roles is None:
+                        memberships.add((f.id, node))
+                    elif link.role in f.roles:
+                        memberships.add((f.id, node))
+                        restricted.add((f.id, node))
             records.append(
                 (id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year,
-                 entry.modified, entry.content_hash, _pack(memberships))
+                 entry.modified, entry.content_hash)
             )
-            texts.append((id_, summary.title, plain_text(summary.description), "\n".join(summary.keywords)))
-            links.extend((node, id_, role) for node, role in roles)
-            facet_links.extend((facet, node, id_) for facet, node in memberships)
-            self.deltas.update(memberships)
+            record_facets.append((id_, _pack(memberships)))
+            record_links.append((id_, json.dumps(pairs, separators=(",", ":"))))
+            # The tokenizer ignores spacing: only tags are dropped from the indexed text.
+            description = _TAG.sub(" ", summary.description) if "<" in summary.description else summary.description
+            texts.append((id_, summary.title, description, "\n".join(summary.keywords), _tokens(pairs, restricted)))
+            self.counts.update(memberships)
+            self.refs.update({node for node, _ in pairs})
         self.db.executemany(
-            "INSERT OR REPLACE INTO records(id, slug, title, sort_key, start_year, end_year, modified, content_hash, facets) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO records(id, slug, title, sort_key, start_year, end_year, modified, content_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
-        self.db.executemany("INSERT INTO texts(rowid, title, description, keywords) VALUES (?, ?, ?, ?)", texts)
-        self.db.executemany("INSERT INTO links(node, record, role) VALUES (?, ?, ?)", links)
-        self.db.executemany("INSERT INTO facet_links(facet, node, record) VALUES (?, ?, ?)", facet_links)
+        self.db.executemany("INSERT OR REPLACE INTO record_facets(id, facets) VALUES (?, ?)", record_facets)
+        self.db.executemany("INSERT OR REPLACE INTO record_links(id, links) VALUES (?, ?)", record_links)
+        self.db.executemany("INSERT INTO texts(rowid, title, description, keywords, links) VALUES (?, ?, ?, ?, ?)", texts)
 
     def remove(self, ids: list[int]) -> None:
-        """Drop the text, links and facet memberships of records about to be replaced or deleted."""
+        """Take back the counts and references of records about to be replaced or deleted, and their text."""
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            marks = _marks(len(chunk))
-            for (blob,) in self.db.execute(f"SELECT facets FROM records WHERE id IN ({marks})", chunk):
-                self.deltas.subtract(_unpack(blob))
-            self.touched_nodes.update(
-                row[0] for row in self.db.execute(f"SELECT DISTINCT node FROM links WHERE record IN ({marks})", chunk)
-            )
-            self.db.execute(f"DELETE FROM links WHERE record IN ({marks})", chunk)
-            self.db.execute(f"DELETE FROM facet_links WHERE record IN ({marks})", chunk)
+            for (blob,) in self.db.execute(f"SELECT facets FROM record_facets WHERE id IN ({_marks(len(chunk))})", chunk):
+                self.counts.subtract(_unpack(blob))
+            for (links,) in self.db.execute(f"SELECT links FROM record_links WHERE id IN ({_marks(len(chunk))})", chunk):
+                self.refs.subtract({node for node, _ in json.loads(links)})
         self.db.executemany("DELETE FROM texts WHERE rowid = ?", ((i,) for i in ids))
 
     def _node_ids(self, wanted: dict[tuple[str, str], str]) -> None:
         """Ids for the batch's nodes: known ones looked up, new ones numbered and inserted."""
         missing = [pair for pair in wanted if pair not in self.nodes]
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            values = ", ".join("(?, ?)" for _ in chunk)
-            flat = [v for pair in chunk for v in pair]
-            for id_, kind, key, label in self.db.execute(
-                f"SELECT id, kind, key, label FROM nodes WHERE (kind, key) IN (VALUES {values})", flat
-            ):
-                self.nodes[(kind, key)] = id_
-                self.labels[id_] = label
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in missing:
+            by_kind.setdefault(kind, []).append(key)
+        for kind, keys in by_kind.items():
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                sql = f"SELECT id, key, label FROM nodes WHERE kind = ? AND key IN ({_marks(len(chunk))})"
+                for id_, key, label in self.db.execute(sql, (kind, *chunk)):
+                    self.nodes[(kind, key)] = id_
+                    self.labels[id_] = label
         new = []
         for pair in missing:
             if pair not in self.nodes:
                 self.nodes[pair] = self.next_node
-                new.append((self.next_node, *pair, wanted[pair]))
                 self.labels[self.next_node] = wanted[pair]
+                new.append((self.next_node, *pair, wanted[pair]))
                 self.next_node += 1
-        self.db.executemany("INSERT INTO nodes(id, kind, key, label) VALUES (?, ?, ?, ?)", new)
-        # The latest label written wins (a node's label follows its records' spelling).
+        self.db.executemany("INSERT INTO nodes(id, kind, key, label, refs) VALUES (?, ?, ?, ?, 0)", new)
+        # The latest label written wins: a node's label follows its records' spelling.
         relabelled = [(label, self.nodes[pair]) for pair, label in wanted.items() if self.labels[self.nodes[pair]] != label]
-        if relabelled:
-            self.db.executemany("UPDATE nodes SET label = ? WHERE id = ?", relabelled)
-            for label, id_ in relabelled:
-                self.labels[id_] = label
+        self.db.executemany("UPDATE nodes SET label = ? WHERE id = ?", relabelled)
+        self.labels.update((id_, label) for label, id_ in relabelled)
 
     def finish(self) -> None:
-        """Apply the net count changes and drop nodes no study links any more."""
-        changes = [(facet, node, delta) for (facet, node), delta in self.deltas.items() if delta]
+        """Apply the net changes to the counts, and drop nodes no study links any more."""
+        grown = [(facet, node, delta) for (facet, node), delta in self.counts.items() if delta > 0]
+        shrunk = [(facet, node, delta) for (facet, node), delta in self.counts.items() if delta < 0]
         self.db.executemany(
             "INSERT INTO facet_counts(facet, node, count) VALUES (?, ?, ?) "
             "ON CONFLICT(facet, node) DO UPDATE SET count = count + excluded.count",
-            [c for c in changes if c[2] > 0],
+            grown,
         )
-        dropped = [(facet, node, delta) for facet, node, delta in changes if delta < 0]
-        self.db.executemany("DELETE FROM facet_counts WHERE facet = ? AND node = ? AND count + ? <= 0", dropped)
+        self.db.executemany("DELETE FROM facet_counts WHERE facet = ? AND node = ? AND count + ? <= 0", shrunk)
         self.db.executemany(
-            "UPDATE facet_counts SET count = count + ? WHERE facet = ? AND node = ?",
-            [(delta, facet, node) for facet, node, delta in dropped],
+            "UPDATE facet_counts SET count = count + ? WHERE facet = ? AND node = ?", ((d, f, n) for f, n, d in shrunk)
         )
-        self.deltas.clear()
-        if self.touched_nodes:
-            self.db.executemany(
-                "DELETE FROM nodes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM links WHERE node = ?)",
-                ((node, node) for node in self.touched_nodes),
-            )
-            for key in [k for k, v in self.nodes.items() if v in self.touched_nodes]:
-                del self.nodes[key]
-            self.touched_nodes.clear()
+        self.db.executemany("UPDATE nodes SET refs = refs + ? WHERE id = ?", ((d, n) for n, d in self.refs.items() if d))
+        self.db.executemany("DELETE FROM nodes WHERE id = ? AND refs <= 0", ((n,) for n, d in self.refs.items() if d < 0))
+        self.counts.clear()
+        self.refs.clear()
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _tokens(pairs: Iterable[tuple[int, str]], restricted: Iterable[tuple[int, int]]) -> str:
+    """The ``links`` column of a record: a token per linked node, which also serves the
+    filters of facets that take any role, and a token per membership of a facet that
+    takes only some roles."""
+    nodes = dict.fromkeys(node for node, _ in pairs)
+    return " ".join([*map(_node_token, nodes), *(_facet_token(f, n) for f, n in restricted)])
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 class _read:
@@ -935,14 +957,14 @@ def _node_labels(connection: sqlite3.Connection, nodes: list[int]) -> dict[int, 
 
 
 def _check_paging(page: int, size: int) -> None:
-    if not isinstance(page, int) or not 1 <= page <= 10**9:
+    if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= 10**9:
         raise ValueError(f"page must be a whole number from 1, not {page!r}")
-    if not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE:
         raise ValueError(f"size must be from 1 to {MAX_PAGE_SIZE}, not {size!r}")
 
 
 def _check_limit(limit: int) -> None:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_FACET_LIMIT:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_FACET_LIMIT:
         raise ValueError(f"facet limit must be from 1 to {MAX_FACET_LIMIT}, not {limit!r}")
 
 
@@ -956,5 +978,5 @@ def _check_years(years: tuple[int | None, int | None] | None) -> tuple[int | Non
     if low is None and high is None:
         return None
     if low is not None and high is not None and low > high:
-        raise ValueError(f"year range {low}-{high} ends before it starts")
+        low, high = high, low
     return low, high

@@ -37,11 +37,12 @@ from pyoxigraph import NamedNode
 
 from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
 from mappings.readers import read_bytes
-from mappings.readers.dcat import RDF_SYNTAXES, records_from_triples, sniff_syntax
+from mappings.readers.dcat import RDF_SYNTAXES, records_from_store, sniff_syntax
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 AS = "https://www.w3.org/ns/activitystreams#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 ACCEPT_RDF = "text/turtle, application/trig;q=0.95, application/n-quads;q=0.9, application/n-triples;q=0.9, application/rdf+xml;q=0.8, application/ld+json;q=0.7, application/xml;q=0.5, text/xml;q=0.5, */*;q=0.1"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 STATE_FILE = "harvest.json"
@@ -226,16 +227,16 @@ def _add(report: HarvestReport, part: LoadReport) -> None:
 # -- catalogues -------------------------------------------------------------------------
 
 
-def _catalog_items(first: Fetched, graph: list, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
+def _catalog_items(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
     """The records of every page, following the Hydra links.
 
     The next page is fetched by a thread while this one is mapped, so the source renders
     page n+1 while we map page n; still one request at a time, as politeness wants.
     """
-    pages: queue.Queue[tuple[Fetched, list] | HarvestError | None] = queue.Queue(maxsize=1)
+    pages: queue.Queue[tuple[Fetched, pyoxigraph.Store] | HarvestError | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
-    def fetch_following(page: Fetched, triples: list) -> None:
+    def fetch_following(page: Fetched, triples: pyoxigraph.Store) -> None:
         visited = {page.url}
         try:
             while not stop.is_set():
@@ -256,7 +257,7 @@ def _catalog_items(first: Fetched, graph: list, fetcher: Fetcher, report: Harves
     fetching = threading.Thread(target=fetch_following, args=(first, graph), name="harvest-fetch", daemon=True)
     fetching.start()
     try:
-        current: tuple[Fetched, list] | HarvestError | None = (first, graph)
+        current: tuple[Fetched, pyoxigraph.Store] | HarvestError | None = (first, graph)
         while current is not None:
             if isinstance(current, HarvestError):
                 raise current
@@ -273,16 +274,21 @@ def _catalog_items(first: Fetched, graph: list, fetcher: Fetcher, report: Harves
                 fetching.join(0.1)
 
 
-def records_from_rdf_triples(quads: list, source: str) -> Iterator[ReadResult]:
-    return records_from_triples(((q.subject, q.predicate, q.object) for q in quads), source)
+def records_from_rdf_triples(page: pyoxigraph.Store, source: str) -> Iterator[ReadResult]:
+    return records_from_store(page, source)
 
 
-def _next_page(quads: list, url: str) -> str | None:
+def _next_page(page: pyoxigraph.Store, url: str) -> str | None:
     """The next page of a paged collection: Hydra ``next`` (or ckanext-dcat's ``nextPage``)."""
-    for quad in quads:
-        if quad.predicate.value in (HYDRA + "next", HYDRA + "nextPage") and isinstance(quad.object, NamedNode):
-            return quad.object.value
+    for predicate in (HYDRA + "next", HYDRA + "nextPage"):
+        for quad in page.quads_for_pattern(None, NamedNode(predicate), None):
+            if isinstance(quad.object, NamedNode):
+                return quad.object.value
     return None
+
+
+def _with(page: pyoxigraph.Store, predicate: str) -> list:
+    return list(page.quads_for_pattern(None, NamedNode(predicate), None))
 
 
 # -- SPARQL endpoints ---------------------------------------------------------------------
@@ -362,7 +368,7 @@ def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport) -> I
 # -- change feeds -------------------------------------------------------------------------
 
 
-def _harvest_changes(first: Fetched, graph: list, fetcher: Fetcher, load, store: Any, loader: Loader, report: HarvestReport) -> None:
+def _harvest_changes(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, load, store: Any, loader: Loader, report: HarvestReport) -> None:
     page, triples = first, graph
     while True:
         report.pages += 1
@@ -394,33 +400,28 @@ def _harvest_changes(first: Fetched, graph: list, fetcher: Fetcher, load, store:
         page, triples = fetched, _parse(fetched)
 
 
-def _activities(quads: list) -> list[tuple[int, str, str]]:
-    kinds: dict[str, str] = {}
-    objects: dict[str, str] = {}
-    sequences: dict[str, int] = {}
-    for quad in quads:
-        subject, predicate, obj = quad.subject.value, quad.predicate.value, quad.object
-        if predicate.endswith("#type") and obj.value.startswith(AS):
-            kinds[subject] = obj.value[len(AS):]
-        elif predicate == AS + "object":
-            objects[subject] = obj.value
-        elif predicate.endswith("#changeSequence"):
-            sequences[subject] = int(obj.value)
-    return sorted((sequences.get(a, 0), kinds[a], objects[a]) for a in kinds if a in objects)
+def _activities(page: pyoxigraph.Store) -> list[tuple[int, str, str]]:
+    """(sequence, Create|Update|Delete, object IRI) of each activity on a feed page."""
+    objects = {q.subject.value: q.object.value for q in _with(page, AS + "object")}
+    found = []
+    for activity, target in objects.items():
+        kinds = [q.object.value[len(AS):] for q in page.quads_for_pattern(NamedNode(activity), NamedNode(RDF_TYPE), None) if q.object.value.startswith(AS)]
+        sequences = [int(q.object.value) for q in page.quads_for_pattern(NamedNode(activity), None, None) if q.predicate.value.endswith("#changeSequence")]
+        if kinds:
+            found.append((sequences[0] if sequences else 0, kinds[0], target))
+    return sorted(found)
 
 
-def _is_change_feed(quads: list) -> bool:
-    """A change feed lists activities, or (when empty) is a page typed as a view with a
-    latest-change token and no datasets."""
-    if any(q.predicate.value == AS + "object" for q in quads):
+def _is_change_feed(page: pyoxigraph.Store) -> bool:
+    """A change feed lists activities, or (when empty) is a page with a latest-change
+    token and no datasets."""
+    if _with(page, AS + "object"):
         return True
-    has_token = any(q.predicate.value.endswith("#latestChange") for q in quads)
-    has_datasets = any(q.predicate.value.endswith("ns/dcat#dataset") for q in quads)
-    return has_token and not has_datasets
+    return _latest_change(page) is not None and not _with(page, "http://www.w3.org/ns/dcat#dataset")
 
 
-def _latest_change(quads: list) -> int | None:
-    for quad in quads:
+def _latest_change(page: pyoxigraph.Store) -> int | None:
+    for quad in page:
         if quad.predicate.value.endswith("#latestChange"):
             return int(quad.object.value)
     return None
@@ -455,15 +456,18 @@ def _is_sitemap(fetched: Fetched) -> bool:
     return b"<urlset" in head or b"<sitemapindex" in head
 
 
-def _parse(fetched: Fetched) -> list:
+def _parse(fetched: Fetched) -> pyoxigraph.Store:
+    """The page's statements in an in-memory store (parsed in Rust, queried with SPARQL)."""
     syntax = RDF_SYNTAXES.get(fetched.content_type)
     if syntax is None:
         syntax = sniff_syntax(fetched.body[:4096])
     if syntax is None:
         raise HarvestError(f"{fetched.url}: not RDF ({fetched.content_type})")
+    page = pyoxigraph.Store()
     try:
-        return list(pyoxigraph.parse(fetched.body, format=syntax, base_iri=fetched.url))
-    except (SyntaxError, ValueError) as error:
+        page.load(fetched.body, format=syntax, base_iri=fetched.url)
+        return page
+    except (SyntaxError, ValueError, OSError) as error:
         raise HarvestError(f"{fetched.url}: the RDF does not parse ({error})") from None
 
 

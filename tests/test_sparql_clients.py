@@ -64,7 +64,7 @@ def server(tmp_path_factory):
     store = tmp_path_factory.mktemp("clients") / "store"
     result = run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q")
     assert result.returncode == 0, result.stderr
-    live = LiveServer(store)
+    live = LiveServer(store, env={"TMPDIR": str(tmp_path_factory.mktemp("clients-tmp"))})
     yield live
     live.stop()
 

@@ -96,6 +96,13 @@ def wait_for(condition, what: str, seconds: float = 30) -> None:
         os.sched_yield()
 
 
+def scratch(tmp_path_factory, name: str) -> dict[str, str]:
+    """Environment putting a server's scratch space (query checkpoints, spool files) in a
+    pytest directory: a server stopped by SIGTERM cannot remove it itself."""
+    directory = tmp_path_factory.mktemp(f"{name}-tmp")
+    return {"TMPDIR": str(directory)}
+
+
 def load_records(tmp_path_factory, name: str) -> Path:
     """A store with the shared records, for one server (a server locks its store)."""
     store = tmp_path_factory.mktemp(name) / "store"
@@ -128,6 +135,7 @@ def oxigraph(tmp_path_factory):
 def server(tmp_path_factory, oxigraph):
     """Deadline 2 s, the token, and Oxigraph's endpoint (only) allow-listed for SERVICE."""
     live = LiveServer(load_records(tmp_path_factory, "limits"), token=TOKEN, env={
+        **scratch(tmp_path_factory, "limits"),
         "STUDYGRAPH_QUERY_DEADLINE": str(DEADLINE),
         "STUDYGRAPH_ALLOWED_SERVICES": f"http://127.0.0.1:9/unused {oxigraph}/query",
     })
@@ -161,6 +169,26 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
         status, _, body = query(server, TITLE)
         assert status == 200 and bindings(body) == [{"title": SEED_TITLE}]
     assert query_workers(server) == after
+
+
+def test_the_scratch_space_of_a_killed_server_is_reclaimed(tmp_path_factory):
+    """Query checkpoints hard-link the store's files: the directory of a server that died
+    without cleaning up (SIGTERM, SIGKILL) is removed by the next server."""
+    env = scratch(tmp_path_factory, "reclaim")
+    store = load_records(tmp_path_factory, "reclaim")
+    first = LiveServer(store, env=env)
+    [root] = Path(env["TMPDIR"]).glob("studygraph-sparql-*")
+    assert (root / "owner.pid").read_text() == str(first.process.pid)
+    first.process.kill()
+    first.process.wait(timeout=30)
+    second = LiveServer(store, env=env)
+    try:
+        assert not root.exists()
+        [current] = Path(env["TMPDIR"]).glob("studygraph-sparql-*")
+        assert (current / "owner.pid").read_text() == str(second.process.pid)
+        assert bindings(query(second, TITLE)[2]) == [{"title": SEED_TITLE}]
+    finally:
+        second.stop()
 
 
 # ------------------------------------------------------------------------------ no updates on /sparql
@@ -250,7 +278,7 @@ def test_service_to_an_allow_listed_endpoint_runs(server, oxigraph):
 
 
 def test_service_is_refused_when_nothing_is_allow_listed(tmp_path_factory, listener):
-    live = LiveServer(load_records(tmp_path_factory, "no-services"))
+    live = LiveServer(load_records(tmp_path_factory, "no-services"), env=scratch(tmp_path_factory, "no-services"))
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
         status, _, body = query(live, SERVICE_FORMS["iri"].format(url=url))
@@ -283,7 +311,8 @@ def test_a_long_get_url_is_refused(server):
 
 @pytest.fixture(scope="module")
 def one_worker(tmp_path_factory):
-    live = LiveServer(load_records(tmp_path_factory, "one-worker"), env={"STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_DEADLINE": "5"})
+    live = LiveServer(load_records(tmp_path_factory, "one-worker"), env={
+        **scratch(tmp_path_factory, "one-worker"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_DEADLINE": "5"})
     yield live
     live.stop()
 
@@ -321,7 +350,7 @@ def test_queries_beyond_the_worker_cap_get_503(one_worker):
 
 @pytest.fixture(scope="module")
 def five_rows(tmp_path_factory):
-    live = LiveServer(load_records(tmp_path_factory, "five-rows"), env={"STUDYGRAPH_MAX_ROWS": "5"})
+    live = LiveServer(load_records(tmp_path_factory, "five-rows"), env={**scratch(tmp_path_factory, "five-rows"), "STUDYGRAPH_MAX_ROWS": "5"})
     yield live
     live.stop()
 

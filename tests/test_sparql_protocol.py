@@ -253,7 +253,8 @@ def serve_test(tmp_path):
 
     def start(test: ProtocolTest) -> LiveServer:
         store = make_store(tmp_path / "store", test.graph_data)
-        server = LiveServer(store, token=TOKEN)
+        (tmp_path / "tmp").mkdir(exist_ok=True)
+        server = LiveServer(store, token=TOKEN, env={"TMPDIR": str(tmp_path / "tmp")})
         started.append(server)
         return server
 
@@ -302,7 +303,7 @@ def test_bad_updates_are_refused_by_the_update_endpoint(test: ProtocolTest, serv
 @pytest.fixture(scope="module")
 def dataset_server(tmp_path_factory):
     data = TESTS[[t.name for t in TESTS].index("query_dataset_full")].graph_data
-    server = LiveServer(make_store(tmp_path_factory.mktemp("dataset") / "store", data))
+    server = LiveServer(make_store(tmp_path_factory.mktemp("dataset") / "store", data), env={"TMPDIR": str(tmp_path_factory.mktemp("dataset-tmp"))})
     yield server
     server.stop()
 

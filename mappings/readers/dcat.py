@@ -20,6 +20,7 @@ import pycountry
 import pyoxigraph
 from pyoxigraph import Literal, NamedNode, RdfFormat
 
+import queries
 from mappings.keys import is_slug, slugify
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
@@ -84,6 +85,32 @@ def records_from_rdf(data: bytes, syntax: RdfFormat, source: str, base_iri: str 
             yield Rejection(Origin(source), f"the RDF does not parse: {error}")
             return
     yield from records_from_triples(((q.subject, q.predicate, q.object) for q in quads), source)
+
+
+def records_from_store(store: pyoxigraph.Store, source: str) -> Iterator[ReadResult]:
+    """The datasets of a parsed page held in an in-memory store.
+
+    A page from another studygraph carries every record as first published; one query
+    finds them without turning the page's statements into Python objects. Other pages
+    are read statement by statement (:func:`records_from_triples`).
+    """
+    rows = [(row["dataset"], row["json"]) for row in store.query(queries.load("kept_originals"), use_default_graph_as_union=True)]
+    kept = []
+    for dataset, text in rows:
+        try:
+            record = json.loads(text.value) if text is not None else None
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            kept = None
+            break
+        kept.append((dataset, record))
+    if kept is not None:
+        for index, (dataset, record) in enumerate(kept):
+            provenance = {"url": dataset.value} if isinstance(dataset, NamedNode) else {}
+            yield SourceRecord(record, Origin(source, index=index), FORMAT, provenance)
+        return
+    yield from records_from_triples(((q.subject, q.predicate, q.object) for q in store), source)
 
 
 def records_from_triples(triples: Iterable[tuple[Any, Any, Any]], source: str) -> Iterator[ReadResult]:
