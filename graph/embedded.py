@@ -29,6 +29,7 @@ import pyoxigraph
 from pyoxigraph import NamedNode, RdfFormat, Variable
 
 import queries
+from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
 
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
@@ -39,14 +40,6 @@ GRAPH_DIRECTORY = "graph"
 INDEX_FILE = "search.sqlite"
 CHANGES_FILE = "changes.sqlite"
 SETTINGS_FILE = "settings.json"
-_FORMATS = {
-    "nq": RdfFormat.N_QUADS,
-    "trig": RdfFormat.TRIG,
-    "jsonld": RdfFormat.JSON_LD,
-    "nt": RdfFormat.N_TRIPLES,
-    "ttl": RdfFormat.TURTLE,
-    "rdf": RdfFormat.RDF_XML,
-}
 
 
 class StoreError(RuntimeError):
@@ -190,9 +183,8 @@ class EmbeddedStore:
         """Stream the record graphs; triple formats get the union (shared node labels repeat)."""
         if format not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
-        rdf_format = _FORMATS[format]
-        plain = rdf_format in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD)
-        options = {} if plain else {"prefixes": self._prefixes()}
+        rdf_format = RDF_FORMATS[format]
+        options = {"prefixes": self._prefixes()} if format in WITH_PREFIXES else {}
         if EXPORT_FORMATS[format][1]:
             self._store.dump(out, rdf_format, **options)
         else:
@@ -250,12 +242,10 @@ class EmbeddedStore:
         Returns whether the graph was created. Raises SyntaxError for a body that does
         not parse, ValueError for a media type we cannot read.
         """
-        formats = {"text/turtle": RdfFormat.TURTLE, "application/n-triples": RdfFormat.N_TRIPLES,
-                   "application/rdf+xml": RdfFormat.RDF_XML, "application/ld+json": RdfFormat.JSON_LD}
-        if media_type not in formats:
+        if media_type not in RDF_MEDIA_TYPES:
             raise ValueError(f"unsupported media type {media_type}")
         target = graph if graph is not None else pyoxigraph.DefaultGraph()
-        triples = [quad.triple for quad in pyoxigraph.parse(data, format=formats[media_type], base_iri=graph.value if graph else None)]
+        triples = [quad.triple for quad in pyoxigraph.parse(data, format=RDF_MEDIA_TYPES[media_type], base_iri=graph.value if graph else None)]
         created = graph is not None and not self._store.contains_named_graph(graph)
         body = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
         where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body

@@ -13,13 +13,15 @@ writer and never see half a batch):
 - ``texts``: one FTS5 table, rowid = ``records.id``, ``unicode61`` with diacritics
   removed. Columns ``title``, ``description``, ``keywords`` hold the searchable text
   (stored once, here: snippets are read back from it). Column ``links`` holds one
-  token per linked node (``\\ue000n{node}``) and one per facet membership
-  (``\\ue000f{facet}x{node}``): FTS5 is the inverted index for filters and node
-  listings. Building it costs a fraction of a B-tree row per link (FTS5 buffers and
-  merges doclists), where a ``links(node, record)`` table with its indexes made the
-  write path four times slower. The tokens start with a private-use character, which
-  user text can never contain (:func:`fts_query` keeps letters and digits only), so
-  user words never match them, nor do user prefixes expand over them.
+  token per linked node (``\\ue000n{node}``, which also serves the filters of facets
+  that take any role) and one per membership of a facet that takes only some roles
+  (``\\ue000f{facet}x{node}``: a funder, not a publisher): FTS5 is the inverted index
+  for filters and node listings. Building it costs a fraction of a B-tree row per link
+  (FTS5 buffers doclists and merges them), where a ``links(node, record)`` table with
+  its indexes made the write path four times slower. The tokens start with a
+  private-use character, which user text can never contain (:func:`fts_query` keeps
+  letters and digits only), so user words never match them, nor do user prefixes
+  expand over them.
 - ``records``: one narrow row per study (slug, title, sort key, years, modified, hash);
   ``record_facets``: its facet memberships packed into an int64 blob, for counting
   (:meth:`SearchIndex._count_matching`); ``record_links``: its (node, role) pairs as
@@ -185,6 +187,8 @@ def plain_text(text: str) -> str:
 
 def sort_key(title: str) -> str:
     """The key titles are ordered by: case and diacritics ignored (``Étude`` next to ``Etude``)."""
+    if title.isascii():
+        return title.lower().strip()
     decomposed = unicodedata.normalize("NFKD", title.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 

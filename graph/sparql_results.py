@@ -16,7 +16,9 @@ from typing import Any, BinaryIO, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, RdfFormat, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, Triple
+
+from mappings.formats import RDF_FORMATS, WITH_PREFIXES
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -27,14 +29,6 @@ RESULT_FORMATS = {
     "xml": "application/sparql-results+xml",
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",
-}
-RDF_FORMATS = {
-    "ttl": RdfFormat.TURTLE,
-    "nt": RdfFormat.N_TRIPLES,
-    "rdf": RdfFormat.RDF_XML,
-    "jsonld": RdfFormat.JSON_LD,
-    "nq": RdfFormat.N_QUADS,
-    "trig": RdfFormat.TRIG,
 }
 
 
@@ -51,7 +45,7 @@ def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefix
     rdf_format = RDF_FORMATS[format]
     if format in ("nq", "trig"):
         triples = (pyoxigraph.Quad(t.subject, t.predicate, t.object) for t in triples)
-    options = {"prefixes": prefixes} if prefixes and format in ("ttl", "trig", "rdf") else {}
+    options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
     pyoxigraph.serialize(triples, out, rdf_format, **options)
     return counter["n"], counter["cut"]
 

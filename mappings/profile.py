@@ -125,13 +125,20 @@ def _text_fields(*predicates: str) -> Handler:
     return write
 
 
-def _landing_pages(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
-        url = _web_url(ctx, "url", value)
-        if url:
-            ctx.add(ctx.study, _p(DCAT, "landingPage"), url)
-            ctx.add(ctx.study, _p(SCHEMA, "url"), url)
-            ctx.graph.typed(url, FOAF + "Document")
+def _web_pages(field_name: str, predicates: tuple[str, ...], page_class: str | None) -> Handler:
+    """Web addresses (landing pages, licences, images): each usable URL with each
+    predicate, and typed as DCAT-AP's range rules want."""
+
+    def write(ctx: Context, values: list[Any]) -> None:
+        for value in _unique(values):
+            url = _web_url(ctx, field_name, value)
+            if url:
+                for predicate in predicates:
+                    ctx.add(ctx.study, f"<{predicate}>", url)
+                if page_class:
+                    ctx.graph.typed(url, page_class)
+
+    return write
 
 
 def _identifiers(ctx: Context, values: list[Any]) -> None:
@@ -344,22 +351,6 @@ def _access_rights(ctx: Context, values: list[Any]) -> None:
         ctx.add(node, _p(RDFS, "seeAlso"), iri(url))
 
 
-def _licences(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
-        url = _web_url(ctx, "license", value)
-        if url:
-            ctx.add(ctx.study, _p(DCT, "license"), url)
-            ctx.add(ctx.study, _p(SCHEMA, "license"), url)
-            ctx.graph.typed(url, DCT + "LicenseDocument")
-
-
-def _image(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
-        url = _web_url(ctx, "image", value)
-        if url:
-            ctx.add(ctx.study, _p(SCHEMA, "image"), url)
-
-
 def _variables(ctx: Context, values: list[Any]) -> None:
     """Variables as ``schema:PropertyValue`` nodes inside the study's document."""
     seen: set[str] = set()
@@ -474,7 +465,7 @@ def _count_property(term: str, field_name: str, placeholders: Iterable[int] = ()
 PROFILE: tuple[Field, ...] = (
     Field("name", ("dataset_schema.name", "extra_data.name"), _text_fields(DCT + "title", SCHEMA + "name")),
     Field("description", ("dataset_schema.description",), _text_fields(DCT + "description", SCHEMA + "description")),
-    Field("url", ("dataset_schema.url", "extra_data.urls"), _landing_pages),
+    Field("url", ("dataset_schema.url", "extra_data.urls"), _web_pages("url", (DCAT + "landingPage", SCHEMA + "url"), FOAF + "Document")),
     Field("keywords", ("dataset_schema.keywords",), _keywords),
     Field("identifier", ("dataset_schema.identifier", "extra_data.dois"), _identifiers),
     Field("harmony_id", ("extra_data.harmony_id", "extra_data.uuid"), _local_identifiers),
@@ -490,8 +481,8 @@ PROFILE: tuple[Field, ...] = (
     Field("geographic_coverage", ("extra_data.geographic_coverage",), _place),
     Field("language_codes", ("extra_data.language_codes",), _languages),
     Field("data_access", ("extra_data.data_access",), _access_rights),
-    Field("license", ("dataset_schema.license",), _licences),
-    Field("image", ("dataset_schema.image",), _image),
+    Field("license", ("dataset_schema.license",), _web_pages("license", (DCT + "license", SCHEMA + "license"), DCT + "LicenseDocument")),
+    Field("image", ("dataset_schema.image",), _web_pages("image", (SCHEMA + "image",), None)),
     Field("variableMeasured", ("dataset_schema.variableMeasured",), _variables),
     Field("parent", ("parent",), _related_studies("parent", "isPartOf", "isPartOf")),
     Field("ancestors", ("ancestors",), _related_studies("ancestors", "isPartOf", "isPartOf")),

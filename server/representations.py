@@ -14,18 +14,11 @@ import json
 from typing import Any, Iterable
 
 import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
+from mappings.formats import RDF_FORMATS, WITH_PREFIXES
 from mappings.terms import PREFIXES, RDF, SCHEMA, XSD
 
-_RDF_FORMATS = {
-    "ttl": RdfFormat.TURTLE,
-    "rdf": RdfFormat.RDF_XML,
-    "nt": RdfFormat.N_TRIPLES,
-    "nq": RdfFormat.N_QUADS,
-    "trig": RdfFormat.TRIG,
-}
-_WITH_PREFIXES = {"ttl", "trig", "rdf"}
 _TYPE = NamedNode(RDF + "type")
 _STRING = NamedNode(XSD + "string")
 
@@ -43,13 +36,13 @@ def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, 
     """The statements in *format*; quad formats put them in the graph *graph*."""
     if format == "jsonld":
         return json.dumps(jsonld(triples, base_url, root=root, context_url=context_url), ensure_ascii=False, indent=1).encode()
-    rdf_format = _RDF_FORMATS[format]
+    rdf_format = RDF_FORMATS[format]
     out = io.BytesIO()
     if format in ("nq", "trig"):
         statements: Iterable[Any] = (Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
     else:
         statements = triples
-    kwargs = {"prefixes": prefixes(base_url)} if format in _WITH_PREFIXES else {}
+    kwargs = {"prefixes": prefixes(base_url)} if format in WITH_PREFIXES else {}
     pyoxigraph.serialize(statements, out, rdf_format, **kwargs)
     return out.getvalue()
 

@@ -37,7 +37,8 @@ from pyoxigraph import NamedNode
 
 from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
 from mappings.readers import read_bytes
-from mappings.readers.dcat import RDF_SYNTAXES, records_from_store, sniff_syntax
+from mappings.formats import RDF_MEDIA_TYPES
+from mappings.readers.dcat import records_from_store, sniff_syntax
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
@@ -458,7 +459,7 @@ def _is_sitemap(fetched: Fetched) -> bool:
 
 def _parse(fetched: Fetched) -> pyoxigraph.Store:
     """The page's statements in an in-memory store (parsed in Rust, queried with SPARQL)."""
-    syntax = RDF_SYNTAXES.get(fetched.content_type)
+    syntax = RDF_MEDIA_TYPES.get(fetched.content_type)
     if syntax is None:
         syntax = sniff_syntax(fetched.body[:4096])
     if syntax is None:

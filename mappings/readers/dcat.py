@@ -22,28 +22,15 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 
 import queries
 from mappings.keys import is_slug, slugify
+from mappings.terms import ADMS, DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDF, SKOS
+from mappings.terms import SCHEMA as SCHEMA_ORG
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "dcat"
-DCAT = "http://www.w3.org/ns/dcat#"
-DCT = "http://purl.org/dc/terms/"
-FOAF = "http://xmlns.com/foaf/0.1/"
-SCHEMA = ("https://schema.org/", "http://schema.org/")
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDF_JSON = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
-ADMS = "http://www.w3.org/ns/adms#"
-EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
-EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
-RDF_SYNTAXES = {
-    "text/turtle": RdfFormat.TURTLE,
-    "application/x-turtle": RdfFormat.TURTLE,
-    "application/n-triples": RdfFormat.N_TRIPLES,
-    "application/n-quads": RdfFormat.N_QUADS,
-    "application/trig": RdfFormat.TRIG,
-    "application/rdf+xml": RdfFormat.RDF_XML,
-    "application/ld+json": RdfFormat.JSON_LD,
-}
+#: schema.org terms are read in both spellings of its namespace.
+SCHEMA = (SCHEMA_ORG, "http://schema.org/")
+RDF_TYPE = RDF + "type"
+RDF_JSON = RDF + "JSON"
 
 
 def sniff_syntax(head: bytes) -> RdfFormat | None:

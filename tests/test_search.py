@@ -1,0 +1,515 @@
+"""The search index (graph/search.py) on real SQLite files: text, filters, facets, paging."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE
+from graph import search
+from graph.search import FACETS, IndexEntry, SearchIndex, SearchIndexError, fts_query
+from mappings.profile import map_record
+from mappings.urls import Urls
+
+URLS = Urls(BASE)
+STAMP = "2026-11-27T10:00:00Z"
+LATER = "2026-11-28T10:00:00Z"
+
+HOSTILE = ['"', "(", ")", "a OR", "OR", "AND", "NOT x", "title:x", "{title}: x", "NEAR(", "NEAR(a b, 2)", "*", "a*b*",
+           "'; DROP TABLE records; --", '" OR 1=1 --', "^start", "-minus", "+plus", "x:", ":", "\\", "\x00", "\ue000n1",
+           "col : (a OR b)", '"unbalanced', "a\"b", "🙂", "   ", ""]
+
+
+def record(slug: str, name: str, description: str = "About it.", *, keywords=(), sponsors=(), funders=(), publishers=(),
+           catalogues=(), countries=(), designs=(), sources=(), start=None, end=None) -> dict:
+    """A hand-written Harmony record (the shape of tests/test_mapping.py's ``minimal``)."""
+    schema = {"@type": "Dataset", "name": name, "description": description}
+    organisations = {"sponsor": sponsors, "funder": funders, "publisher": publishers}
+    for field, names in organisations.items():
+        if names:
+            schema[field] = [{"@type": "Organization", "name": n} for n in names]
+    if keywords:
+        schema["keywords"] = list(keywords)
+    if catalogues:
+        schema["includedInDataCatalog"] = [{"@type": "DataCatalog", "name": n} for n in catalogues]
+    extra = {"slug": slug}
+    for field, value in (("country_codes", countries), ("study_design", designs), ("source", sources)):
+        if value:
+            extra[field] = list(value)
+    if start is not None:
+        extra["start_year"] = start
+    if end is not None:
+        extra["end_year"] = end
+    return {"dataset_schema": schema, "extra_data": extra}
+
+
+def entry(data: dict, modified: str = STAMP) -> IndexEntry:
+    return IndexEntry.of(map_record(data, URLS, issued=STAMP, modified=modified), modified)
+
+
+def handwritten() -> list[dict]:
+    return [
+        record("sleep-teens", "Sleep in Adolescence", "A cohort followed through school.",
+               keywords=["Education", "Cohort studies"], sponsors=["Medical Research Council"], countries=["GB"],
+               designs=["cohort"], sources=["ukds"], catalogues=["UK Data Service"], start=2000, end=2005),
+        record("school-health", "School Health Survey", "Pupils reported their sleep, sleep quality and sleep hours.",
+               keywords=["Education", "Physical health"], funders=["Wellcome Trust"], publishers=["University of Bristol"],
+               countries=["IE"], designs=["cross-sectional"], start=2010),
+        record("night-work", "Night Work and Health", "Shift workers' health.", keywords=["Sleep", "Work"],
+               sponsors=["Economic and Social Research Council"], funders=["Medical Research Council"], countries=["GB", "IE"],
+               designs=["cohort"], end=1995),
+        record("etude-sante", "Étude santé", "Une étude sur la santé <b>des</b> adolescents.", keywords=["Santé"],
+               countries=["FR"], designs=["panel"]),
+        record("ageing", "Ageing Study", "Older adults " + "interviewed at home about their health and care. " * 12,
+               keywords=["Ageing", "Education"], publishers=["Medical Research Council"], start=1990, end=2020),
+    ]
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    with SearchIndex(tmp_path / "search.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def small(index: SearchIndex) -> SearchIndex:
+    index.replace(entry(r) for r in handwritten())
+    return index
+
+
+@pytest.fixture(scope="module")
+def real_entries(records) -> list[IndexEntry]:
+    return [entry(r) for r in records]
+
+
+@pytest.fixture
+def real(index: SearchIndex, real_entries) -> SearchIndex:
+    index.replace(real_entries)
+    return index
+
+
+def slugs(result) -> list[str]:
+    return [hit.slug for hit in result.hits]
+
+
+def all_slugs(index: SearchIndex, **query) -> set[str]:
+    result = index.search(**query, size=search.MAX_PAGE_SIZE)
+    assert result.total <= search.MAX_PAGE_SIZE
+    return set(slugs(result))
+
+
+def brute_counts(entries: list[IndexEntry], only: set[str] | None = None) -> dict[str, dict[str, int]]:
+    """Facet counts recomputed from the entries: distinct studies per (facet, key)."""
+    counts: dict[str, Counter] = {name: Counter() for name in FACETS}
+    for e in entries:
+        if only is not None and e.summary.slug not in only:
+            continue
+        for name, (kind, roles) in FACETS.items():
+            counts[name].update({l.key for l in e.summary.links if l.kind == kind and (roles is None or l.role in roles)})
+    return {name: dict(c) for name, c in counts.items()}
+
+
+def index_counts(index: SearchIndex) -> dict[str, dict[str, int]]:
+    return {name: {f.key: f.count for f in index.facet_counts(name, limit=1000)} for name in FACETS}
+
+
+def result_counts(result) -> dict[str, dict[str, int]]:
+    return {name: {f.key: f.count for f in result.facets[name]} for name in FACETS}
+
+
+# ------------------------------------------------------------------------------ text
+
+
+def test_title_matches_rank_first(small):
+    result = small.search("sleep")
+    # Title "Sleep in Adolescence", then the keyword "Sleep", then a description saying it three times.
+    assert slugs(result) == ["sleep-teens", "night-work", "school-health"]
+    assert result.total == 3
+
+
+def test_words_are_anded_and_the_last_is_a_prefix(small):
+    assert slugs(small.search("sleep cohort")) == ["sleep-teens"]
+    assert set(slugs(small.search("heal"))) == {"school-health", "night-work", "ageing"}
+    assert slugs(small.search("heal ")) == []  # a finished word is matched whole
+    assert slugs(small.search("adolesc")) == ["sleep-teens", "etude-sante"]
+
+
+def test_diacritics_and_case_are_ignored(small):
+    assert slugs(small.search("ETUDE")) == ["etude-sante"]
+    assert slugs(small.search("sante")) == ["etude-sante"]
+    assert slugs(small.search("Santé")) == ["etude-sante"]
+
+
+def test_hyphenated_words_match_as_phrases(small):
+    assert slugs(small.search("cross-sectional")) == []  # study designs are links, not text
+    assert slugs(small.search("shift-workers")) == []
+    assert slugs(small.search("shift workers'")) == ["night-work"]
+
+
+def test_hostile_queries_never_raise(small):
+    for text in HOSTILE:
+        query = fts_query(text)
+        if query is not None:
+            assert query.count('"') % 2 == 0
+        result = small.search(text)
+        assert result.total == len(result.hits) or result.total > len(result.hits)
+    # Input with no word in it lists everything, like no text.
+    assert small.search('"(*').total == 5
+    assert small.search("OR").total == 0  # a word like any other, not an operator
+    # SQL in the text is text: the index is intact.
+    small.search("'; DROP TABLE records; --")
+    assert small.count() == 5
+
+
+def test_hostile_queries_on_the_real_records(real):
+    for text in HOSTILE:
+        real.search(text, filters={"country": ["gbr"]}, years=(1990, None))
+
+
+def test_fts_query_quotes_every_word():
+    assert fts_query('mental "health') == '"mental" "health"*'
+    assert fts_query("covid-19 ") == '"covid 19"'
+    assert fts_query("title:x NEAR(a") == '"title x" "NEAR a"*'
+    assert fts_query("a") == '"a"'  # one-letter prefixes are not expanded
+    assert fts_query("***") is None
+    assert fts_query(" ".join(["w"] * 40)).count('"w"') == search.MAX_QUERY_WORDS
+
+
+def test_snippets_are_plain_and_short(small):
+    (hit,) = small.search("sante").hits
+    assert hit.snippet == "Une étude sur la santé des adolescents."
+    (hit,) = small.search("older").hits
+    assert len(hit.snippet) <= search.SNIPPET_CHARS + 1 and hit.snippet.endswith("…")
+    assert hit.snippet.startswith("Older adults interviewed at home")
+    assert (hit.start_year, hit.end_year, hit.modified) == (1990, 2020, STAMP)
+
+
+# ---------------------------------------------------------------------------- browse
+
+
+def test_no_text_lists_everything_by_title(small):
+    result = small.search()
+    assert result.total == 5
+    # Case and diacritics do not decide the order: "Étude" sorts as "etude".
+    assert slugs(result) == ["ageing", "etude-sante", "night-work", "school-health", "sleep-teens"]
+    assert slugs(small.search(page=2, size=2)) == ["night-work", "school-health"]
+    assert slugs(small.search(page=4, size=2)) == []
+
+
+def test_paging_is_validated(small):
+    for bad in ({"page": 0}, {"size": 0}, {"size": search.MAX_PAGE_SIZE + 1}, {"facet_limit": 0}, {"page": True}):
+        with pytest.raises(ValueError):
+            small.search(**bad)
+    with pytest.raises(ValueError):
+        small.linked("keyword", "education", page=0)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_filters_or_within_a_facet_and_across_facets(small):
+    assert all_slugs(small, filters={"keyword": ["education"]}) == {"sleep-teens", "school-health", "ageing"}
+    assert all_slugs(small, filters={"keyword": ["education", "sleep"]}) == {"sleep-teens", "school-health", "ageing", "night-work"}
+    assert all_slugs(small, filters={"keyword": ["education"], "country": ["gbr"]}) == {"sleep-teens"}
+    assert all_slugs(small, filters={"keyword": ["education", "sleep"], "country": ["gbr"]}) == {"sleep-teens", "night-work"}
+    assert all_slugs(small, filters={"keyword": ["education"], "country": ["irl"], "study-design": ["cohort"]}) == set()
+    assert all_slugs(small, text="sleep", filters={"country": ["irl"]}) == {"school-health", "night-work"}
+    assert all_slugs(small, filters={"keyword": []}) == all_slugs(small)  # an empty choice is no filter
+
+
+def test_sponsor_facet_takes_sponsors_and_funders_only(small):
+    assert all_slugs(small, filters={"sponsor": ["medical-research-council"]}) == {"sleep-teens", "night-work"}
+    assert all_slugs(small, filters={"sponsor": ["wellcome-trust"]}) == {"school-health"}
+    # Published by, not sponsored by: not in the facet, but linked.
+    assert all_slugs(small, filters={"sponsor": ["university-of-bristol"]}) == set()
+    assert small.linked("organization", "university-of-bristol")[0] == 1
+    assert small.linked("organization", "medical-research-council")[0] == 3
+
+
+def test_unknown_keys_match_nothing_and_unknown_facets_are_errors(small):
+    result = small.search(filters={"keyword": ["no-such-keyword"]})
+    assert (result.total, result.hits) == (0, [])
+    assert all(counts == [] for counts in result.facets.values())
+    assert all_slugs(small, filters={"keyword": ["no-such-keyword", "sleep"]}) == {"night-work"}
+    with pytest.raises(ValueError):
+        small.search(filters={"colour": ["red"]})
+    with pytest.raises(ValueError):
+        small.facet_counts("colour")
+
+
+def test_years_overlap(small):
+    # sleep-teens 2000-2005, school-health 2010-, night-work -1995, ageing 1990-2020, etude-sante none.
+    assert all_slugs(small, years=(2003, 2004)) == {"sleep-teens", "ageing"}
+    assert all_slugs(small, years=(2006, 2009)) == {"ageing"}
+    assert all_slugs(small, years=(2030, None)) == {"school-health"}  # a missing end is ongoing
+    assert all_slugs(small, years=(None, 1800)) == {"night-work"}  # a missing start is open
+    assert all_slugs(small, years=(2005, 2005)) == {"sleep-teens", "ageing"}
+    assert all_slugs(small, years=(2004, 2003)) == all_slugs(small, years=(2003, 2004))
+    assert all_slugs(small, years=(None, None)) == all_slugs(small)
+    assert all_slugs(small, text="health", years=(1996, None)) == {"school-health", "ageing"}
+    assert all_slugs(small, filters={"country": ["gbr"]}, years=(1990, 1999)) == {"night-work"}
+    with pytest.raises(ValueError):
+        small.search(years=("2000", None))
+
+
+# ---------------------------------------------------------------------------- facets
+
+
+def test_maintained_counts_equal_a_brute_force_count(real, real_entries):
+    assert index_counts(real) == brute_counts(real_entries)
+    browse = real.search(facet_limit=1000)
+    assert result_counts(browse) == brute_counts(real_entries)
+
+
+def test_counts_over_the_matching_set(real, real_entries):
+    cases = [
+        {"text": "health"},
+        {"text": "survey"},
+        {"filters": {"country": ["gbr"]}},  # most of the records: counted by complement
+        {"years": (1900, None)},
+        {"filters": {"source": ["closer"]}},
+        {"text": "study", "filters": {"study-design": ["cohort", "longitudinal"]}},
+    ]
+    for query in cases:
+        result = real.search(**query, size=search.MAX_PAGE_SIZE, facet_limit=1000)
+        matching = set(slugs(result))
+        assert len(matching) == result.total > 0, query
+        assert result_counts(result) == brute_counts(real_entries, matching), query
+
+
+def test_facets_are_ordered_by_count_then_label_and_limited(real, real_entries):
+    expected = brute_counts(real_entries)["keyword"]
+    labels = {l.key: l.label for e in real_entries for l in e.summary.links if l.kind == "keyword"}
+    top = real.facet_counts("keyword", limit=7)
+    assert len(top) == 7
+    ordered = sorted(expected, key=lambda k: (-expected[k], labels[k].casefold(), k))[:7]
+    assert [f.key for f in top] == ordered
+    assert [f.label for f in top] == [labels[k] for k in ordered]
+    result = real.search("health", facet_limit=3)
+    assert all(len(counts) <= 3 for counts in result.facets.values())
+    for counts in result.facets.values():
+        assert [f.count for f in counts] == sorted((f.count for f in counts), reverse=True)
+
+
+def test_a_replaced_record_moves_the_counts(small):
+    before = index_counts(small)
+    assert before["keyword"]["education"] == 3
+    assert before["keyword"]["work"] == 1
+    changed = record("night-work", "Night Work and Health", "Shift workers' health.", keywords=["Education", "Shifts"],
+                     funders=["Wellcome Trust"], countries=["GB"], designs=["cohort"], end=1995)
+    small.replace([entry(changed, LATER)])
+    after = index_counts(small)
+    assert after["keyword"]["education"] == 4
+    assert after["keyword"]["shifts"] == 1
+    assert "work" not in after["keyword"] and "sleep" not in after["keyword"]
+    assert after["sponsor"] == {"medical-research-council": 1, "wellcome-trust": 2}
+    assert after["country"] == {"gbr": 1, "irl": 1, "fra": 1}
+    assert small.label("keyword", "work") is None
+    assert small.label("keyword", "shifts") == "shifts"
+    assert small.count() == 5
+    assert all_slugs(small, filters={"keyword": ["sleep"]}) == set()
+    assert all_slugs(small, filters={"keyword": ["shifts"]}) == {"night-work"}
+    (hit,) = small.search("shift").hits
+    assert hit.modified == LATER
+    assert index_counts(small) == brute_counts([entry(r) for r in handwritten() if r["extra_data"]["slug"] != "night-work"] + [entry(changed)])
+
+
+def test_unchanged_entries_are_skipped_and_the_last_of_a_slug_wins(small):
+    first = index_counts(small)
+    small.replace(entry(r) for r in handwritten())
+    assert index_counts(small) == first and small.count() == 5
+    one = record("new", "New One", keywords=["Alpha"])
+    two = record("new", "New Two", keywords=["Beta"])
+    small.replace([entry(one), entry(two)])
+    assert small.count() == 6
+    assert slugs(small.search("new")) == ["new"] and small.search("new").hits[0].title == "New Two"
+    assert small.label("keyword", "alpha") is None
+    assert small.facet_counts("keyword", limit=1000)[-1] != "alpha"
+    assert "alpha" not in index_counts(small)["keyword"] and index_counts(small)["keyword"]["beta"] == 1
+
+
+def test_delete_drops_counts_and_empty_facets_disappear(small):
+    assert small.delete("etude-sante") is True
+    assert small.delete("etude-sante") is False
+    assert small.count() == 4
+    counts = index_counts(small)
+    assert "fra" not in counts["country"] and "sante" not in counts["keyword"] and "panel" not in counts["study-design"]
+    assert small.label("keyword", "sante") is None
+    assert small.linked("keyword", "sante") == (0, [])
+    assert small.search("sante").total == 0
+    assert small.delete("sleep-teens") is True
+    counts = index_counts(small)
+    assert counts["keyword"]["education"] == 2 and counts["sponsor"] == {"medical-research-council": 1, "economic-and-social-research-council": 1, "wellcome-trust": 1}
+    assert "catalogue" not in counts or counts["catalogue"] == {}
+    assert small.search(filters={"source": ["ukds"]}).total == 0
+    remaining = [entry(r) for r in handwritten() if r["extra_data"]["slug"] not in ("etude-sante", "sleep-teens")]
+    assert counts == brute_counts(remaining)
+
+
+def test_replace_then_delete_everything_leaves_nothing_behind(real, real_entries):
+    for e in real_entries:
+        assert real.delete(e.summary.slug)
+    assert real.count() == 0
+    assert all(real.facet_counts(name) == [] for name in FACETS)
+    db = sqlite3.connect(real.path)
+    assert db.execute("SELECT count(*) FROM nodes").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM texts").fetchone() == (0,)
+    db.close()
+    real.replace(real_entries)
+    assert index_counts(real) == brute_counts(real_entries)
+
+
+def test_clear(real):
+    real.clear()
+    assert real.count() == 0 and real.search("health").total == 0
+    assert real.facet_counts("keyword") == [] and real.label("country", "gbr") is None
+
+
+# ---------------------------------------------------------------------- nodes, labels
+
+
+def test_linked_pages_through_a_nodes_studies_by_title(real, real_entries):
+    # The most linked keyword, and every study linking it, brute force.
+    counts = brute_counts(real_entries)["keyword"]
+    key = max(counts, key=lambda k: (counts[k], k))
+    expected = sorted(
+        (e for e in real_entries if any(l.kind == "keyword" and l.key == key for l in e.summary.links)),
+        key=lambda e: (search.sort_key(e.summary.title), e.summary.slug),
+    )
+    assert len(expected) == counts[key] > 10
+    seen = []
+    page = 1
+    while True:
+        total, hits = real.linked("keyword", key, page=page, size=4)
+        assert total == len(expected)
+        if not hits:
+            break
+        assert len(hits) <= 4
+        seen += [h.slug for h in hits]
+        page += 1
+    assert seen == [e.summary.slug for e in expected]
+    assert real.linked("keyword", "no-such-keyword") == (0, [])
+    assert real.linked("country", "gbr")[0] == brute_counts(real_entries)["country"]["gbr"]
+
+
+def test_linked_lists_each_study_once_whatever_its_roles(small):
+    # Medical Research Council: sponsor of one, funder of another, publisher of a third.
+    total, hits = small.linked("organization", "medical-research-council")
+    assert total == 3
+    assert [h.slug for h in hits] == ["ageing", "night-work", "sleep-teens"]
+
+
+def test_label(small):
+    assert small.label("keyword", "education") == "education"
+    assert small.label("country", "irl") == "Ireland"
+    assert small.label("organization", "university-of-bristol") == "University of Bristol"
+    assert small.label("keyword", "nothing") is None
+    assert small.label("country", "education") is None
+
+
+def test_ordered_pages_use_either_plan_and_agree(real, real_entries):
+    by_title = sorted(real_entries, key=lambda e: (search.sort_key(e.summary.title), e.summary.slug))
+    for filters in ({"country": ["gbr"]}, {"source": ["closer"]}, {"keyword": [real.facet_counts("keyword", 50)[-1].key]}):
+        result = real.search(filters=filters, size=search.MAX_PAGE_SIZE)
+        expected = [e.summary.slug for e in by_title if e.summary.slug in set(slugs(result))]
+        assert slugs(result) == expected
+        for size in (1, 3):
+            walked = []
+            for page in range(1, result.total // size + 2):
+                walked += slugs(real.search(filters=filters, page=page, size=size))
+            assert walked == expected
+
+
+# ------------------------------------------------------------- files, concurrency
+
+
+def test_read_only_open(tmp_path, real_entries):
+    path = tmp_path / "search.db"
+    with pytest.raises(SearchIndexError):
+        SearchIndex(path, read_only=True)
+    writer = SearchIndex(path)
+    writer.replace(real_entries[:10])
+    reader = SearchIndex(path, read_only=True)
+    assert reader.count() == 10
+    with pytest.raises(SearchIndexError):
+        reader.replace(real_entries[10:])
+    with pytest.raises(SearchIndexError):
+        reader.delete(real_entries[0].summary.slug)
+    writer.replace(real_entries[10:])  # the reader sees what the writer commits
+    assert reader.count() == len(real_entries)
+    assert reader.search("health").total == writer.search("health").total > 0
+    assert index_counts(reader) == brute_counts(real_entries)
+    reader.close()
+    writer.close()
+    with pytest.raises(SearchIndexError):
+        reader.count()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_an_index_of_another_schema_version_is_refused(tmp_path):
+    path = tmp_path / "search.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(SearchIndexError, match="schema version 99"):
+        SearchIndex(path)
+
+
+def test_changed_facet_definitions_are_recomputed_on_open(tmp_path, real_entries, monkeypatch):
+    path = tmp_path / "search.db"
+    with SearchIndex(path) as index:
+        index.replace(real_entries)
+    changed = dict(FACETS, publisher=("organization", frozenset({"publisher"})), sponsor=("organization", frozenset({"sponsor"})))
+    monkeypatch.setattr(search, "FACETS", changed)
+    with SearchIndex(path) as index:
+        expected = {name: Counter() for name in changed}
+        for e in real_entries:
+            for name, (kind, roles) in changed.items():
+                expected[name].update({l.key for l in e.summary.links if l.kind == kind and l.role in (roles or {l.role})})
+        for name in changed:
+            assert {f.key: f.count for f in index.facet_counts(name, limit=1000)} == dict(expected[name]), name
+        top = index.facet_counts("publisher", limit=1)[0]
+        assert index.search(filters={"publisher": [top.key]}).total == top.count
+
+
+def test_readers_in_threads_while_a_writer_writes(tmp_path, real_entries):
+    path = tmp_path / "search.db"
+    index = SearchIndex(path)
+    first, second = real_entries[:20], real_entries[20:]
+    index.replace(first)
+    errors: list[BaseException] = []
+    totals: set[int] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                result = index.search(facet_limit=1000)
+                # One snapshot: the total and the counts describe the same state.
+                assert result.total in (20, len(real_entries))
+                keyword_total = sum(f.count for f in result.facets["country"])
+                assert keyword_total >= result.total - 5
+                totals.add(result.total)
+                index.search("health", filters={"country": ["gbr"]})
+                index.linked("country", "gbr", page=2, size=5)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for _ in range(5):
+        index.replace(second)
+        for e in second:
+            index.delete(e.summary.slug)
+    index.replace(second)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    index.close()
+    assert not errors, errors
+    assert totals <= {20, len(real_entries)}
