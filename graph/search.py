@@ -45,10 +45,11 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from functools import partial
+import weakref
 from array import array
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
@@ -300,7 +301,7 @@ class SearchIndex:
         self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.RLock()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._writer: sqlite3.Connection | None = None
         self._closed = False
         if read_only:
@@ -344,7 +345,17 @@ class SearchIndex:
             connection.execute("CREATE TEMP TABLE IF NOT EXISTS matching(id INTEGER PRIMARY KEY, score REAL NOT NULL)")
             self._local.connection = connection
             with self._lock:
-                self._readers.append(connection)
+                # Close the connections of threads that have ended (a server that starts a
+                # thread per request would otherwise keep one open file per request).
+                alive = []
+                for thread, other in self._readers:
+                    owner = thread()
+                    if owner is None or not owner.is_alive():
+                        other.close()
+                    else:
+                        alive.append((thread, other))
+                alive.append((weakref.ref(threading.current_thread()), connection))
+                self._readers = alive
         return connection
 
     def _write(self) -> sqlite3.Connection:
@@ -360,7 +371,7 @@ class SearchIndex:
             if self._closed:
                 return
             self._closed = True
-            for connection in self._readers:
+            for _, connection in self._readers:
                 connection.close()
             self._readers.clear()
             if self._writer is not None:
@@ -465,9 +476,8 @@ class SearchIndex:
         """Empty the index (before a full rebuild from the graph)."""
         db = self._write()
         with self._lock, _transaction(db):
-            for table in _TABLES:
+            for table in (*_TABLES, "texts"):
                 db.execute(f"DELETE FROM {table}")  # constant table names
-            db.execute("INSERT INTO texts(texts) VALUES ('delete-all')")
 
     def optimize(self) -> None:
         """Merge the FTS5 segments into one (after a bulk load: smaller file, faster queries)."""
