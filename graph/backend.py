@@ -87,6 +87,12 @@ class GraphStore(Protocol):
     def graph_triples(self, name: str) -> list[Any]:
         """Everything in one record's graph (empty if there is no such record)."""
 
+    def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
+        """The values of one property of one subject in one record graph."""
+
+    def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
+        """One record graph serialised in a triple format (or N-Quads) by the store itself."""
+
     def node_triples(self, iri: str) -> list[Any]:
         """What the record graphs say about a node, each statement once."""
 

@@ -171,6 +171,24 @@ class EmbeddedStore:
         """Everything in one record's graph (empty if there is no such record)."""
         return [quad.triple for quad in self._store.quads_for_pattern(None, None, None, NamedNode(name))]
 
+    def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
+        """The values of one property of one subject in one record graph (a direct lookup)."""
+        return [q.object.value for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
+
+    def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
+        """One record graph serialised by Oxigraph, without making Python objects of it.
+
+        Quad formats name the graph; N-Quads is N-Triples with the graph name added to
+        each line (a line is one statement: N-Triples escapes newlines in literals).
+        """
+        graph = NamedNode(name)
+        if format == "nq":
+            lines = self._store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph).splitlines()
+            suffix = f" {graph} .".encode()
+            return b"".join(line[:-2] + suffix + b"\n" for line in lines if line)
+        options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
+        return self._store.dump(format=RDF_FORMATS[format], from_graph=graph, **options)
+
     def node_triples(self, iri: str) -> list[pyoxigraph.Triple]:
         """What the record graphs say about a node, each statement once."""
         return list(dict.fromkeys(quad.triple for quad in self._store.quads_for_pattern(NamedNode(iri), None, None)))

@@ -38,7 +38,7 @@ from .negotiation import (
     profiles,
     split_suffix,
 )
-from .representations import context, serialise
+from .representations import context, prefixes, serialise
 from .sparql import SparqlSettings
 from .void import VoidCache, void_triples
 
@@ -51,6 +51,9 @@ _FORMAT_BY_CONTENT_TYPE = {
     "application/ld+json": "jsonld",
     "text/html": "html",
 }
+#: Formats a whole record graph is written in by the store itself (JSON-LD is ours: it is
+#: compacted with the published context and nested; TriG needs the graph around it).
+STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq"})
 #: Bump to invalidate cached representations when rendering changes.
 RENDER_VERSION = "1"
 
@@ -147,6 +150,9 @@ def create_app(
         return response
 
     def render(document: Document, chosen: Format, profile: str) -> bytes:
+        if document.graph is not None and profile == "full" and chosen.name in STORE_SERIALISED:
+            # A record graph in a plain syntax: Oxigraph writes it, no Python objects.
+            return store.graph_bytes(document.graph, chosen.name, prefixes(urls.base))
         triples = documents.select(document.triples, profile)
         if chosen.name == "html":
             return views.render_html(document, urls, index).encode()

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from pyoxigraph import Literal, NamedNode, Triple
@@ -37,14 +37,30 @@ class Document:
     #: Path of the document URL (``/items/x``), the IRI of the thing it is about.
     path: str
     thing: str
-    triples: list[Triple]
+    #: The statements, or a function that reads them: a representation served straight
+    #: from the store (see :attr:`graph`) or from the cache never needs them.
+    statements: list[Triple] | Callable[[], list[Triple]]
     version: str
     modified: dt.datetime | None = None
     cite_as: str | None = None
+    #: The record graph that holds exactly this document, when there is one.
+    graph: str | None = None
+
+    @property
+    def triples(self) -> list[Triple]:
+        if callable(self.statements):
+            self.statements = self.statements()
+        return self.statements
 
     def objects(self, subject: str, predicate: str) -> list:
-        s, p = NamedNode(subject), NamedNode(predicate)
-        return [t.object for t in self.triples if t.subject == s and t.predicate == p]
+        """The objects of (subject, predicate), from an index built on first use."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {}
+            for t in self.triples:
+                index.setdefault((t.subject.value, t.predicate.value), []).append(t.object)
+            self.__dict__["_index"] = index
+        return index.get((subject, predicate), [])
 
 
 #: Document kinds that are linked nodes, by URL segment: kind name for `Urls`.
@@ -59,11 +75,11 @@ def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
     state = store.record_states([name]).get(name)
     if state is None:
         return None
-    triples = store.graph_triples(name)
     thing = name + "#id"
-    dois = [t.object.value for t in triples if t.subject.value == thing and t.predicate.value == SCHEMA + "sameAs" and t.object.value.startswith("https://doi.org/")]
+    dois = [d for d in store.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
     return Document(
-        "item", slug, f"/items/{slug}", thing, triples, state.content_hash or "", parse_modified(state.modified), dois[0] if dois else None
+        "item", slug, f"/items/{slug}", thing, lambda: store.graph_triples(name), state.content_hash or "",
+        parse_modified(state.modified), dois[0] if dois else None, graph=name,
     )
 
 
