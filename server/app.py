@@ -7,7 +7,6 @@ writes go through the one loader. The application is created around an open stor
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 from dataclasses import dataclass
@@ -17,14 +16,11 @@ from flask import Flask, Response, abort, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.backend import GraphStore
-from graph.loader import Loader
-from mappings.readers import FORMATS as READ_FORMATS
-from mappings.readers import read_bytes
 from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
 
-from . import documents, federation, listing, sparql, views
+from . import api, documents, federation, listing, sparql, views
 from .cache import RepresentationCache
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
@@ -43,14 +39,7 @@ from .sparql import SparqlSettings
 from .void import VoidCache, void_triples
 
 PROF = "http://www.w3.org/ns/dx/prof/"
-#: Reader format of a write by its Content-Type (anything else is recognised by content).
-_FORMAT_BY_CONTENT_TYPE = {
-    "application/json": "harmony",
-    "application/x-ndjson": "harmony",
-    "application/jsonl": "harmony",
-    "application/ld+json": "jsonld",
-    "text/html": "html",
-}
+
 #: Formats a whole record graph is written in by the store itself (JSON-LD is ours: it is
 #: compacted with the published context and nested; TriG needs the graph around it).
 STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq"})
@@ -246,52 +235,8 @@ def create_app(
         return response
 
     writes = threading.Lock()
-
-    def authorised() -> Response | None:
-        if not settings.token:
-            return _plain("writes are disabled: the server has no STUDYGRAPH_TOKEN\n", 403)
-        given = request.headers.get("Authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.token.encode()):
-            response = _plain("a valid bearer token is required\n", 401)
-            response.headers["WWW-Authenticate"] = 'Bearer realm="studygraph"'
-            return response
-        return None
-
-    @app.route("/api/records", methods=["POST"])
-    def post_records() -> Response:
-        refused = authorised()
-        if refused is not None:
-            return refused
-        body = request.get_data(cache=False)
-        format_name = request.args.get("format") or _FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
-        if format_name is not None and format_name not in READ_FORMATS:
-            return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
-        with writes:
-            report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
-            if pool is not None and (report.counts["new"] or report.counts["replaced"]):
-                pool.refresh()
-        loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
-        payload = {
-            **report.counts,
-            "warnings": report.warnings,
-            "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
-        }
-        status = 422 if report.rejections and not loaded else 200
-        return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
-
-    @app.route("/api/records/<slug>", methods=["DELETE"])
-    def delete_record(slug: str) -> Response:
-        refused = authorised()
-        if refused is not None:
-            return refused
-        if not is_slug(slug):
-            return _plain("no such record\n", 404)
-        with writes:
-            deleted = store.delete(urls.item(slug))
-            if pool is not None and deleted:
-                pool.refresh()
-        return Response(status=204) if deleted else _plain("no such record\n", 404)
+    authorised = api.bearer_guard(settings.token)
+    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes)
 
     federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type,
                         sitemap_size=settings.sitemap_size)

@@ -1,0 +1,90 @@
+"""The write API: records in and out of a running server, for holders of the token.
+
+The server owns the store, so writes while it serves come here: ``POST /api/records``
+takes anything the loader reads and ``DELETE /api/records/{slug}`` drops a record. Both
+go through the one loader and store, one writer at a time, and refresh the SPARQL
+workers' checkpoint after a change.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from typing import Any, Callable
+
+from flask import Flask, Response, request
+
+from graph.loader import Loader
+from mappings.keys import is_slug
+from mappings.readers import FORMATS as READ_FORMATS
+from mappings.readers import read_bytes
+from mappings.urls import Urls
+
+#: Reader format of a write by its Content-Type (anything else is recognised by content).
+FORMAT_BY_CONTENT_TYPE = {
+    "application/json": "harmony",
+    "application/x-ndjson": "harmony",
+    "application/jsonl": "harmony",
+    "application/ld+json": "jsonld",
+    "text/html": "html",
+    "text/turtle": "dcat",
+    "application/rdf+xml": "dcat",
+}
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def bearer_guard(token: str | None) -> Callable[[], Response | None]:
+    """A check for the write token: None when the request may write, else the refusal."""
+
+    def authorised() -> Response | None:
+        if not token:
+            return _plain("writes are disabled: the server has no STUDYGRAPH_TOKEN\n", 403)
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            response = _plain("a valid bearer token is required\n", 401)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="studygraph"'
+            return response
+        return None
+
+    return authorised
+
+
+def register(app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Callable[[], Response | None], writes: threading.Lock) -> None:
+    @app.route("/api/records", methods=["POST"])
+    def post_records() -> Response:
+        refused = authorised()
+        if refused is not None:
+            return refused
+        body = request.get_data(cache=False)
+        format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
+        if format_name is not None and format_name not in READ_FORMATS:
+            return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
+        with writes:
+            report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
+            if pool is not None and (report.counts["new"] or report.counts["replaced"]):
+                pool.refresh()
+        loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
+        payload = {
+            **report.counts,
+            "warnings": report.warnings,
+            "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
+        }
+        status = 422 if report.rejections and not loaded else 200
+        return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
+
+    @app.route("/api/records/<slug>", methods=["DELETE"])
+    def delete_record(slug: str) -> Response:
+        refused = authorised()
+        if refused is not None:
+            return refused
+        if not is_slug(slug):
+            return _plain("no such record\n", 404)
+        with writes:
+            deleted = store.delete(urls.item(slug))
+            if pool is not None and deleted:
+                pool.refresh()
+        return Response(status=204) if deleted else _plain("no such record\n", 404)
