@@ -262,7 +262,6 @@ class EmbeddedStore:
         """
         if media_type not in RDF_MEDIA_TYPES:
             raise ValueError(f"unsupported media type {media_type}")
-        target = graph if graph is not None else pyoxigraph.DefaultGraph()
         triples = [quad.triple for quad in pyoxigraph.parse(data, format=RDF_MEDIA_TYPES[media_type], base_iri=graph.value if graph else None)]
         created = graph is not None and not self._store.contains_named_graph(graph)
         body = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
@@ -307,7 +306,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     pending: queue.Queue[tuple[bytes, list[IndexEntry]] | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
-    def consume() -> None:
+    def consume(store: pyoxigraph.Store) -> None:
         while (chunk := pending.get()) is not None:
             if not failure:
                 try:
@@ -317,7 +316,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
                 except BaseException as error:  # reported to the producer below
                     failure.append(error)
 
-    worker = threading.Thread(target=consume, name="bulk-load", daemon=True)
+    worker = threading.Thread(target=consume, args=(store,), name="bulk-load", daemon=True)
     worker.start()
     try:
         for chunk in chunks:

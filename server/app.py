@@ -108,7 +108,7 @@ def create_app(
         try:
             profile = choose_profile(available_profiles, request.args.get("_profile"), request.headers.get("Accept-Profile"))
             chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"), offered)
-        except UnknownProfile as error:
+        except UnknownProfile:
             return _plain("unknown profile; ?_profile=alt lists the profiles\n", 400)
         except NotAcceptable as error:
             return _not_acceptable(error)

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from pyoxigraph import Literal, NamedNode, Triple

@@ -23,7 +23,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from mappings.terms import RDF, XSD
 
 from .documents import HYDRA
-from .negotiation import FORMATS, NotAcceptable, choose_format, split_suffix
+from .negotiation import NotAcceptable, choose_format, split_suffix
 from .representations import serialise
 
 AS = "https://www.w3.org/ns/activitystreams#"

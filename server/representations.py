@@ -17,7 +17,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
 from mappings.formats import RDF_FORMATS, WITH_PREFIXES
-from mappings.terms import PREFIXES, RDF, SCHEMA, XSD
+from mappings.terms import PREFIXES, RDF, XSD
 
 _TYPE = NamedNode(RDF + "type")
 _STRING = NamedNode(XSD + "string")

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import ADMS, DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
+from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
 from mappings.urls import Urls
 
 from .documents import Document, select

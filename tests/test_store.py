@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +13,7 @@ import pyoxigraph
 import pytest
 from pyoxigraph import NamedNode
 
-from conftest import BASE, RECORDS, real_records, run_cli, studygraph_command
+from conftest import BASE, RECORDS, run_cli, studygraph_command
 from graph.embedded import EmbeddedStore
 from mappings.profile import map_record
 from mappings.urls import Urls
