@@ -23,7 +23,6 @@ from flask import Flask, Request, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
-from werkzeug.wsgi import wrap_file
 
 from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryTimeout
 from graph.sparql_guard import QueryRefused, add_using, inspect
@@ -139,7 +138,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
                 return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
             return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
         media = GRAPH_MEDIA.get(chosen) or SOLUTION_MEDIA[chosen]
-        response = _spooled_response(req, result.path, _with_charset(media))
+        response = Response(_stream_file(result.path), content_type=_with_charset(media))
         response.headers["Vary"] = "Accept"
         response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
         if result.truncated:
@@ -332,21 +331,16 @@ def _choose_result_format(req: Request, form: str) -> str:
     return {v: k for k, v in offered.items()}[best]
 
 
-def _spooled_response(req: Request, path: str, content_type: str) -> Response:
-    """The spool file as the response body, through the server's ``wsgi.file_wrapper``
-    (Waitress then sends it from the file, with a Content-Length, instead of copying
-    every chunk through its output buffers). The file is unlinked at once: the open file
-    keeps its data until the response is sent and the file closed."""
-    spooled = open(path, "rb")
+def _stream_file(path: str):
     try:
-        os.unlink(path)
-        size = os.fstat(spooled.fileno()).st_size
-    except OSError:
-        spooled.close()
-        raise
-    response = Response(wrap_file(req.environ, spooled, buffer_size=256 * 1024), content_type=content_type, direct_passthrough=True)
-    response.content_length = size
-    return response
+        with open(path, "rb") as spooled:
+            while chunk := spooled.read(256 * 1024):
+                yield chunk
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def _with_charset(media: str) -> str:
