@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -337,6 +338,9 @@ def _serve(config: Config) -> None:
     pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline)
     app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
+    # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the
+    # query workers and their checkpoint are cleaned up and the store is closed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="studygraph",
                        max_request_body_size=config.max_body_bytes, clear_untrusted_proxy_headers=True)
