@@ -265,7 +265,10 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     progress.finish(report.load, False, verb="harvested")
-    click.echo(f"{report.pages} pages read, {report.deleted} records deleted" + (f", change token {report.token}" if report.token is not None else ""))
+    click.echo(
+        f"{report.pages} pages read, {report.unchanged_pages} unchanged (304), {report.deleted} records deleted"
+        + (f", change token {report.token}" if report.token is not None else "")
+    )
     sys.exit(0 if report.load.ok and not report.errors else 1)
 
 

@@ -129,6 +129,8 @@ class HarvestReport:
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
     token: int | None = None
+    #: Pages a conditional request found unchanged since the last harvest (304).
+    unchanged_pages: int = 0
     #: What the next harvest of these sources starts from (tokens, HTTP validators).
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -191,7 +193,9 @@ def harvest(
             if first is None:
                 raise HarvestError(f"{url}: unexpected 304")
             if _is_sitemap(first):
-                load(_sitemap_items(first, fetcher, report))
+                # A page that has not changed since the last harvest answers 304 and is
+                # skipped; with --prune every page is read, to know what the source still has.
+                load(_sitemap_items(first, fetcher, report, conditional=not prune))
             else:
                 graph = _parse(first)
                 if kind == "changes" or _is_change_feed(graph):
@@ -340,7 +344,7 @@ def _sparql_items(url: str, fetcher: Fetcher, report: HarvestReport) -> Iterator
 # -- sitemaps -----------------------------------------------------------------------------
 
 
-def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
+def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport, conditional: bool = False) -> Iterator[ReadResult]:
     pending = [first]
     while pending:
         sitemap = pending.pop(0)
@@ -358,7 +362,9 @@ def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport) -> I
             continue
         for location in locations:
             try:
-                page = fetcher.get(location, accept="text/html")
+                page = fetcher.get(location, accept="text/html", conditional=conditional)
+                if page is None:
+                    report.unchanged_pages += 1
             except HarvestError as error:
                 yield Rejection(_origin(location), str(error))
                 continue
@@ -382,7 +388,7 @@ def _harvest_changes(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, 
             else:
                 document = target.split("#", 1)[0]
                 try:
-                    fetched = fetcher.get(document, accept="application/n-quads, text/turtle;q=0.9")
+                    fetched = fetcher.get(document, accept="application/n-quads, text/turtle;q=0.9", conditional=True)
                 except HarvestError as error:
                     load([Rejection(_origin(document), str(error))])
                     continue

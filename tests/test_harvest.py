@@ -87,7 +87,12 @@ def test_harvest_pages_found_through_the_sitemap(source, tmp_path):
     result = run_cli("harvest", f"{server.url}/sitemap.xml", "--store", str(tmp_path / "b"), "--base-url", "http://b.example", "-q")
     assert result.returncode == 0, result.stderr.decode()
     assert b"43 new" in result.stdout
-    assert b"44 pages read" in result.stdout or b"2 pages read" in result.stdout
+    assert b"2 pages read, 0 unchanged" in result.stdout
+    # Again: every study page is asked for conditionally, and none has changed.
+    again = run_cli("harvest", f"{server.url}/sitemap.xml", "--store", str(tmp_path / "b"), "-q")
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"0 new, 0 replaced, 0 unchanged" in again.stdout
+    assert b"43 unchanged (304)" in again.stdout
 
 
 CKAN_PAGE_1 = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
