@@ -26,6 +26,7 @@ from .documents import Document
 from .http import document_headers, etag_for, not_modified
 from .negotiation import (
     FORMATS,
+    SUFFIX_RULE,
     Format,
     NotAcceptable,
     UnknownProfile,
@@ -169,13 +170,13 @@ def create_app(
         return serve_document(lambda: documents.node(store, urls, segment, key), f"/{segment}/{key}", suffix)
 
     @app.route("/vocab", methods=["GET", "HEAD"])
-    @app.route("/vocab<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    @app.route("/vocab" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def vocab(ext: str | None = None) -> Response:
         _, suffix = split_suffix("vocab" + (ext or ""))
         return serve_document(lambda: documents.vocabulary(urls), "/vocab", suffix)
 
     @app.route("/catalog", methods=["GET", "HEAD"])
-    @app.route("/catalog<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    @app.route("/catalog" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def catalog(ext: str | None = None) -> Response:
         _, suffix = split_suffix("catalog" + (ext or ""))
         try:
@@ -203,7 +204,7 @@ def create_app(
         return Response(body, content_type="text/html; charset=utf-8")
 
     @app.route("/items", methods=["GET", "HEAD"])
-    @app.route("/items<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    @app.route("/items" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def items(ext: str | None = None) -> Response:
         _, suffix = split_suffix("items" + (ext or ""))
         try:
@@ -243,7 +244,7 @@ def create_app(
     void_cache = VoidCache(store, urls.base)
 
     @app.route("/.well-known/void", methods=["GET", "HEAD"])
-    @app.route("/.well-known/void<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    @app.route("/.well-known/void" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def void(ext: str | None = None) -> Response:
         _, suffix = split_suffix("void" + (ext or ""))
         offered = tuple(f for f in FORMATS if f.rdf)

@@ -23,7 +23,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from mappings.terms import RDF, XSD
 
 from .documents import HYDRA
-from .negotiation import NotAcceptable, choose_format, split_suffix
+from .negotiation import SUFFIX_RULE, NotAcceptable, choose_format, split_suffix
 from .representations import serialise
 
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -37,7 +37,7 @@ SITEMAP_SIZE = 50_000
 
 def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type, sitemap_size: int = SITEMAP_SIZE) -> None:
     @app.route("/changes", methods=["GET", "HEAD"])
-    @app.route("/changes<any('.html','.jsonld','.ttl','.rdf','.nt','.nq','.trig'):ext>", methods=["GET", "HEAD"])
+    @app.route("/changes" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def changes(ext: str | None = None) -> Response:
         _, suffix = split_suffix("changes" + (ext or ""))
         try:

@@ -37,6 +37,8 @@ FORMATS: tuple[Format, ...] = (
     Format("trig", "application/trig", ".trig", quads=True),
 )
 BY_NAME = {f.name: f for f in FORMATS}
+#: A URL rule converter matching any format suffix, for routes such as ``/catalog.ttl``.
+SUFFIX_RULE = "<any(" + ",".join(f"'{f.suffix}'" for f in FORMATS) + "):ext>"
 BY_SUFFIX = {f.suffix: f for f in FORMATS}
 BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS}
 #: Other names clients use for the same media types.
