@@ -54,6 +54,9 @@ FORMAT_ALIASES = {
 MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml", "text/xml": "xml", "application/x-turtle": "ttl", "text/plain": "nt"}
 
 
+QUERIES_ONLY = "this endpoint only answers queries; updates go to the authenticated /sparql/update"
+
+
 @dataclass(frozen=True)
 class SparqlSettings:
     deadline_seconds: float = 10.0
@@ -238,7 +241,7 @@ def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str
     """The query and the protocol dataset of a request, validated as the protocol says."""
     args = parse_qs(req.query_string.decode("latin-1"), keep_blank_values=True)
     if "update" in args:
-        raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+        raise ProtocolError(403, QUERIES_ONLY)
     queries = args.get("query", [])
     defaults, named = args.get("default-graph-uri", []), args.get("named-graph-uri", [])
     if req.method == "POST":
@@ -247,17 +250,14 @@ def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str
             body = _utf8(req.get_data(cache=True), limit)
             form = parse_qs(body, keep_blank_values=True)
             if "update" in form:
-                raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+                raise ProtocolError(403, QUERIES_ONLY)
             queries = queries + form.get("query", [])
             defaults = defaults + form.get("default-graph-uri", [])
             named = named + form.get("named-graph-uri", [])
         elif media == "application/sparql-query":
-            charset = req.mimetype_params.get("charset", "utf-8").lower()
-            if charset not in ("utf-8", "utf8"):
-                raise ProtocolError(415, "SPARQL queries must be sent in UTF-8")
-            queries = queries + [_utf8(req.get_data(cache=True), limit)]
+            queries = queries + [_direct_body(req, limit)]
         elif media == "application/sparql-update":
-            raise ProtocolError(403, "this endpoint only answers queries; updates go to the authenticated /sparql/update")
+            raise ProtocolError(403, QUERIES_ONLY)
         else:
             raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded or application/sparql-query")
     if len(queries) > 1:
@@ -281,15 +281,19 @@ def _read_update_request(req: Request, limit: int) -> tuple[str, tuple[str, ...]
         using = using + form.get("using-graph-uri", [])
         using_named = using_named + form.get("using-named-graph-uri", [])
     elif media == "application/sparql-update":
-        charset = req.mimetype_params.get("charset", "utf-8").lower()
-        if charset not in ("utf-8", "utf8"):
-            raise ProtocolError(415, "SPARQL updates must be sent in UTF-8")
-        updates = updates + [_utf8(req.get_data(cache=True), limit)]
+        updates = updates + [_direct_body(req, limit)]
     else:
         raise ProtocolError(415, "POST an update as application/x-www-form-urlencoded or application/sparql-update")
     if len(updates) != 1:
         raise ProtocolError(400, "exactly one update per request")
     return updates[0], tuple(using), tuple(using_named)
+
+
+def _direct_body(req: Request, limit: int) -> str:
+    """A query or update sent as the whole body: it must be UTF-8 (protocol 2.1.3, 2.2.2)."""
+    if req.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise ProtocolError(415, "SPARQL queries and updates must be sent in UTF-8")
+    return _utf8(req.get_data(cache=True), limit)
 
 
 def _utf8(data: bytes, limit: int) -> str:

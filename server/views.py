@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
@@ -19,6 +18,7 @@ from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEM
 from mappings.urls import Urls
 
 from .documents import Document, select
+from .listing import page_url
 from .negotiation import FORMATS
 from .representations import jsonld
 
@@ -278,12 +278,9 @@ def page_number() -> int:
 
 def pager(page: int, size: int, total: int) -> dict[str, Any] | None:
     last = max(1, -(-total // size))
-    def url(number: int) -> str:
-        args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
-        return request.path + "?" + urlencode([*args.items(), ("page", number)])
     return {
         "page": page,
         "last": last,
-        "previous": url(page - 1) if page > 1 else None,
-        "next": url(page + 1) if page < last else None,
+        "previous": page_url(request.path, request, page - 1) if page > 1 else None,
+        "next": page_url(request.path, request, page + 1) if page < last else None,
     }

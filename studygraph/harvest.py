@@ -268,7 +268,7 @@ def _catalog_items(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, re
                 raise current
             page, triples = current
             report.pages += 1
-            yield from records_from_rdf_triples(triples, page.url)
+            yield from records_from_store(triples, page.url)
             current = pages.get()
     finally:
         stop.set()
@@ -277,10 +277,6 @@ def _catalog_items(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, re
                 pages.get_nowait()
             except queue.Empty:
                 fetching.join(0.1)
-
-
-def records_from_rdf_triples(page: pyoxigraph.Store, source: str) -> Iterator[ReadResult]:
-    return records_from_store(page, source)
 
 
 def _next_page(page: pyoxigraph.Store, url: str) -> str | None:
@@ -335,7 +331,7 @@ def _sparql_items(url: str, fetcher: Fetcher, report: HarvestReport) -> Iterator
         if described is None:
             return
         report.pages += 1
-        yield from records_from_rdf_triples(_parse(described), url)
+        yield from records_from_store(_parse(described), url)
         if len(datasets) < SPARQL_PAGE:
             return
         offset += SPARQL_PAGE
@@ -366,7 +362,7 @@ def _sitemap_items(first: Fetched, fetcher: Fetcher, report: HarvestReport, cond
                 if page is None:
                     report.unchanged_pages += 1
             except HarvestError as error:
-                yield Rejection(_origin(location), str(error))
+                yield Rejection(Origin(location), str(error))
                 continue
             if page is not None:
                 yield from read_bytes(page.body, location, "html")
@@ -390,10 +386,10 @@ def _harvest_changes(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, 
                 try:
                     fetched = fetcher.get(document, accept="application/n-quads, text/turtle;q=0.9", conditional=True)
                 except HarvestError as error:
-                    load([Rejection(_origin(document), str(error))])
+                    load([Rejection(Origin(document), str(error))])
                     continue
                 if fetched is not None:
-                    load(records_from_rdf_triples(_parse(fetched), document))
+                    load(records_from_store(_parse(fetched), document))
             report.token = sequence
         following = _next_page(triples, page.url)
         latest = _latest_change(triples)
@@ -476,10 +472,6 @@ def _parse(fetched: Fetched) -> pyoxigraph.Store:
         return page
     except (SyntaxError, ValueError, OSError) as error:
         raise HarvestError(f"{fetched.url}: the RDF does not parse ({error})") from None
-
-
-def _origin(url: str) -> Origin:
-    return Origin(url)
 
 
 def _load_state(directory: Path | None) -> dict[str, Any]:
