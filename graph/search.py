@@ -527,6 +527,10 @@ class SearchIndex:
         rows = self._reader().execute("SELECT slug, modified FROM records ORDER BY slug LIMIT ? OFFSET ?", (size, number * size))
         return [tuple(r) for r in rows]
 
+    def slugs(self) -> list[str]:
+        """Every indexed record's slug, in slug order."""
+        return [row[0] for row in self._reader().execute("SELECT slug FROM records ORDER BY slug")]
+
     def hashes(self, slugs: Iterable[str]) -> dict[str, str]:
         """Stored content hashes of the given slugs, to tell whether the index is behind the graph."""
         found: dict[str, str] = {}

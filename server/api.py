@@ -53,7 +53,12 @@ def bearer_guard(token: str | None) -> Callable[[], Response | None]:
     return authorised
 
 
-def register(app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Callable[[], Response | None], writes: threading.Lock) -> None:
+def register(
+    app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Callable[[], Response | None], writes: threading.Lock,
+    forget: Callable[[str], None] = lambda path: None,
+) -> None:
+    """Add the write routes; *forget* drops a deleted document's cached representations."""
+
     @app.route("/api/records", methods=["POST"])
     def post_records() -> Response:
         refused = authorised()
@@ -87,4 +92,6 @@ def register(app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Calla
             deleted = store.delete(urls.item(slug))
             if pool is not None and deleted:
                 pool.refresh()
+        if deleted:
+            forget(f"/items/{slug}")
         return Response(status=204) if deleted else _plain("no such record\n", 404)

@@ -21,7 +21,7 @@ from mappings.terms import RDFS
 from mappings.urls import Urls
 
 from . import api, documents, federation, listing, sparql, views
-from .cache import RepresentationCache
+from .cache import DiskCache, RepresentationCache, variant_key
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
 from .negotiation import (
@@ -63,6 +63,8 @@ class ServerSettings:
     #: URLs per sitemap (the protocol allows 50,000).
     sitemap_size: int = 50_000
     cache_bytes: int = 256 * 1024 * 1024
+    #: SQLite file of rendered representations kept across restarts (None: memory only).
+    cache_path: str | None = None
 
 
 class BadRequest(Exception):
@@ -87,7 +89,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.jinja_env.autoescape = True
     urls = Urls(settings.base_url)
-    cache = RepresentationCache(settings.cache_bytes)
+    cache = RepresentationCache(settings.cache_bytes, DiskCache(settings.cache_path) if settings.cache_path else None)
     available_profiles = profiles(urls.base)
     app.extensions["studygraph"] = {"store": store, "settings": settings, "urls": urls, "cache": cache}
 
@@ -132,10 +134,12 @@ def create_app(
             response.status_code = 304
             return response
         if body is None:
-            body = cache.get(etag)
-        if body is None:
-            body = render(document, chosen, profile.token)
-            cache.put(etag, body)
+            variant = variant_key(path, chosen.name, profile.token)
+            body = cache.get(variant, etag)
+            response.headers["X-Cache"] = "HIT" if body is not None else "MISS"
+            if body is None:
+                body = render(document, chosen, profile.token)
+                cache.put(variant, etag, body)
         response.set_data(body)
         return response
 
@@ -153,12 +157,14 @@ def create_app(
         slug, suffix = split_suffix(key)
         if not is_slug(slug):
             return _not_found(suffix or FORMATS[0], request.path)
-        gone = store.changes.deleted(slug) if getattr(store, "changes", None) is not None else None
-        if gone is not None and not store.record_states([urls.item(slug)]):
-            response = _plain(f"/items/{slug} was deleted at {gone.time}\n", 410)
-            response.headers["Vary"] = "Accept"
-            return response
-        return serve_document(lambda: documents.item(store, urls, slug), f"/items/{slug}", suffix)
+        document = documents.item(store, urls, slug)
+        if document is None:
+            gone = store.changes.deleted(slug) if getattr(store, "changes", None) is not None else None
+            if gone is not None:
+                response = _plain(f"/items/{slug} was deleted at {gone.time}\n", 410)
+                response.headers["Vary"] = "Accept"
+                return response
+        return serve_document(lambda: document, f"/items/{slug}", suffix)
 
     @app.route("/<segment>/<key>", methods=["GET", "HEAD"])
     def linked_node(segment: str, key: str) -> Response:
@@ -237,7 +243,7 @@ def create_app(
 
     writes = threading.Lock()
     authorised = api.bearer_guard(settings.token)
-    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes)
+    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes, forget=cache.forget)
 
     federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type,
                         sitemap_size=settings.sitemap_size)

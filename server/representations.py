@@ -35,7 +35,8 @@ def prefixes(base_url: str) -> dict[str, str]:
 def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, root: str | None = None, context_url: str | None = None) -> bytes:
     """The statements in *format*; quad formats put them in the graph *graph*."""
     if format == "jsonld":
-        return json.dumps(jsonld(triples, base_url, root=root, context_url=context_url), ensure_ascii=False, indent=1).encode()
+        # No indent: json's C encoder only runs without one (4x faster on a study).
+        return json.dumps(jsonld(triples, base_url, root=root, context_url=context_url), ensure_ascii=False).encode()
     rdf_format = RDF_FORMATS[format]
     out = io.BytesIO()
     if format in ("nq", "trig"):
@@ -48,24 +49,49 @@ def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, 
 
 
 class _Compactor:
-    """Turns IRIs into compact IRIs (``dct:title``) under the context's prefixes."""
+    """Turns IRIs into compact IRIs (``dct:title``) under the context's prefixes.
+
+    Properties, classes and shared nodes recur in every document, so answers are
+    remembered (up to a bound: the IRIs of studies are many and each seen rarely)."""
+
+    MEMORY = 100_000
 
     def __init__(self, base_url: str) -> None:
         # Longest namespace first, so sg: wins over a prefix of the base URL.
         self.namespaces = sorted(((ns, p) for p, ns in prefixes(base_url).items()), key=lambda x: -len(x[0]))
+        self.known: dict[str, str] = {}
 
     def iri(self, value: str) -> str:
+        known = self.known.get(value)
+        if known is not None:
+            return known
+        compact = value
         for namespace, prefix in self.namespaces:
             if value.startswith(namespace):
                 local = value[len(namespace):]
                 if local and all(c.isalnum() or c in "_-." for c in local) and not local.startswith("."):
-                    return f"{prefix}:{local}"
-        return value
+                    compact = f"{prefix}:{local}"
+                    break
+        if len(self.known) >= self.MEMORY:
+            self.known.clear()
+        self.known[value] = compact
+        return compact
+
+
+_compactors: dict[str, _Compactor] = {}
+
+
+def _compactor(base_url: str) -> _Compactor:
+    """One compactor per base URL, shared by every request (dict access is atomic)."""
+    compactor = _compactors.get(base_url)
+    if compactor is None:
+        compactor = _compactors[base_url] = _Compactor(base_url)
+    return compactor
 
 
 def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, context_url: str | None = None) -> dict[str, Any]:
     """A JSON-LD document of *triples*, nested from *root* (the document's main thing)."""
-    compact = _Compactor(base_url)
+    compact = _compactor(base_url)
     by_subject: dict[str, list[Triple]] = {}
     for triple in triples:
         by_subject.setdefault(_key(triple.subject), []).append(triple)

@@ -151,6 +151,64 @@ def stats(store: str | None, as_json: bool) -> None:
         click.echo(f"{kind:<16} {count}")
 
 
+#: Rendered representations kept beside the store (server/cache.py), shared by
+#: `studygraph serve` and `studygraph prerender`.
+CACHE_FILE = "representations.sqlite"
+PRERENDER_FORMATS = ("ttl", "jsonld", "html")
+
+
+@main.command()
+@_store_option
+@click.option("--format", "formats", type=click.Choice(["html", "jsonld", "ttl", "rdf", "nt", "nq", "trig"]), multiple=True,
+              help="A format to render (repeatable) [default: ttl, jsonld, html].")
+@click.option("--workers", type=int, default=None, help="Processes to render with [default: one per CPU].")
+def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) -> None:
+    """Render every study's pages and data ahead of traffic, into the server's disk cache.
+
+    `studygraph serve` keeps each representation it renders in STORE/representations.sqlite
+    under its ETag; this fills that file for every study at once, so the first visitor of
+    a study is served from the cache too. Safe while the server runs (the store is only
+    read); variants already cached for the current version of a record are skipped.
+    """
+    import os
+
+    from server.prerender import PrerenderCount, prerender as run
+
+    config = Config.from_env(store=store)
+    opened = _open(config, read_only=True)
+    try:
+        base_url = _base_url(config, opened)
+        slugs = opened.index.slugs() if opened.index is not None else []
+    finally:
+        opened.close()
+    workers = max(1, workers or os.cpu_count() or 1)
+    chosen = formats or PRERENDER_FORMATS
+    started = time.monotonic()
+    total = PrerenderCount()
+    tty = sys.stderr.isatty()
+    args = (config.store, base_url, str(Path(config.store) / CACHE_FILE))
+    for count in run(_prerender_app, args, slugs, chosen, workers):
+        total += count
+        if tty:
+            click.echo(f"\r{total.requested // len(chosen):>10,} / {len(slugs):,} studies", nl=False, err=True)
+    if tty:
+        click.echo("\r\033[K", nl=False, err=True)
+    click.echo(
+        f"prerendered {len(slugs)} studies x {len(chosen)} formats in {time.monotonic() - started:.1f}s: "
+        f"{total.rendered} rendered, {total.requested - total.rendered - total.failed} already cached, {total.failed} failed"
+    )
+    sys.exit(1 if total.failed else 0)
+
+
+def _prerender_app(store_path: str, base_url: str, cache_path: str):
+    """The app a prerender worker requests from: the store read-only, no memory cache."""
+    from server.app import ServerSettings, create_app
+
+    opened = EmbeddedStore(store_path, read_only=True)
+    settings = ServerSettings(base_url=base_url, cache_bytes=0, cache_path=cache_path)
+    return create_app(opened, settings, index=opened.index)
+
+
 # ------------------------------------------------------------------------------ helpers
 
 
@@ -333,7 +391,10 @@ def _serve(config: Config) -> None:
     urls = Urls(_base_url(config, opened))
     if opened.base_url is None:
         opened.set_base_url(urls.base)
-    settings = ServerSettings(base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes)
+    settings = ServerSettings(
+        base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes,
+        cache_path=str(Path(config.store) / CACHE_FILE),
+    )
     sparql_settings = SparqlSettings(
         deadline_seconds=config.query_deadline, max_rows=config.max_rows,
         allowed_services=frozenset(config.allowed_services.split()),

@@ -1,0 +1,86 @@
+"""Rendering study representations ahead of traffic, into the disk cache.
+
+A study's representations only change when its record does, so they can be rendered
+once, after a load, instead of on a visitor's first request (the way Dataverse keeps
+its metadata exports). Each one is requested through the application itself, in
+process, exactly as a client would ask for it: the same negotiation, ETag and cache
+code fills the disk tier that ``studygraph serve`` then reads, and a variant already
+cached under its current ETag costs only a lookup. Several processes share the work,
+each with its own read-only view of the store.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from flask import Flask
+
+from .negotiation import FORMATS
+
+_CONTEXT = multiprocessing.get_context("spawn")
+#: Studies per task handed to a worker process: big enough to amortise the hand-off,
+#: small enough for a steady progress count.
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class PrerenderCount:
+    requested: int = 0
+    rendered: int = 0
+    failed: int = 0
+
+    def __add__(self, other: PrerenderCount) -> PrerenderCount:
+        return PrerenderCount(self.requested + other.requested, self.rendered + other.rendered, self.failed + other.failed)
+
+
+def render_studies(app: Flask, slugs: Sequence[str], formats: Sequence[str]) -> PrerenderCount:
+    """Request every study in *slugs* in each of *formats* (full profile) once; the app's
+    cache keeps what it renders. ``X-Cache: MISS`` tells what had to be rendered."""
+    media_types = {f.name: f.media_type for f in FORMATS}
+    client = app.test_client()
+    requested = rendered = failed = 0
+    for slug in slugs:
+        for name in formats:
+            response = client.get(f"/items/{slug}", headers={"Accept": media_types[name]})
+            requested += 1
+            if response.status_code != 200:
+                failed += 1
+            elif response.headers.get("X-Cache") == "MISS":
+                rendered += 1
+            response.close()
+    return PrerenderCount(requested, rendered, failed)
+
+
+# -- worker processes: each opens the store read-only once and renders batches of slugs
+
+_app: Flask | None = None
+_formats: tuple[str, ...] = ()
+
+
+def _start_worker(make_app: Any, make_args: tuple, formats: tuple[str, ...]) -> None:
+    global _app, _formats
+    _app = make_app(*make_args)
+    _formats = formats
+
+
+def _render_batch(slugs: list[str]) -> PrerenderCount:
+    assert _app is not None
+    return render_studies(_app, slugs, _formats)
+
+
+def prerender(make_app: Any, make_args: tuple, slugs: Sequence[str], formats: Sequence[str], workers: int) -> Iterator[PrerenderCount]:
+    """Render *slugs* in *workers* processes; yields the count of each finished batch.
+
+    *make_app(*make_args)* runs in each worker and returns the Flask app to request from
+    (it must be importable: workers are spawned, not forked, so no store handle is shared).
+    """
+    batches = [list(slugs[i : i + BATCH]) for i in range(0, len(slugs), BATCH)]
+    if workers <= 1:
+        _start_worker(make_app, make_args, tuple(formats))
+        for batch in batches:
+            yield _render_batch(batch)
+        return
+    with _CONTEXT.Pool(workers, initializer=_start_worker, initargs=(make_app, make_args, tuple(formats))) as pool:
+        yield from pool.imap_unordered(_render_batch, batches)

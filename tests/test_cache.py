@@ -1,0 +1,143 @@
+"""Rendered representations kept by ETag: the disk tier, its use by the server, prerender."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE, RECORDS, run_cli
+from graph.embedded import EmbeddedStore
+from graph.loader import Loader
+from mappings.readers import read_bytes
+from mappings.urls import Urls
+from server.app import ServerSettings, create_app
+from server.cache import DiskCache, RepresentationCache, variant_key
+
+SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
+MEDIA = {"ttl": "text/turtle", "jsonld": "application/ld+json", "html": "text/html"}
+
+
+def test_disk_cache_keeps_one_body_per_variant_valid_for_one_etag(tmp_path):
+    cache = DiskCache(tmp_path / "r.sqlite")
+    key = variant_key("/items/a", "ttl", "full")
+    cache.put(key, '"v1"', b"first body " * 100)
+    assert cache.get(key, '"v1"') == b"first body " * 100
+    assert cache.get(key, '"v2"') is None, "a body is only valid for the ETag it was rendered for"
+    cache.put(key, '"v2"', b"second")
+    assert cache.get(key, '"v1"') is None and cache.get(key, '"v2"') == b"second"
+    assert cache.count() == 1, "a new version overwrites the old row"
+    assert DiskCache(tmp_path / "r.sqlite").get(key, '"v2"') == b"second", "bodies survive a reopen"
+
+
+def test_forget_drops_every_variant_of_one_document_only(tmp_path):
+    cache = DiskCache(tmp_path / "r.sqlite")
+    for path in ("/items/a", "/items/ab", "/items/b"):
+        for fmt in ("ttl", "html"):
+            cache.put(variant_key(path, fmt, "full"), "e", path.encode())
+    cache.forget("/items/a")
+    assert cache.get(variant_key("/items/a", "ttl", "full"), "e") is None
+    assert cache.get(variant_key("/items/ab", "html", "full"), "e") == b"/items/ab"
+    assert cache.count() == 4
+
+
+def test_memory_tier_is_bounded_and_fed_from_disk(tmp_path):
+    disk = DiskCache(tmp_path / "r.sqlite")
+    cache = RepresentationCache(max_bytes=800, disk=disk)
+    for n in range(10):
+        cache.put(variant_key(f"/items/{n}", "ttl", "full"), f"e{n}", bytes(100))
+    assert cache._size <= 800
+    assert cache.get(variant_key("/items/0", "ttl", "full"), "e0") == bytes(100), "evicted from memory, still on disk"
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("cache") / "store"
+    result = run_cli("load", str(RECORDS), "--store", str(directory), "--base-url", BASE, "-q")
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
+def test_server_serves_a_rendered_variant_from_the_disk_after_a_restart(store_path, tmp_path):
+    cache_file = tmp_path / "representations.sqlite"
+    store = EmbeddedStore(store_path, read_only=True)
+    try:
+        first = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        miss = first.get(f"/items/{SEED}", headers={"Accept": "application/ld+json"})
+        assert miss.status_code == 200 and miss.headers["X-Cache"] == "MISS"
+        # A new app (a restarted server): nothing in memory, the body comes from the disk.
+        second = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        hit = second.get(f"/items/{SEED}", headers={"Accept": "application/ld+json"})
+        assert hit.headers["X-Cache"] == "HIT"
+        assert hit.data == miss.data and hit.headers["ETag"] == miss.headers["ETag"]
+        assert hit.headers["Content-Type"] == miss.headers["Content-Type"]
+        other = second.get(f"/items/{SEED}", headers={"Accept": "text/turtle"})
+        assert other.headers["X-Cache"] == "MISS", "each format is its own variant"
+    finally:
+        store.close()
+
+
+def test_a_changed_record_is_rendered_again(tmp_path):
+    record = json.loads(Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()[0])["record"]
+    source = tmp_path / "one.json"
+    source.write_text(json.dumps(record), encoding="utf-8")
+    directory = tmp_path / "store"
+    assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    store = EmbeddedStore(directory)
+    try:
+        slug = store.index.slugs()[0]
+        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(tmp_path / "r.sqlite")), index=store.index)
+        client = app.test_client()
+        before = client.get(f"/items/{slug}.ttl")
+        assert client.get(f"/items/{slug}.ttl").headers["X-Cache"] == "HIT"
+        changed = {**record, "dataset_schema": {**record["dataset_schema"], "description": "A new description of the study, long enough to matter."}}
+        Loader(store, Urls(BASE)).load(read_bytes(json.dumps(changed).encode(), "changed.json"))
+        after = client.get(f"/items/{slug}.ttl")
+        assert after.headers["X-Cache"] == "MISS" and after.headers["ETag"] != before.headers["ETag"]
+        assert b"A new description" in after.data and b"A new description" not in before.data
+    finally:
+        store.close()
+
+
+def test_prerender_fills_the_cache_the_server_reads(store_path):
+    result = run_cli("prerender", "--store", str(store_path), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    counts = re.search(r"prerendered (\d+) studies x 3 formats .*: (\d+) rendered, (\d+) already cached, 0 failed", result.stdout.decode())
+    assert counts, result.stdout
+    studies = int(counts[1])
+    store = EmbeddedStore(store_path, read_only=True)
+    try:
+        assert studies == store.index.count() > 40
+        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(store_path / "representations.sqlite")), index=store.index)
+        client = app.test_client()
+        for slug in store.index.slugs():
+            for fmt, media_type in MEDIA.items():
+                response = client.get(f"/items/{slug}", headers={"Accept": media_type})
+                assert response.status_code == 200 and response.headers["X-Cache"] == "HIT", (slug, fmt)
+    finally:
+        store.close()
+    again = run_cli("prerender", "--store", str(store_path))
+    assert f"0 rendered, {3 * studies} already cached" in again.stdout.decode(), again.stdout
+
+
+def test_deleting_a_record_through_the_api_drops_its_cached_representations(tmp_path):
+    source = tmp_path / "one.jsonl"
+    source.write_text(Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    directory = tmp_path / "store"
+    assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    store = EmbeddedStore(directory)
+    try:
+        slug = store.index.slugs()[0]
+        cache_file = tmp_path / "r.sqlite"
+        settings = ServerSettings(base_url=BASE, token="secret", cache_path=str(cache_file))
+        client = create_app(store, settings, index=store.index).test_client()
+        for media_type in MEDIA.values():
+            assert client.get(f"/items/{slug}", headers={"Accept": media_type}).status_code == 200
+        assert DiskCache(cache_file).count() == 3
+        assert client.delete(f"/api/records/{slug}", headers={"Authorization": "Bearer secret"}).status_code == 204
+        assert DiskCache(cache_file).count() == 0
+        assert client.get(f"/items/{slug}.ttl").status_code == 410
+    finally:
+        store.close()
