@@ -13,6 +13,7 @@ checkpoint; workers reopen it on their next query.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import shutil
@@ -23,7 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -58,14 +59,21 @@ class QueryJob:
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
+#: Results up to this size come back through the worker's pipe; larger ones through a
+#: spool file, streamed from disk (memory stays flat however large the result).
+INLINE_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True)
 class QueryResult:
-    """A finished query: its result in a spool file the caller must delete."""
+    """A finished query: its result either in :attr:`data` (small ones) or in the spool
+    file :attr:`path`, which the caller must delete."""
 
-    path: str
+    path: str | None
     rows: int
     truncated: bool
     seconds: float
+    data: bytes | None = None
 
 
 def _run_worker(connection: Connection) -> None:
@@ -97,15 +105,50 @@ def _run_worker(connection: Connection) -> None:
             if job.named_graphs:
                 options["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs]
             result = store.query(job.query, **options)
-            with open(spool, "wb") as out:
+            out = _SpillingBuffer(spool)
+            try:
                 rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes)
-            connection.send(("ok", rows, truncated, time.monotonic() - started))
+            finally:
+                inline = out.close()
+            connection.send(("ok", rows, truncated, time.monotonic() - started, inline))
         except SyntaxError as error:
-            connection.send(("error", str(error), True, 0.0))
+            connection.send(("error", str(error), True, 0.0, None))
         except Exception as error:  # reported to the client as a query error
-            connection.send(("error", f"{type(error).__name__}: {error}", False, 0.0))
+            connection.send(("error", f"{type(error).__name__}: {error}", False, 0.0, None))
         except BaseException:
-            connection.send(("error", traceback.format_exc(limit=2), False, 0.0))
+            connection.send(("error", traceback.format_exc(limit=2), False, 0.0, None))
+
+
+class _SpillingBuffer(io.RawIOBase):
+    """Collects a result in memory and moves it to the spool file once it outgrows
+    :data:`INLINE_BYTES`; :meth:`close` returns the bytes if they stayed in memory."""
+
+    def __init__(self, spool: str) -> None:
+        self.spool = spool
+        self.memory: io.BytesIO | None = io.BytesIO()
+        self.file: BinaryIO | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.memory is not None:
+            self.memory.write(data)
+            if self.memory.tell() <= INLINE_BYTES:
+                return len(data)
+            self.file = open(self.spool, "wb")
+            self.file.write(self.memory.getbuffer())
+            self.memory = None
+            return len(data)
+        assert self.file is not None
+        return self.file.write(data)
+
+    def close(self) -> bytes | None:  # type: ignore[override]
+        super().close()
+        if self.file is not None:
+            self.file.close()
+            return None
+        return self.memory.getvalue() if self.memory is not None else None
 
 
 class _Worker:
@@ -124,14 +167,23 @@ class _Worker:
 class QueryPool:
     """A fixed number of query workers over the latest checkpoint of a store."""
 
-    def __init__(self, take_checkpoint: Callable[[Path], None], *, size: int = 2, deadline: float = 10.0, spool_dir: str | None = None) -> None:
+    def __init__(
+        self, take_checkpoint: Callable[[Path], None], *, size: int = 2, deadline: float = 10.0, queue: int = 0,
+        spool_dir: str | None = None,
+    ) -> None:
         self.size = size
         self.deadline = deadline
+        #: Queries that may wait for a busy worker (each at most the deadline); beyond
+        #: that, :class:`PoolBusy` at once. Waiting in line rather than running more
+        #: workers than cores keeps each worker's store cache warm and the CPU unshared.
+        self.queue = queue
+        self._waiting = 0
         self._take_checkpoint = take_checkpoint
         _remove_abandoned(Path(spool_dir or tempfile.gettempdir()))
         self._root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX, dir=spool_dir))
         (self._root / _OWNER).write_text(str(os.getpid()))
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
         self._idle: list[_Worker] = [_Worker() for _ in range(size)]
         self._generation = 0
         self._users: dict[str, int] = {}
@@ -157,10 +209,12 @@ class QueryPool:
             shutil.rmtree(checkpoint, ignore_errors=True)
 
     def run(self, job: QueryJob) -> QueryResult:
-        """Run *job* on an idle worker; PoolBusy if none is idle, QueryTimeout at the deadline."""
+        """Run *job* on an idle worker, waiting in line for one if the queue has room;
+        PoolBusy if it has none (or no worker frees up within the deadline), QueryTimeout
+        when the query itself runs past the deadline."""
         with self._lock:
             if not self._idle:
-                raise PoolBusy("all query workers are busy")
+                self._wait_for_worker()
             worker = self._idle.pop()
             checkpoint = self._checkpoint
             self._users[checkpoint] = self._users.get(checkpoint, 0) + 1
@@ -170,11 +224,13 @@ class QueryPool:
             worker.connection.send((checkpoint, job, spool))
             if not worker.connection.poll(self.deadline):
                 raise QueryTimeout(f"the query ran past the {self.deadline:g} s deadline and was stopped")
-            status, value, flag, seconds = worker.connection.recv()
+            status, value, flag, seconds, inline = worker.connection.recv()
             healthy = True
             if status == "error":
                 _remove(spool)
                 raise QueryFailed(value, syntax=bool(flag))
+            if inline is not None:
+                return QueryResult(None, int(value), bool(flag), seconds, inline)
             return QueryResult(spool, int(value), bool(flag), seconds)
         except (EOFError, OSError, BrokenPipeError) as error:
             _remove(spool)
@@ -189,8 +245,25 @@ class QueryPool:
                 worker = _Worker()
             with self._lock:
                 self._idle.append(worker)
+                self._freed.notify()
                 self._users[checkpoint] -= 1
                 self._drop_unused(checkpoint)
+
+    def _wait_for_worker(self) -> None:
+        """Wait (holding the lock's condition) until a worker is idle; PoolBusy if the line
+        is full or the deadline passes first."""
+        if self._waiting >= self.queue:
+            raise PoolBusy("all query workers are busy")
+        self._waiting += 1
+        try:
+            until = time.monotonic() + self.deadline
+            while not self._idle:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise PoolBusy("no query worker became free in time")
+                self._freed.wait(left)
+        finally:
+            self._waiting -= 1
 
     def close(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryTimeout
+from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryTimeout
 from graph.sparql_guard import QueryRefused, add_using, inspect
 from graph.sparql_results import RESULT_FORMATS
 
@@ -132,16 +132,13 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
                 return _page(req, query, error=str(error), status=400 if error.syntax else 500)
             raise ProtocolError(400 if error.syntax else 500, str(error)) from None
         if html:
-            try:
-                with open(result.path, "rb") as spooled:
-                    data = spooled.read().decode("utf-8")
-            finally:
-                os.unlink(result.path)
+            data = _result_bytes(result).decode("utf-8")
             if graph_form:
                 return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
             return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
         media = GRAPH_MEDIA.get(chosen) or SOLUTION_MEDIA[chosen]
-        response = Response(_stream_file(result.path), content_type=_with_charset(media))
+        body = result.data if result.path is None else _stream_file(result.path)
+        response = Response(body, content_type=_with_charset(media))
         response.headers["Vary"] = "Accept"
         response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
         if result.truncated:
@@ -333,6 +330,17 @@ def _choose_result_format(req: Request, form: str) -> str:
     if best in MEDIA_ALIASES:
         return MEDIA_ALIASES[best]
     return {v: k for k, v in offered.items()}[best]
+
+
+def _result_bytes(result: QueryResult) -> bytes:
+    """A whole result (for the query page), from memory or its spool file."""
+    if result.path is None:
+        return result.data or b""
+    try:
+        with open(result.path, "rb") as spooled:
+            return spooled.read()
+    finally:
+        os.unlink(result.path)
 
 
 def _stream_file(path: str):

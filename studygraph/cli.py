@@ -399,7 +399,7 @@ def _serve(config: Config) -> None:
         deadline_seconds=config.query_deadline, max_rows=config.max_rows,
         allowed_services=frozenset(config.allowed_services.split()),
     )
-    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline)
+    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue)
     app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the

@@ -33,6 +33,9 @@ class Config:
     query_deadline: float = 10.0
     #: Worker processes for public SPARQL queries (also the cap on concurrent queries).
     query_workers: int = 2
+    #: Public SPARQL queries that may wait for a busy worker; beyond them, 503. Keep
+    #: workers + queue below the thread count, so waiting queries never hold every thread.
+    query_queue: int = 4
     #: Rows (or triples) after which a SPARQL result is cut.
     max_rows: int = 100_000
     #: SPARQL endpoints public queries may call with SERVICE (space-separated IRIs).

@@ -312,7 +312,17 @@ def test_a_long_get_url_is_refused(server):
 @pytest.fixture(scope="module")
 def one_worker(tmp_path_factory):
     live = LiveServer(load_records(tmp_path_factory, "one-worker"), env={
-        **scratch(tmp_path_factory, "one-worker"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_DEADLINE": "5"})
+        **scratch(tmp_path_factory, "one-worker"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": "0",
+        "STUDYGRAPH_QUERY_DEADLINE": "5"})
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def one_worker_one_waiting(tmp_path_factory):
+    live = LiveServer(load_records(tmp_path_factory, "one-waiting"), env={
+        **scratch(tmp_path_factory, "one-waiting"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": "1",
+        "STUDYGRAPH_QUERY_DEADLINE": "5"})
     yield live
     live.stop()
 
@@ -454,3 +464,29 @@ def test_update_with_the_token(server):
     assert bindings(query(server, check)[2]) == []
     # The records are untouched.
     assert bindings(query(server, TITLE)[2]) == [{"title": SEED_TITLE}]
+
+
+def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_worker_one_waiting):
+    """One worker, room for one waiting query. While a runaway holds the worker, two more
+    queries arrive: one takes the place in line and is answered once the runaway is
+    stopped at the deadline; the other finds the line full and gets 503 at once."""
+    server = one_worker_one_waiting
+    [worker] = query_workers(server)
+    assert query(server, TITLE)[0] == 200
+    idle = cpu_ticks(worker)
+    answers: dict = {}
+    runaway = threading.Thread(target=lambda: answers.update(runaway=query(server, RUNAWAY)))
+    runaway.start()
+    try:
+        wait_for(lambda: cpu_ticks(worker) >= idle + os.sysconf("SC_CLK_TCK") // 10, "the runaway query to run on the only worker")
+        others = [threading.Thread(target=lambda n=n: answers.update({n: query(server, TITLE)})) for n in (1, 2)]
+        for thread in others:
+            thread.start()
+        for thread in others:
+            thread.join(60)
+    finally:
+        runaway.join(60)
+    assert answers["runaway"][0] == 503 and b"deadline" in answers["runaway"][2]
+    served, refused = sorted((answers[1], answers[2]), key=lambda answer: answer[0])
+    assert served[0] == 200 and bindings(served[2]) == [{"title": SEED_TITLE}], "the query in line ran once the worker was free"
+    assert refused[0] == 503 and b"too many queries" in refused[2] and int(refused[1]["retry-after"]) > 0
