@@ -41,6 +41,10 @@ def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefix
         variables = [v.value for v in result.variables]
         rows = itertools.islice(result, max_rows + 1)
         return _WRITERS[format](variables, rows, out, max_rows)
+    if format in ("nt", "nq"):
+        # Line formats (one triple a line; N-Quads of the default graph is N-Triples):
+        # Oxigraph writes them without a Python object per triple, cut at the cap's line.
+        return _write_lines(result, out, max_rows)
     triples, counter = _capped(result, max_rows)
     rdf_format = RDF_FORMATS[format]
     if format in ("nq", "trig"):
@@ -48,6 +52,46 @@ def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefix
     options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
     pyoxigraph.serialize(triples, out, rdf_format, **options)
     return counter["n"], counter["cut"]
+
+
+class _CapReached(Exception):
+    pass
+
+
+class _LineCap:
+    """A writer passing at most *cap* lines on to *out*; past them it stops the serialiser."""
+
+    def __init__(self, out: BinaryIO, cap: int) -> None:
+        self.out = out
+        self.cap = cap
+        self.lines = 0
+        self.cut = False
+
+    def write(self, data: bytes) -> int:
+        count = data.count(b"\n")
+        if self.lines + count <= self.cap:
+            self.out.write(data)
+            self.lines += count
+            return len(data)
+        end = -1
+        for _ in range(self.cap - self.lines):
+            end = data.index(b"\n", end + 1)
+        self.out.write(data[: end + 1])
+        self.lines, self.cut = self.cap, True
+        raise _CapReached
+
+    def flush(self) -> None:
+        pass
+
+
+def _write_lines(result: Any, out: BinaryIO, cap: int) -> tuple[int, bool]:
+    writer = _LineCap(out, cap)
+    try:
+        result.serialize(writer, pyoxigraph.RdfFormat.N_TRIPLES)
+    except Exception:
+        if not writer.cut:
+            raise
+    return writer.lines, writer.cut
 
 
 def _capped(triples: Iterable[Triple], cap: int):

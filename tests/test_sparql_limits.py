@@ -383,7 +383,7 @@ def test_results_are_cut_at_the_row_cap(five_rows, media):
     assert headers["x-sparql-max-rows"] == "5"
 
 
-@pytest.mark.parametrize("media, parse", [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld")])
+@pytest.mark.parametrize("media, parse", [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/n-quads", "nquads"), ("application/ld+json", "json-ld")])
 def test_graph_results_are_cut_at_the_row_cap(five_rows, media, parse):
     status, headers, body = query(five_rows, "CONSTRUCT WHERE { ?s <http://purl.org/dc/terms/title> ?title }", accept=media)
     assert status == 200 and headers["content-type"].startswith(media)
