@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -49,17 +50,37 @@ ORGANISATION_ALIASES: dict[str, str] = {
 }
 
 
+#: Names, keywords and codes recur across thousands of records, descriptions hardly ever:
+#: texts up to this length are cleaned and keyed once and remembered.
+SHORT_TEXT = 160
+_REMEMBERED = 1 << 16
+
+
 def clean_text(value: str) -> str:
     """Text with markup removed, entities decoded, quotes straightened, spaces collapsed."""
+    return _clean_short(value) if len(value) <= SHORT_TEXT else _clean(value)
+
+
+def _clean(value: str) -> str:
     text = html.unescape(_TAGS.sub(" ", value)).translate(_QUOTES)
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+_clean_short = lru_cache(maxsize=_REMEMBERED)(_clean)
+
+
 def slugify(value: str) -> str:
     """A URL path segment of lowercase ASCII letters, digits and hyphens ('' if none)."""
+    return _slugify_short(value) if len(value) <= SHORT_TEXT else _slugify(value)
+
+
+def _slugify(value: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", clean_text(value)).encode("ascii", "ignore").decode()
     ascii_text = ascii_text.replace("&", " and ").replace("'", "")
     return _NOT_KEY.sub("-", ascii_text.lower()).strip("-")[:120].strip("-")
+
+
+_slugify_short = lru_cache(maxsize=_REMEMBERED)(_slugify)
 
 
 def is_slug(value: str) -> bool:

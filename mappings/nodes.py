@@ -9,6 +9,7 @@ that names it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import catalogues, keys
 from .record_graph import RecordGraph
@@ -86,18 +87,46 @@ def organisation(ctx: Context, name: str, kind: str = "Organization", role: str 
     return node
 
 
-def keyword(ctx: Context, text: str) -> str | None:
-    """A keyword as a ``skos:Concept`` in the catalogue's keyword scheme."""
+@dataclass(frozen=True)
+class KeywordTerms:
+    """A keyword's node and the literals a study gives it: its label (lower-cased, as in
+    the node) and the text as published."""
+
+    node: str
+    label: str
+    text: str
+
+
+def keyword(ctx: Context, text: str) -> tuple[str, str, str] | None:
+    """A keyword as a ``skos:Concept`` in the catalogue's keyword scheme; returns the
+    node, the label literal and the published-text literal."""
+    described = _keyword_description(ctx.urls, text) if len(text) <= keys.SHORT_TEXT else _describe_keyword(ctx.urls, text)
+    if described is None:
+        return None
+    terms, link, statements = described
+    ctx.links[link] = None
+    ctx.graph.add_all(statements)
+    return terms.node, terms.label, terms.text
+
+
+def _describe_keyword(urls: Urls, text: str) -> tuple[KeywordTerms, Link, tuple[tuple[str, str, str], ...]] | None:
+    """A keyword's terms, its link and the statements describing its node: the same in
+    every record that uses the keyword (a study uses some twenty, from a shared
+    vocabulary), so short keywords are described once and remembered."""
     label = keys.keyword_label(text)
     key = keys.slugify(label)
     if not key:
         return None
-    ctx.link("keyword", "keyword", key, label)
-    node = f"<{ctx.urls.thing('keyword', key)}>"
-    ctx.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
-    ctx.label(node, label, SKOS + "prefLabel", SCHEMA + "name")
-    _in_scheme(ctx, node, "keyword")
-    return node
+    node = f"<{urls.thing('keyword', key)}>"
+    scratch = Context(RecordGraph(""), urls, "")
+    scratch.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
+    scratch.label(node, label, SKOS + "prefLabel", SCHEMA + "name")
+    _in_scheme(scratch, node, "keyword")
+    terms = KeywordTerms(node, literal(label), literal(keys.clean_text(text)))
+    return terms, Link("keyword", "keyword", key, label), tuple(scratch.graph.statements)
+
+
+_keyword_description = lru_cache(maxsize=1 << 15)(_describe_keyword)
 
 
 def concept(ctx: Context, kind: str, code: str, label: str | None = None) -> str | None:

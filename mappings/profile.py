@@ -181,12 +181,13 @@ def _keywords(ctx: Context, values: list[Any]) -> None:
     for value in _unique(values):
         if not isinstance(value, str) or not value.strip():
             continue
-        node = nodes.keyword(ctx, value)
-        if node is None:
+        found = nodes.keyword(ctx, value)
+        if found is None:
             ctx.graph.warn("keywords", f"keyword {value!r} has no letters or digits; dropped")
             continue
-        ctx.add(ctx.study, _p(DCAT, "keyword"), literal(keys.keyword_label(value)))
-        ctx.add(ctx.study, _p(SCHEMA, "keywords"), literal(keys.clean_text(value)))
+        node, label, text = found
+        ctx.add(ctx.study, _p(DCAT, "keyword"), label)
+        ctx.add(ctx.study, _p(SCHEMA, "keywords"), text)
         ctx.add(ctx.study, _p(DCAT, "theme"), node)
 
 

@@ -38,6 +38,10 @@ class RecordGraph:
         """Add a statement; *subject*, *predicate* and *obj* are N-Triples terms."""
         self.statements[(subject, predicate, obj)] = None
 
+    def add_all(self, statements: tuple[tuple[str, str, str], ...]) -> None:
+        """Add statements already made (N-Triples terms), in their order."""
+        self.statements.update(dict.fromkeys(statements))
+
     def typed(self, subject: str, *classes: str) -> None:
         """Give *subject* each class (IRIs, not yet bracketed)."""
         for cls in classes:
