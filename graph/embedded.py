@@ -290,8 +290,8 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     The store is built in a sibling directory and renamed into place when complete; an
     interrupted load leaves only that directory, which the next load removes. Each chunk
     is bulk-loaded on its own (memory stays flat: one bulk load of a whole large input
-    grows to several GiB) by a thread, while the caller produces the next chunk (the
-    bulk loader releases the GIL, so mapping and loading use both cores).
+    grows to several GiB) by a thread, while the caller indexes it and produces the next
+    chunk (the bulk loader releases the GIL, so mapping and loading use both cores).
     """
     target = Path(path)
     if not is_fresh(target):
@@ -303,26 +303,30 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     store = pyoxigraph.Store(str(building / GRAPH_DIRECTORY))
     index = SearchIndex(building / INDEX_FILE)
     changes = ChangeLog(building / CHANGES_FILE)
-    pending: queue.Queue[tuple[bytes, list[IndexEntry]] | None] = queue.Queue(maxsize=2)
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def consume(store: pyoxigraph.Store) -> None:
-        while (chunk := pending.get()) is not None:
+        while (quads := pending.get()) is not None:
             if not failure:
                 try:
-                    store.bulk_load(chunk[0], RdfFormat.N_QUADS)
-                    index.replace(chunk[1])
-                    changes.record((e.summary.slug, "created", e.modified) for e in chunk[1])
+                    # Our own output, every term already made by pyoxigraph: no need to
+                    # validate it again.
+                    store.bulk_load(quads, RdfFormat.N_QUADS, lenient=True)
                 except BaseException as error:  # reported to the producer below
                     failure.append(error)
 
     worker = threading.Thread(target=consume, args=(store,), name="bulk-load", daemon=True)
     worker.start()
     try:
-        for chunk in chunks:
+        for quads, entries in chunks:
             if failure:
                 break
-            pending.put(chunk)
+            pending.put(quads)
+            # The bulk loader is the slowest stage: the index and the change log are
+            # written here, while it works, rather than after it on its thread.
+            index.replace(entries)
+            changes.record((e.summary.slug, "created", e.modified) for e in entries)
     finally:
         pending.put(None)
         worker.join()

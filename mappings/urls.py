@@ -7,7 +7,9 @@ a URL asks this module, so the scheme is written down once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 #: Linked-node kinds and the path segment their documents live under.
 NODE_KINDS: dict[str, str] = {
@@ -22,6 +24,20 @@ NODE_KINDS: dict[str, str] = {
 }
 
 
+#: Characters an IRI may not hold (RFC 3987), nor a base URL we mint IRIs under.
+_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def check_base_url(value: str) -> str:
+    """*value* without a trailing slash, if it is an absolute http(s) URL with a host and
+    no query or fragment (every IRI we mint starts with it); ValueError otherwise."""
+    base = value.rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or _NOT_IN_IRI.search(base):
+        raise ValueError(f"the base URL must be an absolute http(s) URL without query or fragment, not {value!r}")
+    return base
+
+
 @dataclass(frozen=True)
 class Urls:
     """Document URLs and IRIs under one base URL (no trailing slash)."""
@@ -29,7 +45,7 @@ class Urls:
     base: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base", self.base.rstrip("/"))
+        object.__setattr__(self, "base", check_base_url(self.base))
 
     def document(self, kind: str, key: str) -> str:
         return f"{self.base}/{NODE_KINDS[kind]}/{key}"

@@ -16,7 +16,7 @@ from graph.embedded import EmbeddedStore, StoreError, is_fresh
 from graph.backend import EXPORT_FORMATS
 from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
 from mappings.readers import FORMATS, read_paths
-from mappings.urls import Urls
+from mappings.urls import Urls, check_base_url
 
 from .config import DEFAULT_BASE_URL, Config
 
@@ -64,7 +64,7 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
         sys.exit(post_records(server_url, items, token=config.token))
     progress = _Progress(quiet=quiet)
     if not dry_run and is_fresh(config.store):
-        urls = Urls(config.base_url or DEFAULT_BASE_URL)
+        urls = Urls(_base_url(config, None))
         report = load_fresh(config.store, items, urls, progress)
     else:
         opened = _open(config, read_only=dry_run and not is_fresh(config.store), fresh_ok=dry_run)
@@ -231,7 +231,10 @@ def _base_url(config: Config, store: EmbeddedStore | None) -> str:
             f"the store at {config.store} publishes under {recorded}; "
             f"it cannot take records under {config.base_url} (use another --store)"
         )
-    return recorded or (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+    try:
+        return check_base_url(recorded or config.base_url or DEFAULT_BASE_URL)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 class _NoStore:

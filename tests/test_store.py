@@ -207,6 +207,14 @@ def test_a_store_refuses_another_base_url(loaded):
     assert b"publishes under https://catalogue.example.org" in result.stderr
 
 
+@pytest.mark.parametrize("base_url", ["not a url", "ftp://example.org", "http://example.org/a b", "http://example.org/?x=1", "http://"])
+def test_a_base_url_that_cannot_start_iris_is_refused(tmp_path, base_url):
+    result = run_cli("load", str(RECORDS), "--store", str(tmp_path / "store"), "--base-url", base_url)
+    assert result.returncode != 0
+    assert b"the base URL must be an absolute http(s) URL" in result.stderr
+    assert not (tmp_path / "store" / "graph").exists()
+
+
 def _kill_after_warning(args: list[str], lines: list[str], marker: str) -> None:
     """Start a load reading stdin, feed it *lines*, and kill it once *marker* is on stderr.
 
