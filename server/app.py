@@ -21,7 +21,7 @@ from mappings.terms import RDFS
 from mappings.urls import Urls
 
 from . import api, documents, federation, listing, sparql, views
-from .cache import DiskCache, RepresentationCache, variant_key
+from .cache import DiskCache, RepresentationCache, render_version, variant_key
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
 from .negotiation import (
@@ -44,8 +44,8 @@ PROF = "http://www.w3.org/ns/dx/prof/"
 #: Formats a whole record graph is written in by the store itself (JSON-LD is ours: it is
 #: compacted with the published context and nested; TriG needs the graph around it).
 STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq"})
-#: Bump to invalidate cached representations when rendering changes.
-RENDER_VERSION = "1"
+#: Part of every ETag: changes with the rendering code (see cache.render_version).
+RENDER_VERSION = render_version()
 
 
 @dataclass(frozen=True)

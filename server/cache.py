@@ -16,10 +16,12 @@ changes while its ETag stays the same. So rendered bodies are kept:
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
+from importlib import metadata
 from pathlib import Path
 
 #: zlib level of bodies at rest: about 5x smaller than the text; inflating one is ~50 µs.
@@ -31,6 +33,21 @@ CREATE TABLE IF NOT EXISTS representations (
     body BLOB NOT NULL         -- zlib-compressed
 ) WITHOUT ROWID;
 """
+
+
+def render_version() -> str:
+    """A fingerprint of everything that shapes a representation besides the record:
+    the server's and the mapping's code and templates, and the RDF library's version.
+
+    It goes into every ETag, so a cached body rendered by other code (an upgrade, a
+    template edit) is never served: the disk tier outlives the process that filled it."""
+    digest = hashlib.sha256(metadata.version("pyoxigraph").encode())
+    here = Path(__file__).resolve().parent
+    for folder in (here, here.parent / "mappings"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".html", ".css", ".ttl", ".jsonld", ".txt"):
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def variant_key(path: str, format: str, profile: str) -> str:

@@ -141,3 +141,29 @@ def test_deleting_a_record_through_the_api_drops_its_cached_representations(tmp_
         assert client.get(f"/items/{slug}.ttl").status_code == 410
     finally:
         store.close()
+
+
+def _render_version_of(tree: Path) -> str:
+    """render_version() of a copy of the code at *tree* (cache.py fingerprints its own folder)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("copied_cache", tree / "server" / "cache.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.render_version()
+
+
+def test_the_etag_fingerprint_changes_with_the_rendering_code(tmp_path):
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("server", "mappings"):
+        shutil.copytree(root / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _render_version_of(tmp_path)
+    assert _render_version_of(tmp_path) == before, "the same code, the same fingerprint"
+    template = tmp_path / "server" / "templates" / "study.html"
+    template.write_text(template.read_text(encoding="utf-8") + "<!-- edited -->\n", encoding="utf-8")
+    edited = _render_version_of(tmp_path)
+    assert edited != before, "a cached page rendered by the old template must not match"
+    (tmp_path / "mappings" / "terms.py").write_text("# another prefix table\n", encoding="utf-8")
+    assert _render_version_of(tmp_path) not in (before, edited)
