@@ -15,7 +15,7 @@ import click
 from graph.embedded import EmbeddedStore, StoreError, is_fresh
 from graph.backend import EXPORT_FORMATS
 from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
-from mappings.readers import FORMATS, read_paths
+from mappings.readers import FORMATS, ReadProgress, read_paths
 from mappings.urls import Urls, check_base_url
 
 from .config import DEFAULT_BASE_URL, Config
@@ -57,12 +57,13 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
     filled with the bulk loader. Exit status 1 if any record was rejected.
     """
     config = Config.from_env(store=store, base_url=base_url)
-    items = read_paths(paths, format=format_)
+    reading = ReadProgress()
+    items = read_paths(paths, format=format_, progress=reading)
     if server_url:
         from .remote_load import post_records
 
         sys.exit(post_records(server_url, items, token=config.token))
-    progress = _Progress(quiet=quiet)
+    progress = _Progress(quiet=quiet, reading=reading)
     if not dry_run and is_fresh(config.store):
         urls = Urls(_base_url(config, None))
         report = load_fresh(config.store, items, urls, progress)
@@ -249,11 +250,29 @@ class _NoStore:
         raise AssertionError("dry run")
 
 
-class _Progress:
-    """Prints warnings and rejections as they happen, and a live count on a terminal."""
+def progress_line(count: int, elapsed: float, fraction: float | None, width: int = 30) -> str:
+    """``[=========>          ]  45%  12,345 records  2,100/s  ~1m20s left`` (the bar and
+    the time left only when the share of the input read is known)."""
+    rate = count / max(elapsed, 1e-9)
+    counted = f"{count:>10,} records  {rate:,.0f}/s"
+    if fraction is None:
+        return counted
+    filled = int(fraction * width)
+    bar = "=" * filled + (">" if filled < width else "") + " " * max(0, width - filled - 1)
+    left = ""
+    if 0 < fraction < 1:
+        seconds = int(elapsed * (1 - fraction) / fraction)
+        left = f"  ~{seconds // 60}m{seconds % 60:02d}s left"
+    return f"[{bar}] {fraction:4.0%}  {counted}{left}"
 
-    def __init__(self, *, quiet: bool) -> None:
+
+class _Progress:
+    """Prints warnings and rejections as they happen and, on a terminal, a progress bar
+    (share of the input bytes read, when the inputs are files) with a live count."""
+
+    def __init__(self, *, quiet: bool, reading: ReadProgress | None = None) -> None:
         self.quiet = quiet
+        self.reading = reading
         self.tty = sys.stderr.isatty()
         self.count = 0
         self.started = time.monotonic()
@@ -268,8 +287,9 @@ class _Progress:
                 self._line(f"warning: {event.origin} [{event.slug}] {warning}")
         if self.tty and time.monotonic() - self.shown > 0.2:
             self.shown = time.monotonic()
-            rate = self.count / max(self.shown - self.started, 1e-9)
-            click.echo(f"\r{self.count:>10,} records  {rate:,.0f}/s", nl=False, err=True)
+            fraction = self.reading.fraction() if self.reading is not None else None
+            line = progress_line(self.count, self.shown - self.started, fraction)
+            click.echo(f"\r{line}", nl=False, err=True)
 
     def _line(self, text: str) -> None:
         if self.tty:

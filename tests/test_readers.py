@@ -456,3 +456,40 @@ def test_real_records_directory() -> None:
     records, rejections = read(RECORDS)
     assert len(records) == 43 and rejections == []
     assert {r.format for r in records} == {"harmony", "harmony-page"}
+
+
+def test_read_progress_follows_the_bytes_of_the_files_read(tmp_path):
+    import gzip as gz
+
+    from mappings.readers import ReadProgress
+
+    lines = [json.dumps({"dataset_schema": {"name": f"Study {n}", "description": f"{n} " * 100}}) for n in range(3000)]
+    plain = tmp_path / "a.jsonl"
+    plain.write_text("\n".join(lines[:2000]) + "\n", encoding="utf-8")
+    zipped = tmp_path / "b.jsonl.gz"
+    zipped.write_bytes(gz.compress(("\n".join(lines[2000:]) + "\n").encode()))
+    progress = ReadProgress()
+    seen = []
+    for result in read_paths([str(plain), str(zipped)], progress=progress):
+        seen.append(progress.fraction())
+    assert progress.total == plain.stat().st_size + zipped.stat().st_size
+    assert len(seen) == 3000 and all(f is not None for f in seen)
+    assert seen == sorted(seen), "the share read never goes back"
+    assert seen[0] < 0.2 and seen[1000] < seen[1999] < seen[-1] and progress.fraction() == 1.0
+
+
+def test_read_progress_is_unknown_with_stdin():
+    from mappings.readers import ReadProgress
+
+    progress = ReadProgress()
+    progress.plan("-")
+    assert progress.fraction() is None
+
+
+def test_the_progress_line_draws_a_bar_when_the_share_is_known():
+    from studygraph.cli import progress_line
+
+    assert progress_line(1000, 2.0, None).strip() == "1,000 records  500/s"
+    half = progress_line(1000, 2.0, 0.5, width=10)
+    assert half.startswith("[=====>    ]  50%") and "~0m02s left" in half
+    assert progress_line(2000, 4.0, 1.0, width=10).startswith("[==========] 100%")

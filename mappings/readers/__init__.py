@@ -29,13 +29,14 @@ from mappings.readers.sources import (
     READ_ERRORS,
     InputError,
     Prefetched,
+    ReadProgress,
     describe,
     expand_paths,
     open_input,
 )
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
-__all__ = ["FORMATS", "ReadResult", "Rejection", "SourceRecord", "read_bytes", "read_paths", "sniff_format"]
+__all__ = ["FORMATS", "ReadProgress", "ReadResult", "Rejection", "SourceRecord", "read_bytes", "read_paths", "sniff_format"]
 
 FORMATS: tuple[str, ...] = ("harmony", "harmony-page", "jsonld", "html", "dcat")
 
@@ -74,14 +75,15 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def read_paths(paths: Iterable[str], format: str | None = None) -> Iterator[ReadResult]:
+def read_paths(paths: Iterable[str], format: str | None = None, progress: ReadProgress | None = None) -> Iterator[ReadResult]:
     """Read every record from ``paths``: files (``.gz`` or not), folders (their files,
     recursively, sorted, hidden ones skipped) and ``-`` for stdin.
 
     Each input is sniffed on its own unless ``format`` is given. Bad input yields
-    Rejections and reading goes on; only an unknown ``format`` raises (ValueError)."""
+    Rejections and reading goes on; only an unknown ``format`` raises (ValueError).
+    A *progress* is told the inputs' sizes up front and follows the reading."""
     _check_format(format)
-    return _read_paths(paths, format)
+    return _read_paths(paths, format, progress)
 
 
 def read_bytes(data: bytes, name: str = "<body>", format: str | None = None) -> Iterator[ReadResult]:
@@ -95,18 +97,23 @@ def _check_format(format: str | None) -> None:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
-def _read_paths(paths: Iterable[str], format: str | None) -> Iterator[ReadResult]:
-    for path in expand_paths(paths):
+def _read_paths(paths: Iterable[str], format: str | None, progress: ReadProgress | None) -> Iterator[ReadResult]:
+    inputs = list(expand_paths(paths))  # names only: sizes are known before reading
+    if progress is not None:
+        for path in inputs:
+            if not isinstance(path, Rejection):
+                progress.plan(path)
+    for path in inputs:
         if isinstance(path, Rejection):
             yield path
         else:
-            yield from _read_input(path, None, format)
+            yield from _read_input(path, None, format, progress)
 
 
-def _read_input(name: str, data: bytes | None, format: str | None) -> Iterator[ReadResult]:
+def _read_input(name: str, data: bytes | None, format: str | None, progress: ReadProgress | None = None) -> Iterator[ReadResult]:
     """Open, sniff and read one input, turning every failure into a Rejection."""
     try:
-        with open_input(name, data) as stream:
+        with open_input(name, data, progress) as stream:
             source = Prefetched(stream, HEAD_SIZE)
             head = source.head
             if not head.removeprefix(BOM).strip():

@@ -96,11 +96,54 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str | Rejection]:
         yield from sorted(found, key=lambda p: os.path.relpath(p, path).split(os.sep))
 
 
+class ReadProgress:
+    """How far a read of files has got, in bytes of the files as stored (gzipped or
+    not), for a progress bar; unknown when stdin is among the inputs."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.known = True
+        self._finished = 0
+        self._current: BinaryIO | None = None
+
+    def plan(self, path: str) -> None:
+        """Count an input that will be read."""
+        if path == "-":
+            self.known = False
+            return
+        try:
+            self.total += os.path.getsize(path)
+        except OSError:
+            pass  # reported as a rejection when it is read
+
+    def fraction(self) -> float | None:
+        """The share of the bytes read so far (0..1), or None if it cannot be known."""
+        if not self.known or not self.total:
+            return None
+        done = self._finished
+        if self._current is not None:
+            try:
+                done += self._current.tell()
+            except (OSError, ValueError):
+                pass
+        return min(1.0, done / self.total)
+
+    def _opened(self, raw: BinaryIO) -> None:
+        self._current = raw
+
+    def _closed(self, raw: BinaryIO) -> None:
+        try:
+            self._finished += os.fstat(raw.fileno()).st_size
+        except (OSError, ValueError):
+            pass
+        self._current = None
+
+
 @contextmanager
-def open_input(name: str, data: bytes | None = None) -> Iterator[BinaryIO]:
+def open_input(name: str, data: bytes | None = None, progress: ReadProgress | None = None) -> Iterator[BinaryIO]:
     """Open ``data`` (if given), stdin (``-``) or the file ``name`` as a decompressed
     byte stream. Gzip is recognised by its magic bytes, so ``.gz`` files and gzipped
-    stdin or uploads all work; decompression streams."""
+    stdin or uploads all work; decompression streams. A *progress* follows the file."""
     if data is not None:
         raw: BinaryIO = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
     elif name == "-":
@@ -108,6 +151,9 @@ def open_input(name: str, data: bytes | None = None) -> Iterator[BinaryIO]:
     else:
         raw = open(name, "rb")
     owned = raw is not sys.stdin.buffer
+    following = progress is not None and data is None and owned
+    if following:
+        progress._opened(raw)  # type: ignore[union-attr]
     try:
         if raw.peek(2)[:2] == GZIP_MAGIC:  # type: ignore[attr-defined]
             with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
@@ -115,6 +161,8 @@ def open_input(name: str, data: bytes | None = None) -> Iterator[BinaryIO]:
         else:
             yield raw
     finally:
+        if following:
+            progress._closed(raw)  # type: ignore[union-attr]
         if owned:
             raw.close()
 
