@@ -139,7 +139,9 @@ def create_app(
             response.headers["X-Cache"] = "HIT" if body is not None else "MISS"
             if body is None:
                 body = render(document, chosen, profile.token)
-                cache.put(variant, etag, body)
+                # A page of /catalog changes with every write and every cursor: kept in
+                # memory for a harvest in progress, not worth a row on disk.
+                cache.put(variant, etag, body, persist=document.kind != "catalog")
         response.set_data(body)
         return response
 

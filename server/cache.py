@@ -118,9 +118,9 @@ class RepresentationCache:
             self._remember(etag, body)
         return body
 
-    def put(self, variant: str, etag: str, body: bytes) -> None:
+    def put(self, variant: str, etag: str, body: bytes, *, persist: bool = True) -> None:
         self._remember(etag, body)
-        if self.disk is not None:
+        if persist and self.disk is not None:
             self.disk.put(variant, etag, body)
 
     def forget(self, path: str) -> None:

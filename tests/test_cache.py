@@ -167,3 +167,18 @@ def test_the_etag_fingerprint_changes_with_the_rendering_code(tmp_path):
     assert edited != before, "a cached page rendered by the old template must not match"
     (tmp_path / "mappings" / "terms.py").write_text("# another prefix table\n", encoding="utf-8")
     assert _render_version_of(tmp_path) not in (before, edited)
+
+
+def test_catalog_pages_are_not_kept_on_disk(store_path, tmp_path):
+    cache_file = tmp_path / "r.sqlite"
+    store = EmbeddedStore(store_path, read_only=True)
+    try:
+        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        first = client.get("/catalog.ttl")
+        assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
+        assert client.get("/catalog.ttl").headers["X-Cache"] == "HIT", "kept in memory"
+        assert DiskCache(cache_file).count() == 0
+        client.get(f"/items/{SEED}.ttl")
+        assert DiskCache(cache_file).count() == 1
+    finally:
+        store.close()
