@@ -91,6 +91,17 @@ class DiskCache:
             "DELETE FROM representations WHERE variant >= ? AND variant < ?", (f"{path}\0", f"{path}\x01")
         )
 
+    def prune_studies(self, current: set[str]) -> int:
+        """Drop the variants of studies (``/items/SLUG``) whose slug is not in *current*:
+        records deleted while no server ran to forget them. Returns the rows dropped."""
+        db = self._connection()
+        stale = [
+            (variant,) for (variant,) in db.execute("SELECT variant FROM representations WHERE variant >= '/items/' AND variant < '/items0'")
+            if variant.split("\0", 1)[0].removeprefix("/items/") not in current
+        ]
+        db.executemany("DELETE FROM representations WHERE variant = ?", stale)
+        return len(stale)
+
     def count(self) -> int:
         return self._connection().execute("SELECT count(*) FROM representations").fetchone()[0]
 

@@ -187,16 +187,20 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()
-    args = (config.store, base_url, str(Path(config.store) / CACHE_FILE))
-    for count in run(_prerender_app, args, slugs, chosen, workers):
+    cache_path = str(Path(config.store) / CACHE_FILE)
+    for count in run(_prerender_app, (config.store, base_url, cache_path), slugs, chosen, workers):
         total += count
         if tty:
             click.echo(f"\r{total.requested // len(chosen):>10,} / {len(slugs):,} studies", nl=False, err=True)
     if tty:
         click.echo("\r\033[K", nl=False, err=True)
+    from server.cache import DiskCache
+
+    pruned = DiskCache(cache_path).prune_studies(set(slugs))
     click.echo(
         f"prerendered {len(slugs)} studies x {len(chosen)} formats in {time.monotonic() - started:.1f}s: "
         f"{total.rendered} rendered, {total.requested - total.rendered - total.failed} already cached, {total.failed} failed"
+        + (f"; {pruned} cached variants of deleted studies dropped" if pruned else "")
     )
     sys.exit(1 if total.failed else 0)
 

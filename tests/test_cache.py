@@ -182,3 +182,15 @@ def test_catalog_pages_are_not_kept_on_disk(store_path, tmp_path):
         assert DiskCache(cache_file).count() == 1
     finally:
         store.close()
+
+
+def test_prune_drops_only_variants_of_studies_that_are_gone(tmp_path):
+    cache = DiskCache(tmp_path / "r.sqlite")
+    for path in ("/items/kept", "/items/gone", "/items/kept-too", "/keywords/gone"):
+        for fmt in ("ttl", "html"):
+            cache.put(variant_key(path, fmt, "full"), "e", b"x")
+    assert cache.prune_studies({"kept", "kept-too"}) == 2
+    assert cache.get(variant_key("/items/gone", "ttl", "full"), "e") is None
+    assert cache.get(variant_key("/items/kept", "html", "full"), "e") == b"x"
+    assert cache.get(variant_key("/keywords/gone", "ttl", "full"), "e") == b"x", "only studies are pruned"
+    assert cache.count() == 6
