@@ -309,22 +309,23 @@ def test_a_long_get_url_is_refused(server):
 # ------------------------------------------------------------------------------ concurrency
 
 
-@pytest.fixture(scope="module")
-def one_worker(tmp_path_factory):
-    live = LiveServer(load_records(tmp_path_factory, "one-worker"), env={
-        **scratch(tmp_path_factory, "one-worker"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": "0",
+def one_worker_server(tmp_path_factory, name: str, queue: int):
+    """A live server with one query worker, a line of *queue* waiting queries and a 5 s deadline."""
+    live = LiveServer(load_records(tmp_path_factory, name), env={
+        **scratch(tmp_path_factory, name), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": str(queue),
         "STUDYGRAPH_QUERY_DEADLINE": "5"})
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory):
+    yield from one_worker_server(tmp_path_factory, "one-worker", queue=0)
 
 
 @pytest.fixture(scope="module")
 def one_worker_one_waiting(tmp_path_factory):
-    live = LiveServer(load_records(tmp_path_factory, "one-waiting"), env={
-        **scratch(tmp_path_factory, "one-waiting"), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": "1",
-        "STUDYGRAPH_QUERY_DEADLINE": "5"})
-    yield live
-    live.stop()
+    yield from one_worker_server(tmp_path_factory, "one-waiting", queue=1)
 
 
 def test_queries_beyond_the_worker_cap_get_503(one_worker):
