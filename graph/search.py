@@ -39,6 +39,7 @@ parameters only (the few table and column names in SQL strings are constants), a
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import json
 import re
@@ -48,7 +49,7 @@ import unicodedata
 import weakref
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
@@ -138,6 +139,14 @@ class FacetCount:
     count: int
 
 
+@dataclass(frozen=True)
+class DecadeCount:
+    """How many of the studies listed cover some of the ten years from *decade*."""
+
+    decade: int
+    count: int
+
+
 @dataclass
 class SearchResult:
     total: int
@@ -145,6 +154,8 @@ class SearchResult:
     facets: dict[str, list[FacetCount]]
     page: int
     size: int
+    #: The years facet: studies per decade their coverage overlaps, oldest first.
+    decades: list[DecadeCount] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -301,6 +312,10 @@ class SearchIndex:
         self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.RLock()
+        #: Bumped by every write of this process (the one that owns the store), so the
+        #: unfiltered years facet is counted once per state, not once per request.
+        self._generation = 0
+        self._all_decades: tuple[int, list[DecadeCount]] | None = None
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._writer: sqlite3.Connection | None = None
         self._closed = False
@@ -457,6 +472,7 @@ class SearchIndex:
             if pending:
                 writer.write(list(pending.values()))
             writer.finish()
+            self._generation += 1
 
     def delete(self, slug: str) -> bool:
         """Remove a record; its nodes' counts drop, and nodes no study links any more go."""
@@ -470,6 +486,7 @@ class SearchIndex:
             for table in ("records", "record_facets", "record_links"):
                 db.execute(f"DELETE FROM {table} WHERE id = ?", row)  # constant table names
             writer.finish()
+            self._generation += 1
             return True
 
     def clear(self) -> None:
@@ -478,6 +495,7 @@ class SearchIndex:
         with self._lock, _transaction(db):
             for table in (*_TABLES, "texts"):
                 db.execute(f"DELETE FROM {table}")  # constant table names
+            self._generation += 1
 
     def optimize(self) -> None:
         """Merge the FTS5 segments into one (after a bulk load: smaller file, faster queries)."""
@@ -619,7 +637,8 @@ class SearchIndex:
             else:
                 hits = self._ordered_page(connection, total, page, size)
             facets = self._count_matching(connection, total, facet_limit)
-            return SearchResult(total, hits, facets, page, size)
+            decades = _decades(connection.execute(_SPANS + " FROM temp.matching m CROSS JOIN records r ON r.id = m.id" + _SPANS_GROUP))
+            return SearchResult(total, hits, facets, page, size, decades)
 
     # -- search internals
 
@@ -725,7 +744,17 @@ class SearchIndex:
             f"SELECT {_HIT_COLUMNS} FROM records r ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?", (size, (page - 1) * size)
         ).fetchall()
         facets = {name: self._maintained(connection, facet, facet_limit) for name, facet in self._facets.items()}
-        return SearchResult(total, self._hits(connection, rows), facets, page, size)
+        return SearchResult(total, self._hits(connection, rows), facets, page, size, self._decades_of_all(connection))
+
+    def _decades_of_all(self, connection: sqlite3.Connection) -> list[DecadeCount]:
+        """The years facet of the whole index, counted once per state of it."""
+        known = self._all_decades
+        if known is not None and known[0] == self._generation:
+            return known[1]
+        generation = self._generation
+        counted = _decades(connection.execute(_SPANS + " FROM records r" + _SPANS_GROUP))
+        self._all_decades = (generation, counted)
+        return counted
 
     def _maintained(self, connection: sqlite3.Connection, facet: _Facet, limit: int) -> list[FacetCount]:
         """The top of the maintained counts: the limit-th largest count, then all nodes at or above it."""
@@ -787,6 +816,25 @@ class SearchIndex:
 
 
 _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified"
+#: Studies by (first decade, last decade) of their coverage: a few dozen groups.
+_SPANS = "SELECT r.start_year / 10, r.end_year / 10, count(*)"
+_SPANS_GROUP = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL GROUP BY 1, 2"
+
+
+def _decades(spans: Iterable[tuple[int | None, int | None, int]]) -> list[DecadeCount]:
+    """Studies per decade from counts per (first, last) decade: a study counts in every
+    decade its coverage overlaps; an ongoing one up to the present decade, one with only
+    an end in that decade alone."""
+    present = dt.date.today().year // 10
+    counts: Counter[int] = Counter()
+    for first, last, count in spans:
+        if first is None:
+            first = last
+        if last is None:
+            last = max(first, present)
+        for decade in range(first, max(first, last) + 1):
+            counts[decade * 10] += count
+    return [DecadeCount(decade, count) for decade, count in sorted(counts.items())]
 
 
 class _BatchWriter:

@@ -233,7 +233,7 @@ def create_app(
             body = render_template(
                 "items.html", result=result, query=params["text"], facets=listing.facet_links(request, result.facets),
                 pager=views.pager(result.page, result.size, result.total), kept=kept, years=params["years"] or (None, None),
-                formats=alternates,
+                decades=listing.decade_links(request, result.decades), formats=alternates,
             )
         else:
             triples = listing.hydra_triples(urls.base, request, result)

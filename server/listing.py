@@ -93,6 +93,23 @@ def hydra_triples(base_url: str, request: Request, result: Any) -> list[Triple]:
     return triples
 
 
+def decade_links(request: Request, decades: list[Any]) -> list[dict[str, Any]]:
+    """The years facet as links that narrow the listing to a decade (or widen it again)."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "from", "to")]
+    chosen = (request.args.get("from"), request.args.get("to"))
+    links = []
+    for decade in decades:
+        span = (str(decade.decade), str(decade.decade + 9))
+        args = kept if chosen == span else [*kept, ("from", span[0]), ("to", span[1])]
+        links.append({
+            "label": f"{decade.decade}s",
+            "count": decade.count,
+            "href": "/items" + ("?" + urlencode(args) if args else ""),
+            "chosen": chosen == span,
+        })
+    return links
+
+
 def facet_links(request: Request, facets: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Facet values as links that add (or remove) a filter, for the HTML page."""
     groups = []

@@ -523,3 +523,23 @@ def test_connections_of_ended_threads_are_closed(small):
         thread.join()
     small.count()  # this thread's connection: the ended threads' ones are closed
     assert len(small._readers) <= 2
+
+
+def test_years_facet_counts_studies_in_every_decade_they_cover(small):
+    import datetime as dt
+
+    present = dt.date.today().year // 10 * 10
+    ongoing = range(2010, present + 1, 10)  # school-health, from 2010, no end
+    expected = {1990: 2, 2000: 2}  # night-work (ends 1995), ageing (1990-2020); sleep-teens (2000-2005)
+    for decade in ongoing:
+        expected[decade] = expected.get(decade, 0) + 1
+    for decade in (2010, 2020):
+        expected[decade] = expected.get(decade, 0) + 1  # ageing
+    assert {d.decade: d.count for d in small.search().decades} == expected, "étude-santé has no years: not counted"
+    # Over a search: only the matching studies (sleep-teens does not mention health).
+    matching = {d.decade: d.count for d in small.search("health").decades}
+    assert matching[1990] == 2 and matching[2000] == 1 and matching[2010] == 2
+    # A write changes the counts of the whole index on the next request.
+    assert small.delete("ageing")
+    after = {d.decade: d.count for d in small.search().decades}
+    assert after[1990] == 1 and after[2000] == 1 and after[2010] == 1

@@ -318,3 +318,15 @@ def test_hostile_parameters_get_a_clean_4xx(hostile_client, path):
 def test_huge_query_strings_are_refused(client):
     response = client.get(f"/items/{SEED}?q=" + "x" * 20000)
     assert response.status_code == 414
+
+
+def test_the_years_facet_links_narrow_the_listing_to_a_decade(client):
+    page = client.get("/items").data.decode()
+    total = int(re.search(r'<p class="total">(\d+) studies', page)[1])
+    decades = re.findall(r'<a href="(/items\?from=(\d+)&amp;to=(\d+))">\2s</a> <span class="count">(\d+)</span>', page)
+    assert decades, "the years facet lists decades"
+    href, start, end, count = decades[-1]
+    assert int(end) == int(start) + 9 and 0 < int(count) <= total
+    narrowed = client.get(href.replace("&amp;", "&")).data.decode()
+    assert int(re.search(r'<p class="total">(\d+) studies', narrowed)[1]) == int(count)
+    assert f"<strong>{start}s</strong>" in narrowed, "the chosen decade is shown as chosen, with a link to remove it"
