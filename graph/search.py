@@ -615,7 +615,8 @@ class SearchIndex:
         swapped; a study matches when its [start_year, end_year] overlaps (a missing end
         is ongoing, a missing start open; a study without any year does not match).
         Facet counts are over the matching studies: the maintained counts when nothing
-        narrows the set, else counted (see :meth:`_count_matching`).
+        narrows the set, else counted (see :meth:`_count_matching`); a facet with chosen
+        keys is counted without its own filter (its choices are ORed).
         """
         _check_paging(page, size)
         _check_limit(facet_limit)
@@ -626,11 +627,13 @@ class SearchIndex:
         with _read(connection):
             if user is None and not wanted and span is None:
                 return self._browse(connection, page, size, facet_limit)
-            clauses = [f"{TEXT_COLUMNS} : ({user})"] if user is not None else []
-            for tokens in self._resolve(connection, wanted):
+            text_clauses = [f"{TEXT_COLUMNS} : ({user})"] if user is not None else []
+            filter_clauses: dict[str, str] = {}
+            for name, tokens in zip(wanted, self._resolve(connection, wanted)):
                 if not tokens:  # no node has any of the keys asked for: nothing matches
                     return SearchResult(0, [], {name: [] for name in self._facets}, page, size)
-                clauses.append("links : (" + " OR ".join(f'"{token}"' for token in tokens) + ")")
+                filter_clauses[name] = "links : (" + " OR ".join(f'"{token}"' for token in tokens) + ")"
+            clauses = text_clauses + list(filter_clauses.values())
             total = self._collect(connection, " AND ".join(clauses) or None, user is not None, span)
             if user is not None:
                 hits = self._ranked_page(connection, total, page, size)
@@ -638,6 +641,15 @@ class SearchIndex:
                 hits = self._ordered_page(connection, total, page, size)
             facets = self._count_matching(connection, total, facet_limit)
             decades = _decades(connection.execute(_SPANS + " FROM temp.matching m CROSS JOIN records r ON r.id = m.id" + _SPANS_GROUP))
+            # A facet's own choices are ORed, so its counts leave its own filter out: they
+            # say how many studies each further choice would add, not the intersection.
+            for name in filter_clauses:
+                others = text_clauses + [clause for other, clause in filter_clauses.items() if other != name]
+                if not others and span is None:
+                    facets[name] = self._maintained(connection, self._facets[name], facet_limit)
+                    continue
+                without = self._collect(connection, " AND ".join(others) or None, False, span)
+                facets[name] = self._count_matching(connection, without, facet_limit)[name]
             return SearchResult(total, hits, facets, page, size, decades)
 
     # -- search internals

@@ -279,7 +279,13 @@ def test_counts_over_the_matching_set(real, real_entries):
         result = real.search(**query, size=search.MAX_PAGE_SIZE, facet_limit=1000)
         matching = set(slugs(result))
         assert len(matching) == result.total > 0, query
-        assert result_counts(result) == brute_counts(real_entries, matching), query
+        expected = brute_counts(real_entries, matching)
+        # A facet with chosen keys is counted over the studies matching everything else.
+        for name in query.get("filters", {}):
+            rest = {k: v for k, v in query["filters"].items() if k != name}
+            without = real.search(**{**query, "filters": rest}, size=search.MAX_PAGE_SIZE, facet_limit=1000)
+            expected[name] = brute_counts(real_entries, set(slugs(without)))[name]
+        assert result_counts(result) == expected, query
 
 
 def test_facets_are_ordered_by_count_then_label_and_limited(real, real_entries):
@@ -543,3 +549,21 @@ def test_years_facet_counts_studies_in_every_decade_they_cover(small):
     assert small.delete("ageing")
     after = {d.decade: d.count for d in small.search().decades}
     assert after[1990] == 1 and after[2000] == 1 and after[2010] == 1
+
+
+def test_a_chosen_facet_counts_what_each_further_choice_would_add(small):
+    """Keys of one facet are ORed, so that facet's counts leave its own filter out;
+    the other facets count the studies that match."""
+    chosen = small.search(filters={"keyword": ["education"]})
+    assert chosen.total == 3  # sleep-teens, school-health, ageing
+    keywords = {f.key: f.count for f in chosen.facets["keyword"]}
+    assert keywords["sleep"] == 1 and keywords["work"] == 1, "night-work would be added by choosing sleep or work"
+    assert keywords["education"] == 3
+    countries = {f.key: f.count for f in chosen.facets["country"]}
+    assert "fra" not in countries and countries == {"gbr": 1, "irl": 1}, "other facets count the 3 matching studies"
+    both = small.search(filters={"keyword": ["education", "sleep"]})
+    assert both.total == 4
+    # With text too, the keyword facet counts the studies matching the text alone.
+    narrowed = small.search("health", filters={"keyword": ["sleep"]})
+    assert {hit.slug for hit in narrowed.hits} == {"night-work"}
+    assert {f.key: f.count for f in narrowed.facets["keyword"]}["education"] == 2  # school-health, ageing
