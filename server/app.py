@@ -21,7 +21,7 @@ from mappings.terms import RDFS
 from mappings.urls import Urls
 
 from . import api, documents, federation, listing, sparql, views
-from .cache import DiskCache, RepresentationCache, render_version, variant_key
+from .cache import RepresentationCache, open_disk_cache, render_version, variant_key
 from .documents import Document
 from .http import document_headers, etag_for, not_modified
 from .negotiation import (
@@ -89,7 +89,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.jinja_env.autoescape = True
     urls = Urls(settings.base_url)
-    cache = RepresentationCache(settings.cache_bytes, DiskCache(settings.cache_path) if settings.cache_path else None)
+    cache = RepresentationCache(settings.cache_bytes, open_disk_cache(settings.cache_path) if settings.cache_path else None)
     available_profiles = profiles(urls.base)
     app.extensions["studygraph"] = {"store": store, "settings": settings, "urls": urls, "cache": cache}
 

@@ -17,13 +17,17 @@ changes while its ETag stays the same. So rendered bodies are kept:
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Iterator
 
+_log = logging.getLogger(__name__)
 #: zlib level of bodies at rest: about 5x smaller than the text; inflating one is ~50 µs.
 COMPRESSION_LEVEL = 6
 _SCHEMA = """
@@ -106,6 +110,16 @@ class DiskCache:
         return self._connection().execute("SELECT count(*) FROM representations").fetchone()[0]
 
 
+def open_disk_cache(path: str | Path) -> DiskCache | None:
+    """The disk tier at *path*, or None (memory only, with a warning) if it cannot be
+    opened — a store on a read-only disk is still served."""
+    try:
+        return DiskCache(path)
+    except (sqlite3.Error, OSError) as error:
+        _log.warning("representation cache: cannot open %s (%s); caching in memory only", path, error)
+        return None
+
+
 class RepresentationCache:
     """Memory in front of an optional :class:`DiskCache`."""
 
@@ -124,7 +138,8 @@ class RepresentationCache:
                 return body
         if self.disk is None:
             return None
-        body = self.disk.get(variant, etag)
+        with self._tolerated("read"):
+            body = self.disk.get(variant, etag)
         if body is not None:
             self._remember(etag, body)
         return body
@@ -132,11 +147,22 @@ class RepresentationCache:
     def put(self, variant: str, etag: str, body: bytes, *, persist: bool = True) -> None:
         self._remember(etag, body)
         if persist and self.disk is not None:
-            self.disk.put(variant, etag, body)
+            with self._tolerated("write"):
+                self.disk.put(variant, etag, body)
 
     def forget(self, path: str) -> None:
         if self.disk is not None:
-            self.disk.forget(path)
+            with self._tolerated("write"):
+                self.disk.forget(path)
+
+    @contextmanager
+    def _tolerated(self, action: str) -> Iterator[None]:
+        """A disk tier that fails (full, read-only, damaged) costs a warning, never the
+        request: the body is served from memory or rendered all the same."""
+        try:
+            yield
+        except (sqlite3.Error, zlib.error) as error:
+            _log.warning("representation cache: cannot %s %s: %s", action, self.disk.path if self.disk else "-", error)
 
     def _remember(self, etag: str, body: bytes) -> None:
         if len(body) > self.max_bytes // 8:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -187,16 +188,20 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()
+    from server.cache import DiskCache
+
     cache_path = str(Path(config.store) / CACHE_FILE)
+    try:
+        disk = DiskCache(cache_path)
+    except (sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"cannot write the cache at {cache_path}: {error}") from None
     for count in run(_prerender_app, (config.store, base_url, cache_path), slugs, chosen, workers):
         total += count
         if tty:
             click.echo(f"\r{total.requested // len(chosen):>10,} / {len(slugs):,} studies", nl=False, err=True)
     if tty:
         click.echo("\r\033[K", nl=False, err=True)
-    from server.cache import DiskCache
-
-    pruned = DiskCache(cache_path).prune_studies(set(slugs))
+    pruned = disk.prune_studies(set(slugs))
     click.echo(
         f"prerendered {len(slugs)} studies x {len(chosen)} formats in {time.monotonic() - started:.1f}s: "
         f"{total.rendered} rendered, {total.requested - total.rendered - total.failed} already cached, {total.failed} failed"

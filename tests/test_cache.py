@@ -194,3 +194,37 @@ def test_prune_drops_only_variants_of_studies_that_are_gone(tmp_path):
     assert cache.get(variant_key("/items/kept", "html", "full"), "e") == b"x"
     assert cache.get(variant_key("/keywords/gone", "ttl", "full"), "e") == b"x", "only studies are pruned"
     assert cache.count() == 6
+
+
+def test_a_cache_file_that_cannot_be_written_only_costs_the_cache(store_path, tmp_path):
+    """A store whose disk tier cannot be opened or written is still served, from memory."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache's folder should be", encoding="utf-8")
+    store = EmbeddedStore(store_path, read_only=True)
+    try:
+        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(blocked / "r.sqlite")), index=store.index).test_client()
+        first = client.get(f"/items/{SEED}.ttl")
+        assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
+        assert client.get(f"/items/{SEED}.ttl").headers["X-Cache"] == "HIT"
+        # A disk tier that fails on write (here: its table dropped under it) is skipped.
+        cache_file = tmp_path / "r.sqlite"
+        broken = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        import sqlite3
+
+        with sqlite3.connect(cache_file) as db:
+            db.execute("DROP TABLE representations")
+        response = broken.get(f"/items/{SEED}.jsonld")
+        assert response.status_code == 200 and response.headers["X-Cache"] == "MISS"
+    finally:
+        store.close()
+
+
+def test_prerender_says_so_when_the_cache_cannot_be_written(tmp_path):
+    source = tmp_path / "one.jsonl"
+    source.write_text(Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()[2] + "\n", encoding="utf-8")
+    directory = tmp_path / "store"
+    assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    (directory / "representations.sqlite").mkdir()  # something that is not a database in its place
+    result = run_cli("prerender", "--store", str(directory), "--workers", "1")
+    assert result.returncode == 1
+    assert b"cannot write the cache at" in result.stderr and b"Traceback" not in result.stderr
