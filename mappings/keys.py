@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Callable, TypeVar
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -51,36 +52,37 @@ ORGANISATION_ALIASES: dict[str, str] = {
 
 
 #: Names, keywords and codes recur across thousands of records, descriptions hardly ever:
-#: texts up to this length are cleaned and keyed once and remembered.
+#: what is made of texts up to this length is made once and remembered.
 SHORT_TEXT = 160
 _REMEMBERED = 1 << 16
+_Result = TypeVar("_Result")
 
 
+def remembered_for_short_text(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """*function* of a text (its first argument) remembered when the text is short, so
+    the long, one-off texts of descriptions never crowd out the recurring ones."""
+    remembered = lru_cache(maxsize=_REMEMBERED)(function)
+
+    @wraps(function)
+    def call(text: str, *rest: object) -> _Result:
+        return remembered(text, *rest) if len(text) <= SHORT_TEXT else function(text, *rest)
+
+    return call
+
+
+@remembered_for_short_text
 def clean_text(value: str) -> str:
     """Text with markup removed, entities decoded, quotes straightened, spaces collapsed."""
-    return _clean_short(value) if len(value) <= SHORT_TEXT else _clean(value)
-
-
-def _clean(value: str) -> str:
     text = html.unescape(_TAGS.sub(" ", value)).translate(_QUOTES)
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-_clean_short = lru_cache(maxsize=_REMEMBERED)(_clean)
-
-
+@remembered_for_short_text
 def slugify(value: str) -> str:
     """A URL path segment of lowercase ASCII letters, digits and hyphens ('' if none)."""
-    return _slugify_short(value) if len(value) <= SHORT_TEXT else _slugify(value)
-
-
-def _slugify(value: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", clean_text(value)).encode("ascii", "ignore").decode()
     ascii_text = ascii_text.replace("&", " and ").replace("'", "")
     return _NOT_KEY.sub("-", ascii_text.lower()).strip("-")[:120].strip("-")
-
-
-_slugify_short = lru_cache(maxsize=_REMEMBERED)(_slugify)
 
 
 def is_slug(value: str) -> bool:

@@ -9,7 +9,6 @@ that names it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from . import catalogues, keys
 from .record_graph import RecordGraph
@@ -97,22 +96,23 @@ class KeywordTerms:
     text: str
 
 
-def keyword(ctx: Context, text: str) -> tuple[str, str, str] | None:
-    """A keyword as a ``skos:Concept`` in the catalogue's keyword scheme; returns the
-    node, the label literal and the published-text literal."""
-    described = _keyword_description(ctx.urls, text) if len(text) <= keys.SHORT_TEXT else _describe_keyword(ctx.urls, text)
+def keyword(ctx: Context, text: str) -> KeywordTerms | None:
+    """A keyword as a ``skos:Concept`` in the catalogue's keyword scheme; returns its
+    node and the literals the study gives it."""
+    described = _describe_keyword(text, ctx.urls)
     if described is None:
         return None
     terms, link, statements = described
     ctx.links[link] = None
     ctx.graph.add_all(statements)
-    return terms.node, terms.label, terms.text
+    return terms
 
 
-def _describe_keyword(urls: Urls, text: str) -> tuple[KeywordTerms, Link, tuple[tuple[str, str, str], ...]] | None:
+@keys.remembered_for_short_text
+def _describe_keyword(text: str, urls: Urls) -> tuple[KeywordTerms, Link, tuple[tuple[str, str, str], ...]] | None:
     """A keyword's terms, its link and the statements describing its node: the same in
     every record that uses the keyword (a study uses some twenty, from a shared
-    vocabulary), so short keywords are described once and remembered."""
+    vocabulary), so they are made once per keyword."""
     label = keys.keyword_label(text)
     key = keys.slugify(label)
     if not key:
@@ -124,9 +124,6 @@ def _describe_keyword(urls: Urls, text: str) -> tuple[KeywordTerms, Link, tuple[
     _in_scheme(scratch, node, "keyword")
     terms = KeywordTerms(node, literal(label), literal(keys.clean_text(text)))
     return terms, Link("keyword", "keyword", key, label), tuple(scratch.graph.statements)
-
-
-_keyword_description = lru_cache(maxsize=1 << 15)(_describe_keyword)
 
 
 def concept(ctx: Context, kind: str, code: str, label: str | None = None) -> str | None:

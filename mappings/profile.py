@@ -181,14 +181,13 @@ def _keywords(ctx: Context, values: list[Any]) -> None:
     for value in _unique(values):
         if not isinstance(value, str) or not value.strip():
             continue
-        found = nodes.keyword(ctx, value)
-        if found is None:
+        terms = nodes.keyword(ctx, value)
+        if terms is None:
             ctx.graph.warn("keywords", f"keyword {value!r} has no letters or digits; dropped")
             continue
-        node, label, text = found
-        ctx.add(ctx.study, _p(DCAT, "keyword"), label)
-        ctx.add(ctx.study, _p(SCHEMA, "keywords"), text)
-        ctx.add(ctx.study, _p(DCAT, "theme"), node)
+        ctx.add(ctx.study, _p(DCAT, "keyword"), terms.label)
+        ctx.add(ctx.study, _p(SCHEMA, "keywords"), terms.text)
+        ctx.add(ctx.study, _p(DCAT, "theme"), terms.node)
 
 
 def _catalogues(ctx: Context, values: list[Any]) -> None:

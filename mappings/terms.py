@@ -9,9 +9,9 @@ escaped by Oxigraph's own serialiser.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pyoxigraph
+
+from .keys import remembered_for_short_text
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -66,15 +66,13 @@ def literal(value: str, datatype: str | None = None, language: str | None = None
     store never holds an invalid literal.
     """
     if datatype is None:
-        if language is None and len(value) <= 160:
-            return _plain_literal(value)
-        return str(pyoxigraph.Literal(value, language=language))
+        return _plain_literal(value) if language is None else str(pyoxigraph.Literal(value, language=language))
     if datatype in _CHECKERS and not _CHECKERS[datatype](value):
         raise InvalidTerm(f"{value!r} is not a valid {datatype.removeprefix(XSD)}")
     return str(pyoxigraph.Literal(value, datatype=pyoxigraph.NamedNode(datatype)))
 
 
-@lru_cache(maxsize=1 << 16)
+@remembered_for_short_text
 def _plain_literal(value: str) -> str:
     """Short plain literals (labels, keywords, codes) recur: each is escaped once."""
     return str(pyoxigraph.Literal(value))
