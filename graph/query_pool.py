@@ -109,7 +109,7 @@ def _run_worker(connection: Connection) -> None:
             try:
                 rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes)
             finally:
-                inline = out.close()
+                inline = out.finish()
             connection.send(("ok", rows, truncated, time.monotonic() - started, inline))
         except SyntaxError as error:
             connection.send(("error", str(error), True, 0.0, None))
@@ -121,7 +121,7 @@ def _run_worker(connection: Connection) -> None:
 
 class _SpillingBuffer(io.RawIOBase):
     """Collects a result in memory and moves it to the spool file once it outgrows
-    :data:`INLINE_BYTES`; :meth:`close` returns the bytes if they stayed in memory."""
+    :data:`INLINE_BYTES`; :meth:`finish` returns the bytes if they stayed in memory."""
 
     def __init__(self, spool: str) -> None:
         self.spool = spool
@@ -143,8 +143,9 @@ class _SpillingBuffer(io.RawIOBase):
         assert self.file is not None
         return self.file.write(data)
 
-    def close(self) -> bytes | None:  # type: ignore[override]
-        super().close()
+    def finish(self) -> bytes | None:
+        """Close the spool file (None: the result is in it), or return the bytes."""
+        self.close()
         if self.file is not None:
             self.file.close()
             return None

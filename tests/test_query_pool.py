@@ -14,7 +14,7 @@ def test_a_small_result_stays_in_memory(tmp_path):
     out = _SpillingBuffer(str(spool))
     out.write(b"a" * 100)
     out.write(b"b" * 100)
-    assert out.close() == b"a" * 100 + b"b" * 100
+    assert out.finish() == b"a" * 100 + b"b" * 100
     assert not spool.exists()
 
 
@@ -24,7 +24,7 @@ def test_a_large_result_moves_to_the_spool_file_whole(tmp_path):
     pieces = [bytes([n % 251]) * 10_000 for n in range(INLINE_BYTES // 10_000 + 5)]
     for piece in pieces:
         out.write(piece)
-    assert out.close() is None
+    assert out.finish() is None
     assert spool.read_bytes() == b"".join(pieces)
 
 
