@@ -12,7 +12,7 @@ import csv
 import io
 import itertools
 import json
-from typing import Any, BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph
@@ -39,8 +39,7 @@ def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefix
         return 1, False
     if isinstance(result, QuerySolutions):
         variables = [v.value for v in result.variables]
-        rows = itertools.islice(result, max_rows + 1)
-        return _WRITERS[format](variables, rows, out, max_rows)
+        return _WRITERS[format](variables, result, out, max_rows)
     if format in ("nt", "nq"):
         # Line formats (one triple a line; N-Quads of the default graph is N-Triples):
         # Oxigraph writes them without a Python object per triple, cut at the cap's line.
@@ -120,97 +119,115 @@ def _write_boolean(value: bool, out: BinaryIO, format: str) -> None:
         out.write(b"true\n" if value else b"false\n")
 
 
+#: Rows written per batch: each batch is encoded by one call into C (json, csv) and
+#: written once, so the per-row cost is building the row, not a write and an encode.
+BATCH_ROWS = 512
+
+
+def _batches(rows: Iterable[Any], cap: int, state: dict[str, Any]) -> Iterator[list[Any]]:
+    """Lists of at most BATCH_ROWS rows, *cap* rows in all; sets state["count"] and
+    state["cut"] (more rows than the cap)."""
+    rows = iter(rows)
+    state["count"], state["cut"] = 0, False
+    while True:
+        room = cap - state["count"]
+        batch = list(itertools.islice(rows, min(BATCH_ROWS, room + 1)))
+        if len(batch) > room:
+            batch = batch[:room]
+            state["cut"] = True
+        state["count"] += len(batch)
+        if batch:
+            yield batch
+        if state["cut"] or len(batch) < min(BATCH_ROWS, room) or not batch:
+            return
+
+
 def _json_term(term: Any) -> dict[str, str]:
-    if isinstance(term, NamedNode):
+    kind = type(term)
+    if kind is NamedNode:
         return {"type": "uri", "value": term.value}
-    if isinstance(term, BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, Literal):
-        value: dict[str, str] = {"type": "literal", "value": term.value}
+    if kind is Literal:
         if term.language:
-            value["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            value["datatype"] = term.datatype.value
-        return value
+            return {"type": "literal", "value": term.value, "xml:lang": term.language}
+        datatype = term.datatype.value
+        if datatype != XSD_STRING:
+            return {"type": "literal", "value": term.value, "datatype": datatype}
+        return {"type": "literal", "value": term.value}
+    if kind is BlankNode:
+        return {"type": "bnode", "value": term.value}
     return {"type": "triple", "value": str(term)}
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def _write_json(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
     out.write(b'{"head":{"vars":' + json.dumps(variables).encode() + b'},"results":{"bindings":[\n')
-    count, cut = 0, False
-    for row in rows:
-        if count == cap:
-            cut = True
-            break
-        binding = {name: _json_term(row[name]) for name in variables if row[name] is not None}
-        out.write((b",\n" if count else b"") + json.dumps(binding, ensure_ascii=False).encode())
-        count += 1
+    state: dict[str, Any] = {}
+    for number, batch in enumerate(_batches(rows, cap, state)):
+        bindings = [{name: _json_term(term) for name, term in zip(variables, row) if term is not None} for row in batch]
+        out.write((b",\n" if number else b"") + _JSON.encode(bindings)[1:-1].encode())
     out.write(b"\n]}}\n")
-    return count, cut
+    return state["count"], state["cut"]
 
 
 def _xml_term(term: Any) -> str:
-    if isinstance(term, NamedNode):
+    kind = type(term)
+    if kind is NamedNode:
         return f"<uri>{escape(term.value)}</uri>"
-    if isinstance(term, BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
-    if isinstance(term, Literal):
+    if kind is Literal:
         if term.language:
             return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
             return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
         return f"<literal>{escape(term.value)}</literal>"
+    if kind is BlankNode:
+        return f"<bnode>{escape(term.value)}</bnode>"
     return f"<literal>{escape(str(term))}</literal>"
 
 
 def _write_xml(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
     head = "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
     out.write(f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>{head}</head><results>\n'.encode())
-    count, cut = 0, False
-    for row in rows:
-        if count == cap:
-            cut = True
-            break
-        cells = "".join(f"<binding name={quoteattr(v)}>{_xml_term(row[v])}</binding>" for v in variables if row[v] is not None)
-        out.write(f"<result>{cells}</result>\n".encode())
-        count += 1
+    opening = [f"<binding name={quoteattr(v)}>" for v in variables]
+    state: dict[str, Any] = {}
+    for batch in _batches(rows, cap, state):
+        out.write("".join(
+            "<result>" + "".join(o + _xml_term(term) + "</binding>" for o, term in zip(opening, row) if term is not None) + "</result>\n"
+            for row in batch
+        ).encode())
     out.write(b"</results></sparql>\n")
-    return count, cut
+    return state["count"], state["cut"]
 
 
 def _csv_value(term: Any) -> str:
     if term is None:
         return ""
-    if isinstance(term, BlankNode):
+    if type(term) is BlankNode:
         return f"_:{term.value}"
     return term.value if isinstance(term, (NamedNode, Literal)) else str(term)
 
 
 def _write_csv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(variables)
-    count, cut = 0, False
-    for row in rows:
-        if count == cap:
-            cut = True
-            break
-        writer.writerow([_csv_value(row[v]) for v in variables])
-        count += 1
-    text.detach()
-    return count, cut
+    state: dict[str, Any] = {}
+    for batch in _batches(rows, cap, state):
+        writer.writerows([_csv_value(term) for term in row] for row in batch)
+        out.write(text.getvalue().encode())
+        text.seek(0)
+        text.truncate()
+    out.write(text.getvalue().encode())
+    return state["count"], state["cut"]
 
 
 def _write_tsv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
     out.write(("\t".join(f"?{v}" for v in variables) + "\n").encode())
-    count, cut = 0, False
-    for row in rows:
-        if count == cap:
-            cut = True
-            break
-        out.write(("\t".join("" if row[v] is None else str(row[v]) for v in variables) + "\n").encode())
-        count += 1
-    return count, cut
+    state: dict[str, Any] = {}
+    for batch in _batches(rows, cap, state):
+        out.write("".join("\t".join("" if term is None else str(term) for term in row) + "\n" for row in batch).encode())
+    return state["count"], state["cut"]
 
 
 _WRITERS = {"json": _write_json, "xml": _write_xml, "csv": _write_csv, "tsv": _write_tsv}
