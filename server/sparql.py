@@ -12,6 +12,7 @@ SERVICE is refused unless its endpoint is allow-listed; updates are refused.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             named_graphs=named,
             union_default_graph=not shape.dataset or bool(defaults or named),
             base_iri=f"{base_url}/sparql",
-            prefixes=prefixes(base_url),
+            prefixes=prefixes(base_url) if graph_form else {},
         )
         try:
             result = pool.run(job)
@@ -305,16 +306,21 @@ def _utf8(data: bytes, limit: int) -> str:
 def _choose_result_format(req: Request, form: str) -> str:
     """The result format: ?format=/?output= first, then Accept; 406 if nothing fits."""
     graph = form in ("CONSTRUCT", "DESCRIBE")
-    offered = dict(GRAPH_MEDIA) if graph else dict(SOLUTION_MEDIA)
-    if form == "ASK":
-        offered = {k: v for k, v in offered.items() if k in ("json", "xml", "csv", "tsv")}
+    offered = GRAPH_MEDIA if graph else SOLUTION_MEDIA
     override = req.args.get("format") or req.args.get("output")
     if override:
         name = FORMAT_ALIASES.get(override.lower()) or MEDIA_ALIASES.get(override.lower()) or {v: k for k, v in offered.items()}.get(override.lower())
         if name == "html" or name in offered:
             return name
         raise ProtocolError(406, f"format not available for {form} results; available: {', '.join(offered.values())}")
-    header = req.headers.get("Accept", "")
+    return _format_for_accept(req.headers.get("Accept", ""), graph)
+
+
+@functools.lru_cache(maxsize=512)
+def _format_for_accept(header: str, graph: bool) -> str:
+    """The format an Accept header chooses. Clients send few distinct headers, so the
+    answer is remembered per header (ProtocolError for 406 is raised afresh each time)."""
+    offered = GRAPH_MEDIA if graph else SOLUTION_MEDIA
     if not header.strip():
         return "ttl" if graph else "json"
     accept = parse_accept_header(header, MIMEAccept)
