@@ -24,6 +24,7 @@ from flask import Flask, Request, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
+from werkzeug.wsgi import wrap_file
 
 from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryTimeout
 from graph.sparql_guard import QueryRefused, add_using, inspect
@@ -138,8 +139,10 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
                 return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
             return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
         media = GRAPH_MEDIA.get(chosen) or SOLUTION_MEDIA[chosen]
-        body = result.data if result.path is None else _stream_file(result.path)
-        response = Response(body, content_type=_with_charset(media))
+        if result.path is None:
+            response = Response(result.data, content_type=_with_charset(media))
+        else:
+            response = _spooled_response(req, result.path, _with_charset(media))
         response.headers["Vary"] = "Accept"
         response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
         if result.truncated:
@@ -349,16 +352,24 @@ def _result_bytes(result: QueryResult) -> bytes:
         os.unlink(result.path)
 
 
-def _stream_file(path: str):
+def _spooled_response(req: Request, path: str, content_type: str) -> Response:
+    """A response sent straight from a spool file through the server's file wrapper.
+
+    The file is unlinked as soon as it is open (the handle keeps it readable, and nothing
+    is left behind whatever happens to the connection); its size is the Content-Length.
+    Waitress sends a wrapped file from the file itself, rather than copying a large body
+    into its output buffer, which spills past 1 MiB into a temporary file of its own.
+    """
+    spooled = open(path, "rb")
     try:
-        with open(path, "rb") as spooled:
-            while chunk := spooled.read(256 * 1024):
-                yield chunk
-    finally:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        os.unlink(path)
+        size = os.fstat(spooled.fileno()).st_size
+    except OSError:
+        spooled.close()
+        raise
+    response = Response(wrap_file(req.environ, spooled, buffer_size=256 * 1024), content_type=content_type, direct_passthrough=True)
+    response.content_length = size
+    return response
 
 
 def _with_charset(media: str) -> str:

@@ -95,6 +95,7 @@ class LiveServer:
         if token:
             environment["STUDYGRAPH_TOKEN"] = token
         environment.update(env or {})
+        self.env = environment
         self.process = subprocess.Popen(
             [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4"],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,

@@ -171,6 +171,21 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
     assert query_workers(server) == after
 
 
+def test_a_large_result_is_sent_whole_from_its_spool_file(server):
+    """Past the pipe's inline size a result is spooled, then sent from the file with its
+    Content-Length; the spool file is gone once the response is out."""
+    status, _, body = query(server, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
+    assert status == 200
+    expected = int(bindings(body)[0]["n"])
+    status, headers, body = query(server, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", accept="application/n-triples")
+    assert status == 200
+    assert len(body) > 256 * 1024, "the result should be large enough to be spooled"
+    assert int(headers["content-length"]) == len(body)
+    assert len(pyoxigraph.Dataset(pyoxigraph.parse(body, pyoxigraph.RdfFormat.N_TRIPLES))) == expected
+    scratch_dir = Path(server.env["TMPDIR"])
+    assert not list(scratch_dir.glob("studygraph-sparql-*/result-*"))
+
+
 def test_the_scratch_space_of_a_killed_server_is_reclaimed(tmp_path_factory):
     """Query checkpoints hard-link the store's files: the directory of a server that died
     without cleaning up (SIGTERM, SIGKILL) is removed by the next server."""
