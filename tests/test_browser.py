@@ -10,6 +10,7 @@ import pytest
 from conftest import BASE, RECORDS, LiveServer, run_cli
 
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
+SEED_TITLE_SLUG = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 
 
 def _chromium() -> tuple[str, str]:
@@ -79,3 +80,27 @@ def test_search_then_follow_a_keyword_to_a_study(browser, site):
     assert "Economic and Social Research Council" in text
     assert "2022-08-19 – 2022-12-01" in text
     assert browser.find_element(By.LINK_TEXT, "10.5255/UKDA-SN-856193").get_attribute("href") == "https://doi.org/10.5255/UKDA-SN-856193"
+
+
+def test_the_query_page_runs_a_query_from_the_editor_with_ctrl_enter(browser, site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(site.url + "/sparql")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "SPARQL"
+    assert browser.find_elements(By.CSS_SELECTOR, "ul.examples li a"), "example queries are listed"
+    editor = browser.find_element(By.ID, "query")
+    editor.clear()
+    editor.send_keys(
+        "PREFIX dct: <http://purl.org/dc/terms/>\n"
+        f'SELECT ?study WHERE {{ ?study dct:title "{SEED_TITLE}" }}'
+    )
+    editor.send_keys(Keys.CONTROL, Keys.ENTER)
+    WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "section.results table")))
+    cells = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "section.results td")]
+    assert cells == [f"{BASE}/items/{SEED_TITLE_SLUG}#id"]
+    assert "format=html" in browser.current_url
+    downloads = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "section.results p a")]
+    assert downloads == ["JSON", "XML", "CSV", "TSV"]
