@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
 from mappings.formats import RDF_FORMATS, WITH_PREFIXES
 
@@ -44,13 +44,14 @@ def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefix
         # Line formats (one triple a line; N-Quads of the default graph is N-Triples):
         # Oxigraph writes them without a Python object per triple, cut at the cap's line.
         return _write_lines(result, out, max_rows)
-    triples, counter = _capped(result, max_rows)
+    capped = _Capped(result, max_rows)
+    triples = itertools.chain.from_iterable(capped.batches())
     rdf_format = RDF_FORMATS[format]
     if format in ("nq", "trig"):
         triples = (pyoxigraph.Quad(t.subject, t.predicate, t.object) for t in triples)
     options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
     pyoxigraph.serialize(triples, out, rdf_format, **options)
-    return counter["n"], counter["cut"]
+    return capped.count, capped.cut
 
 
 class _CapReached(Exception):
@@ -93,20 +94,6 @@ def _write_lines(result: Any, out: BinaryIO, cap: int) -> tuple[int, bool]:
     return writer.lines, writer.cut
 
 
-def _capped(triples: Iterable[Triple], cap: int):
-    counter = {"n": 0, "cut": False}
-
-    def generate():
-        for triple in triples:
-            if counter["n"] >= cap:
-                counter["cut"] = True
-                return
-            counter["n"] += 1
-            yield triple
-
-    return generate(), counter
-
-
 def _write_boolean(value: bool, out: BinaryIO, format: str) -> None:
     if format == "json":
         out.write(json.dumps({"head": {}, "boolean": value}).encode())
@@ -124,22 +111,30 @@ def _write_boolean(value: bool, out: BinaryIO, format: str) -> None:
 BATCH_ROWS = 512
 
 
-def _batches(rows: Iterable[Any], cap: int, state: dict[str, Any]) -> Iterator[list[Any]]:
-    """Lists of at most BATCH_ROWS rows, *cap* rows in all; sets state["count"] and
-    state["cut"] (more rows than the cap)."""
-    rows = iter(rows)
-    state["count"], state["cut"] = 0, False
-    while True:
-        room = cap - state["count"]
-        batch = list(itertools.islice(rows, min(BATCH_ROWS, room + 1)))
-        if len(batch) > room:
-            batch = batch[:room]
-            state["cut"] = True
-        state["count"] += len(batch)
-        if batch:
-            yield batch
-        if state["cut"] or len(batch) < min(BATCH_ROWS, room) or not batch:
-            return
+class _Capped:
+    """Rows (or triples) in lists of at most BATCH_ROWS, *cap* in all; afterwards
+    :attr:`count` says how many were given and :attr:`cut` whether more were left."""
+
+    def __init__(self, rows: Iterable[Any], cap: int) -> None:
+        self.rows = iter(rows)
+        self.cap = cap
+        self.count = 0
+        self.cut = False
+
+    def batches(self) -> Iterator[list[Any]]:
+        while True:
+            room = self.cap - self.count
+            wanted = min(BATCH_ROWS, room + 1)
+            batch = list(itertools.islice(self.rows, wanted))
+            exhausted = len(batch) < wanted
+            if len(batch) > room:
+                del batch[room:]
+                self.cut = True
+            self.count += len(batch)
+            if batch:
+                yield batch
+            if exhausted or self.cut:
+                return
 
 
 def _json_term(term: Any) -> dict[str, str]:
@@ -163,12 +158,12 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circul
 
 def _write_json(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
     out.write(b'{"head":{"vars":' + json.dumps(variables).encode() + b'},"results":{"bindings":[\n')
-    state: dict[str, Any] = {}
-    for number, batch in enumerate(_batches(rows, cap, state)):
+    capped = _Capped(rows, cap)
+    for number, batch in enumerate(capped.batches()):
         bindings = [{name: _json_term(term) for name, term in zip(variables, row) if term is not None} for row in batch]
         out.write((b",\n" if number else b"") + _JSON.encode(bindings)[1:-1].encode())
     out.write(b"\n]}}\n")
-    return state["count"], state["cut"]
+    return capped.count, capped.cut
 
 
 def _xml_term(term: Any) -> str:
@@ -190,14 +185,14 @@ def _write_xml(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int
     head = "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
     out.write(f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>{head}</head><results>\n'.encode())
     opening = [f"<binding name={quoteattr(v)}>" for v in variables]
-    state: dict[str, Any] = {}
-    for batch in _batches(rows, cap, state):
+    capped = _Capped(rows, cap)
+    for batch in capped.batches():
         out.write("".join(
             "<result>" + "".join(o + _xml_term(term) + "</binding>" for o, term in zip(opening, row) if term is not None) + "</result>\n"
             for row in batch
         ).encode())
     out.write(b"</results></sparql>\n")
-    return state["count"], state["cut"]
+    return capped.count, capped.cut
 
 
 def _csv_value(term: Any) -> str:
@@ -212,22 +207,22 @@ def _write_csv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(variables)
-    state: dict[str, Any] = {}
-    for batch in _batches(rows, cap, state):
+    capped = _Capped(rows, cap)
+    for batch in capped.batches():
         writer.writerows([_csv_value(term) for term in row] for row in batch)
         out.write(text.getvalue().encode())
         text.seek(0)
         text.truncate()
     out.write(text.getvalue().encode())
-    return state["count"], state["cut"]
+    return capped.count, capped.cut
 
 
 def _write_tsv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
     out.write(("\t".join(f"?{v}" for v in variables) + "\n").encode())
-    state: dict[str, Any] = {}
-    for batch in _batches(rows, cap, state):
+    capped = _Capped(rows, cap)
+    for batch in capped.batches():
         out.write("".join("\t".join("" if term is None else str(term) for term in row) + "\n" for row in batch).encode())
-    return state["count"], state["cut"]
+    return capped.count, capped.cut
 
 
 _WRITERS = {"json": _write_json, "xml": _write_xml, "csv": _write_csv, "tsv": _write_tsv}

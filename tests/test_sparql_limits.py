@@ -209,7 +209,7 @@ def test_the_scratch_space_of_a_killed_server_is_reclaimed(tmp_path_factory):
 # ------------------------------------------------------------------------------ no updates on /sparql
 
 
-UPDATE = f'INSERT DATA {{ GRAPH <http://example.org/intruder> {{ <http://example.org/x> <http://example.org/p> "written" }} }}'
+UPDATE = 'INSERT DATA { GRAPH <http://example.org/intruder> { <http://example.org/x> <http://example.org/p> "written" } }'
 DROP = "DROP ALL"
 
 
@@ -440,7 +440,7 @@ def test_update_and_graph_store_need_the_token(server, method, path, body, heade
     status, answer, _ = request(server, method, path, body, sent)
     assert status == 401
     assert answer["www-authenticate"].startswith("Bearer")
-    assert json.loads(query(server, f"ASK {{ GRAPH ?g {{ <http://example.org/thing> ?p ?o }} }}")[2])["boolean"] is False
+    assert json.loads(query(server, "ASK { GRAPH ?g { <http://example.org/thing> ?p ?o } }")[2])["boolean"] is False
 
 
 def test_graph_store_round_trip_with_the_token(server):
