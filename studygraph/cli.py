@@ -370,7 +370,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 @_base_url_option
 @click.option("--host", default=None, help="Address to listen on [env STUDYGRAPH_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [env STUDYGRAPH_PORT; default 8000].")
-@click.option("--threads", type=int, default=None, help="Worker threads [env STUDYGRAPH_THREADS; default 8].")
+@click.option("--threads", type=int, default=None, help="Worker threads [env STUDYGRAPH_THREADS; default 16].")
 def serve(store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None) -> None:
     """Serve the store: content-negotiated pages and data, search, and the write API.
 

@@ -26,15 +26,15 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     #: Worker threads of the WSGI server (one process owns the embedded store).
-    threads: int = 8
+    threads: int = 16
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Seconds a public SPARQL query may run before its worker is killed (503).
     query_deadline: float = 10.0
-    #: Worker processes for public SPARQL queries (also the cap on concurrent queries).
-    query_workers: int = 2
-    #: Public SPARQL queries that may wait for a busy worker; beyond them, 503. Keep
-    #: workers + queue below the thread count, so waiting queries never hold every thread.
+    #: Public SPARQL queries evaluated at once, on threads of the query process.
+    query_workers: int = 8
+    #: Public SPARQL queries that may wait for a place; beyond them, 503. Keep workers +
+    #: queue below the thread count, so waiting queries never hold every thread.
     query_queue: int = 4
     #: Rows (or triples) after which a SPARQL result is cut.
     max_rows: int = 100_000

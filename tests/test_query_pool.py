@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pyoxigraph
@@ -45,3 +47,108 @@ def test_the_pool_returns_small_results_inline_and_large_ones_in_a_file(tmp_path
         Path(large.path).unlink()
     finally:
         pool.close()
+
+
+class _HeldEndpoint:
+    """A SPARQL endpoint on loopback whose first request is held until its client goes
+    away; later requests get one solution. It lets a test have a query in flight for as
+    long as it needs, without a clock."""
+
+    ANSWER = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":"answered"}}]}}'
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.first_request = threading.Event()
+        self.first_dropped = threading.Event()
+        self.requests = 0
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                endpoint.requests += 1
+                if endpoint.requests == 1:
+                    endpoint.first_request.set()
+                    # Wait for the client to go away: recv returns b"" once it has.
+                    while self.connection.recv(1):
+                        pass
+                    endpoint.first_dropped.set()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/sparql-results+json")
+                self.send_header("Content-Length", str(len(endpoint.ANSWER)))
+                self.end_headers()
+                self.wfile.write(endpoint.ANSWER)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sparql"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of *pid* so far, in clock ticks (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_path):
+    """A runaway and another query share the query process; at the runaway's deadline the
+    process is killed: the runaway gets QueryTimeout, the other is run again on the new
+    process and answered."""
+    import threading
+
+    from graph.query_pool import QueryTimeout
+
+    source = pyoxigraph.Store(str(tmp_path / "store"))
+    graph = pyoxigraph.NamedNode("http://example.org/g")
+    for n in range(2000):
+        source.add(pyoxigraph.Quad(pyoxigraph.NamedNode(f"http://example.org/s{n}"), pyoxigraph.NamedNode("http://example.org/p"),
+                                   pyoxigraph.Literal(str(n)), graph))
+    source.flush()
+    endpoint = _HeldEndpoint()
+    pool = QueryPool(lambda target: source.backup(str(target)), size=2, deadline=3, spool_dir=str(tmp_path))
+    outcomes: dict = {}
+
+    def run(name: str, query: str) -> None:
+        try:
+            outcomes[name] = pool.run(QueryJob(query, "json", 100))
+        except Exception as error:  # recorded for the assertions
+            outcomes[name] = error
+
+    runaway = threading.Thread(target=run, args=("runaway", "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"))
+    beside = threading.Thread(target=run, args=("beside", f"SELECT ?x WHERE {{ SERVICE <{endpoint.url}> {{ ?x ?y ?z }} }}"))
+    try:
+        runaway.start()
+        # The other query starts once the runaway has used a second of CPU, so its
+        # deadline comes at least a second after the runaway's (CPU time never runs ahead
+        # of the clock): its first run is cut short by the kill, not by its own deadline.
+        process = pool._worker.process.pid
+        ticks = os.sysconf("SC_CLK_TCK")
+        until = time.monotonic() + 30
+        while cpu_ticks(process) < ticks and time.monotonic() < until:
+            os.sched_yield()
+        beside.start()
+        assert endpoint.first_request.wait(30), "the second query reached the endpoint"
+        runaway.join(60)
+        beside.join(60)
+        assert isinstance(outcomes["runaway"], QueryTimeout)
+        assert endpoint.first_dropped.is_set(), "the first run of the other query ended with its process"
+        answered = outcomes["beside"]
+        assert not isinstance(answered, Exception), answered
+        assert b"answered" in answered.data and endpoint.requests == 2
+        assert pool.killed == 1
+        # The new process answers as usual.
+        assert pool.run(QueryJob("SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "json", 100)).rows == 1
+    finally:
+        pool.close()
+        endpoint.close()
