@@ -230,7 +230,7 @@ class EmbeddedStore:
     # -- SPARQL services
 
     def checkpoint(self, target: Path) -> None:
-        """A read-only copy of the graph as it is now (hard links: cheap), for query workers."""
+        """A read-only copy of the graph as it is now (hard links: cheap), for the query process."""
         self._store.backup(str(target))
 
     def update(self, update: str, base_iri: str | None = None) -> None:

@@ -4,8 +4,8 @@ authenticated update and Graph Store services.
 Public queries (``/sparql``) follow the SPARQL 1.1 Protocol: GET ``?query=``, POST
 ``application/x-www-form-urlencoded`` or ``application/sparql-query``, with
 ``default-graph-uri``/``named-graph-uri``. The default graph is the union of the record
-graphs; the named graphs are the record graphs. They run in the store's killable worker
-pool (graph.query_pool) under a deadline, a cap on concurrent queries and a cap on rows;
+graphs; the named graphs are the record graphs. They run in a killable query process
+(graph.query_pool) under a deadline, a cap on concurrent queries and a cap on rows;
 SERVICE is refused unless its endpoint is allow-listed; updates are refused.
 ``/sparql/update`` and ``/sparql/store`` need the write token.
 """

@@ -435,7 +435,7 @@ def _serve(config: Config) -> None:
     app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the
-    # query workers and their checkpoint are cleaned up and the store is closed.
+    # query process and its checkpoints are cleaned up and the store is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="studygraph",

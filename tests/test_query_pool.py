@@ -152,3 +152,46 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
     finally:
         pool.close()
         endpoint.close()
+
+
+def idle_threads(runner, count: int) -> None:
+    """Spin (yielding the CPU) until *count* of the runner's threads wait for work."""
+    until = time.monotonic() + 30
+    while len(runner._idle) < count:
+        assert time.monotonic() < until, f"{count} threads never went idle"
+        os.sched_yield()
+
+
+def test_the_query_threads_hand_the_next_task_to_the_thread_idle_last_and_cap_their_number():
+    """Tasks run on at most *size* threads; beyond them they wait; the thread that went
+    idle last takes the next task (its memory is the warm one)."""
+    import threading
+
+    from graph.query_pool import _Threads
+
+    runner = _Threads(2)
+    ran_on: dict[str, int] = {}
+    release = {name: threading.Event() for name in "abc"}
+    done = {name: threading.Event() for name in "abcd"}
+
+    def task(name: str) -> None:
+        ran_on[name] = threading.get_ident()
+        if name in release:
+            assert release[name].wait(30)
+        done[name].set()
+
+    for name in "abc":
+        runner.submit(task, name)
+    assert "c" not in ran_on, "a third task waits while two threads are busy"
+    release["b"].set()
+    assert done["b"].wait(30)
+    release["c"].set()
+    assert done["c"].wait(30)
+    assert ran_on["c"] == ran_on["b"], "the waiting task ran on the thread that freed up"
+    idle_threads(runner, 1)
+    release["a"].set()
+    idle_threads(runner, 2)
+    # Both threads idle now, the one that ran "a" last: it takes the next task.
+    runner.submit(task, "d")
+    assert done["d"].wait(30)
+    assert ran_on["d"] == ran_on["a"]
