@@ -67,6 +67,8 @@ class QueryJob:
     #: unless the query names its own dataset (FROM / FROM NAMED), which then applies.
     union_default_graph: bool = True
     prefixes: dict[str, str] = field(default_factory=dict)
+    #: The query's own LIMIT keeps it within *max_rows* (graph.sparql_results.write_results).
+    within_cap: bool = False
 
 
 #: Results up to this size come back through the worker's pipe; larger ones through a
@@ -80,7 +82,8 @@ class QueryResult:
     file :attr:`path`, which the caller must delete."""
 
     path: str | None
-    rows: int
+    #: Rows or triples written; None for solutions Oxigraph wrote uncounted (within_cap).
+    rows: int | None
     truncated: bool
     seconds: float
     data: bytes | None = None
@@ -193,7 +196,7 @@ def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: s
         result = store.query(job.query, **options)
         out = _SpillingBuffer(spool)
         try:
-            rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes)
+            rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes, within_cap=job.within_cap)
         finally:
             inline = out.finish()
         return ("ok", rows, truncated, time.monotonic() - started, inline)
@@ -418,8 +421,8 @@ class QueryPool:
                 _remove(spool)
                 raise QueryFailed(value, syntax=bool(flag))
             if inline is not None:
-                return QueryResult(None, int(value), bool(flag), seconds, inline)
-            return QueryResult(spool, int(value), bool(flag), seconds)
+                return QueryResult(None, value, bool(flag), seconds, inline)
+            return QueryResult(spool, value, bool(flag), seconds)
         finally:
             with self._lock:
                 self._users[checkpoint] -= 1

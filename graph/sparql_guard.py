@@ -26,6 +26,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_INTEGER = re.compile(r"\s*([0-9]+)")
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 _UPDATES = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 
@@ -42,6 +43,8 @@ class QueryShape:
     services: tuple[str, ...]
     #: Whether the query names its own dataset (FROM / FROM NAMED).
     dataset: bool = False
+    #: The LIMIT of the query itself (outside every group), when it has one.
+    limit: int | None = None
 
 
 def decode_escapes(text: str) -> str:
@@ -49,13 +52,19 @@ def decode_escapes(text: str) -> str:
 
 
 def inspect(query: str, allowed_services: frozenset[str] = frozenset()) -> QueryShape:
-    """The form of a public query and its SERVICE endpoints; QueryRefused if not allowed."""
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(decode_escapes(query))]
-    words = [(kind, value) for kind, value in tokens if kind not in ("comment",) and not value.isspace()]
+    """The form of a public query, its SERVICE endpoints and its own LIMIT; QueryRefused
+    if it is not allowed."""
+    text = decode_escapes(query)
+    words = [m for m in _TOKEN.finditer(text) if m.lastgroup != "comment" and not m.group().isspace()]
     form = None
     services = []
     dataset = False
-    for position, (kind, value) in enumerate(words):
+    limit = None
+    depth = 0
+    for position, match in enumerate(words):
+        kind, value = match.lastgroup, match.group()
+        if kind == "other" and value in "{}":
+            depth += 1 if value == "{" else -1
         if kind != "word":
             continue
         upper = value.upper()
@@ -65,21 +74,24 @@ def inspect(query: str, allowed_services: frozenset[str] = frozenset()) -> Query
             raise QueryRefused("this endpoint only answers queries; updates go to the authenticated /sparql/update")
         if upper == "FROM":
             dataset = True
+        if upper == "LIMIT" and depth == 0:
+            number = _INTEGER.match(text, match.end())
+            limit = int(number.group(1)) if number else None
         if upper == "SERVICE":
             target = _service_target(words, position)
             if target is None or target not in allowed_services:
                 shown = target or "a variable or prefixed name"
                 raise QueryRefused(f"SERVICE {shown} is not allowed here (federation is limited to configured endpoints)")
             services.append(target)
-    return QueryShape(form, tuple(services), dataset)
+    return QueryShape(form, tuple(services), dataset, limit)
 
 
-def _service_target(words: list[tuple[str, str]], position: int) -> str | None:
+def _service_target(words: list[re.Match], position: int) -> str | None:
     rest = words[position + 1 : position + 3]
-    if rest and rest[0][0] == "word" and rest[0][1].upper() == "SILENT":
+    if rest and rest[0].lastgroup == "word" and rest[0].group().upper() == "SILENT":
         rest = rest[1:]
-    if rest and rest[0][0] == "iri":
-        return rest[0][1][1:-1]
+    if rest and rest[0].lastgroup == "iri":
+        return rest[0].group()[1:-1]
     return None
 
 

@@ -32,12 +32,30 @@ RESULT_FORMATS = {
 }
 
 
-def write_results(result: Any, out: BinaryIO, format: str, max_rows: int, prefixes: dict[str, str] | None = None) -> tuple[int, bool]:
-    """Write a query result; returns (rows or triples written, whether the cap cut it)."""
+#: SELECT result formats Oxigraph writes itself.
+_NATIVE_SOLUTIONS = {
+    "json": pyoxigraph.QueryResultsFormat.JSON,
+    "xml": pyoxigraph.QueryResultsFormat.XML,
+    "csv": pyoxigraph.QueryResultsFormat.CSV,
+    "tsv": pyoxigraph.QueryResultsFormat.TSV,
+}
+
+
+def write_results(
+    result: Any, out: BinaryIO, format: str, max_rows: int, prefixes: dict[str, str] | None = None, *, within_cap: bool = False,
+) -> tuple[int | None, bool]:
+    """Write a query result; returns (rows or triples written, whether the cap cut it).
+
+    *within_cap* says the query's own LIMIT keeps its solutions within *max_rows*: no cut
+    can happen, so Oxigraph writes them itself, as fast as it can (the rows are then not
+    counted: None)."""
     if isinstance(result, QueryBoolean):
         _write_boolean(bool(result), out, format)
         return 1, False
     if isinstance(result, QuerySolutions):
+        if within_cap:
+            result.serialize(out, _NATIVE_SOLUTIONS[format])
+            return None, False
         variables = [v.value for v in result.variables]
         return _WRITERS[format](variables, result, out, max_rows)
     if format in ("nt", "nq"):

@@ -118,6 +118,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             union_default_graph=not shape.dataset or bool(defaults or named),
             base_iri=f"{base_url}/sparql",
             prefixes=prefixes(base_url) if graph_form else {},
+            within_cap=shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
         )
         try:
             result = pool.run(job)

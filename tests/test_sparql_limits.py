@@ -389,8 +389,10 @@ def count_rows(media: str, body: bytes) -> int:
 
 
 @pytest.mark.parametrize("media", [JSON_RESULTS, "application/sparql-results+xml", "text/csv", "text/tab-separated-values"])
-def test_results_are_cut_at_the_row_cap(five_rows, media):
-    status, headers, body = query(five_rows, ALL_TITLES, accept=media)
+@pytest.mark.parametrize("limit", ["", " LIMIT 10"])
+def test_results_are_cut_at_the_row_cap(five_rows, media, limit):
+    """With no LIMIT, or one above the cap, the rows stop at the cap and the response says so."""
+    status, headers, body = query(five_rows, ALL_TITLES + limit, accept=media)
     assert status == 200 and headers["content-type"].startswith(media)
     assert count_rows(media, body) == 5
     assert headers["x-sparql-truncated"].startswith("true")

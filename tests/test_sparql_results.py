@@ -77,3 +77,11 @@ def test_ask_and_empty_results(store: pyoxigraph.Store) -> None:
             assert out.getvalue() == b"true\n"
         else:
             assert bool(pyoxigraph.parse_query_results(out.getvalue(), FORMATS[format])) is True
+
+
+@pytest.mark.parametrize("format", sorted(FORMATS))
+def test_results_within_the_cap_are_written_by_oxigraph(store: pyoxigraph.Store, format: str) -> None:
+    query = QUERY + " LIMIT 30"
+    out = io.BytesIO()
+    assert write_results(store.query(query), out, format, 30, within_cap=True) == (None, False)
+    assert out.getvalue() == store.query(query).serialize(format=FORMATS[format])
