@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from graph.loader import Loader
+from graph.loader import LoadEvent, Loader
 from mappings.keys import is_slug
 from mappings.readers import FORMATS as READ_FORMATS
 from mappings.readers import read_bytes
@@ -55,9 +55,10 @@ def bearer_guard(token: str | None) -> Callable[[], Response | None]:
 
 def register(
     app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Callable[[], Response | None], writes: threading.Lock,
-    forget: Callable[[str], None] = lambda path: None,
+    forget: Callable[[str], None] = lambda path: None, written: Callable[[list[str]], None] = lambda slugs: None,
 ) -> None:
-    """Add the write routes; *forget* drops a deleted document's cached representations."""
+    """Add the write routes; *forget* drops a deleted document's cached representations,
+    *written* is told the slugs of the studies a write created or replaced."""
 
     @app.route("/api/records", methods=["POST"])
     def post_records() -> Response:
@@ -68,10 +69,17 @@ def register(
         format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
         if format_name is not None and format_name not in READ_FORMATS:
             return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
+        changed: list[str] = []
+
+        def note_change(event: LoadEvent) -> None:
+            if event.outcome in ("new", "replaced") and event.slug:
+                changed.append(event.slug)
+
         with writes:
-            report = Loader(store, urls).load(read_bytes(body, "request body", format_name))
-            if pool is not None and (report.counts["new"] or report.counts["replaced"]):
+            report = Loader(store, urls).load(read_bytes(body, "request body", format_name), note_change)
+            if pool is not None and changed:
                 pool.refresh()
+        written(changed)
         loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
         payload = {
             **report.counts,

@@ -35,6 +35,7 @@ from .negotiation import (
     profiles,
     split_suffix,
 )
+from .prerender import BackgroundRenderer
 from .representations import context, prefixes, serialise
 from .sparql import SparqlSettings
 from .void import VoidCache, void_triples
@@ -245,7 +246,9 @@ def create_app(
 
     writes = threading.Lock()
     authorised = api.bearer_guard(settings.token)
-    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes, forget=cache.forget)
+    renderer = BackgroundRenderer(app)
+    app.extensions["studygraph"]["renderer"] = renderer
+    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes, forget=cache.forget, written=renderer.add)
 
     federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type,
                         sitemap_size=settings.sitemap_size)

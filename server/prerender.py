@@ -11,7 +11,10 @@ each with its own read-only view of the store.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -20,6 +23,9 @@ from flask import Flask
 from .negotiation import FORMATS
 
 _CONTEXT = multiprocessing.get_context("spawn")
+#: The representations rendered ahead of traffic unless told otherwise: what clients ask
+#: for most (linked-data clients and browsers).
+DEFAULT_FORMATS = ("ttl", "jsonld", "html")
 #: Studies per task handed to a worker process: big enough to amortise the hand-off,
 #: small enough for a steady progress count.
 BATCH = 200
@@ -84,3 +90,51 @@ def prerender(make_app: Any, make_args: tuple, slugs: Sequence[str], formats: Se
         return
     with _CONTEXT.Pool(workers, initializer=_start_worker, initargs=(make_app, make_args, tuple(formats))) as pool:
         yield from pool.imap_unordered(_render_batch, batches)
+
+
+class BackgroundRenderer:
+    """Renders studies just written through the API, on a thread of its own, so the next
+    visitor of a changed study is served from the cache instead of waiting for a render.
+
+    It requests them through the app like :func:`render_studies` does; a failure costs
+    only a warning (the study is then rendered on its first request, as before)."""
+
+    #: A write changing more studies than this is left to ``studygraph prerender``: rendering
+    #: them all here would take the server's time from its visitors.
+    LIMIT = 1000
+
+    def __init__(self, app: Flask, formats: Sequence[str] = DEFAULT_FORMATS) -> None:
+        self.app = app
+        self.formats = tuple(formats)
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, slugs: Sequence[str]) -> None:
+        """Queue *slugs* for rendering (returns at once); more than LIMIT are left alone."""
+        if not slugs or len(slugs) > self.LIMIT:
+            return
+        with self._idle:
+            self._pending += len(slugs)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="rerender")
+                self._thread.start()
+        self._work.put(list(slugs))
+
+    def wait_idle(self, seconds: float) -> bool:
+        """Wait until everything queued is rendered; False if *seconds* pass first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, seconds)
+
+    def _run(self) -> None:
+        while True:
+            slugs = self._work.get()
+            try:
+                render_studies(self.app, slugs, self.formats)
+            except Exception as error:  # the study is rendered on its first request instead
+                logging.getLogger("studygraph").warning("could not render %d changed studies ahead: %s", len(slugs), error)
+            finally:
+                with self._idle:
+                    self._pending -= len(slugs)
+                    self._idle.notify_all()

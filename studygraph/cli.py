@@ -156,7 +156,6 @@ def stats(store: str | None, as_json: bool) -> None:
 #: Rendered representations kept beside the store (server/cache.py), shared by
 #: `studygraph serve` and `studygraph prerender`.
 CACHE_FILE = "representations.sqlite"
-PRERENDER_FORMATS = ("ttl", "jsonld", "html")
 
 
 @main.command()
@@ -174,7 +173,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     """
     import os
 
-    from server.prerender import PrerenderCount, prerender as run
+    from server.prerender import DEFAULT_FORMATS, PrerenderCount, prerender as run
 
     config = Config.from_env(store=store)
     opened = _open(config, read_only=True)
@@ -184,7 +183,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     finally:
         opened.close()
     workers = max(1, workers or os.cpu_count() or 1)
-    chosen = formats or PRERENDER_FORMATS
+    chosen = formats or DEFAULT_FORMATS
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()

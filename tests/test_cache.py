@@ -228,3 +228,28 @@ def test_prerender_says_so_when_the_cache_cannot_be_written(tmp_path):
     result = run_cli("prerender", "--store", str(directory), "--workers", "1")
     assert result.returncode == 1
     assert b"cannot write the cache at" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_study_written_through_the_api_is_rendered_ahead_of_its_next_visitor(tmp_path):
+    lines = Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()
+    source = tmp_path / "one.jsonl"
+    source.write_text(lines[1] + "\n", encoding="utf-8")
+    directory = tmp_path / "store"
+    assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    store = EmbeddedStore(directory)
+    try:
+        [loaded] = store.index.slugs()
+        settings = ServerSettings(base_url=BASE, token="secret", cache_path=str(tmp_path / "r.sqlite"))
+        app = create_app(store, settings, index=store.index)
+        client = app.test_client()
+        answer = client.post("/api/records", data=lines[2].encode(), headers={"Authorization": "Bearer secret", "Content-Type": "application/json"})
+        assert answer.status_code == 200 and answer.get_json()["new"] == 1, answer.data
+        [written] = set(store.index.slugs()) - {loaded}
+        assert app.extensions["studygraph"]["renderer"].wait_idle(60), "the written study was rendered in the background"
+        for media_type in MEDIA.values():
+            # The study written through the API is served from the cache at once; the one
+            # loaded before the server started is rendered on its first request.
+            assert client.get(f"/items/{written}", headers={"Accept": media_type}).headers["X-Cache"] == "HIT", media_type
+            assert client.get(f"/items/{loaded}", headers={"Accept": media_type}).headers["X-Cache"] == "MISS", media_type
+    finally:
+        store.close()
