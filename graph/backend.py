@@ -69,6 +69,10 @@ class GraphStore(Protocol):
     """A quad store holding one named graph per record."""
 
     base_url: str | None
+    #: Writes so far that bypassed the loader (SPARQL Update, Graph Store Protocol). Such a
+    #: write may change any record graph without its content hash, so the count is part
+    #: of every study's version (its ETag).
+    direct_writes: int
     #: The search index kept in step with the graphs (None if the store has none).
     index: SearchIndex | None
 

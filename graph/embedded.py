@@ -69,7 +69,9 @@ class EmbeddedStore:
                 self._store = pyoxigraph.Store(str(database))
         except OSError as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from None
-        self.base_url = read_settings(self.path).get("base_url")
+        settings = read_settings(self.path)
+        self.base_url = settings.get("base_url")
+        self.direct_writes: int = int(settings.get("direct_writes", 0))
         index_path = self.path / INDEX_FILE
         self.index: SearchIndex | None = (
             SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
@@ -84,6 +86,11 @@ class EmbeddedStore:
     def set_base_url(self, base_url: str) -> None:
         write_settings(self.path, {**read_settings(self.path), "base_url": base_url})
         self.base_url = base_url
+
+    def _count_direct_write(self) -> None:
+        """Count a write that bypassed the loader (kept in settings.json across restarts)."""
+        self.direct_writes += 1
+        write_settings(self.path, {**read_settings(self.path), "direct_writes": self.direct_writes})
 
     def _vocab(self, term: str) -> NamedNode:
         return NamedNode(f"{self.base_url}/vocab#{term}")
@@ -237,6 +244,7 @@ class EmbeddedStore:
         """Run an authenticated SPARQL update (one transaction). The search index is not
         touched: records changed this way are re-indexed by their next load or remap."""
         self._store.update(update, base_iri=base_iri)
+        self._count_direct_write()
 
     def graph_store_get(self, graph: NamedNode | None) -> list[pyoxigraph.Triple] | None:
         """Graph Store Protocol GET: a named graph (None if absent), or the default graph."""
@@ -248,10 +256,11 @@ class EmbeddedStore:
     def graph_store_delete(self, graph: NamedNode | None) -> bool:
         if graph is None:
             self._store.clear_graph(pyoxigraph.DefaultGraph())
-            return True
-        if not self._store.contains_named_graph(graph):
+        elif self._store.contains_named_graph(graph):
+            self._store.remove_graph(graph)
+        else:
             return False
-        self._store.remove_graph(graph)
+        self._count_direct_write()
         return True
 
     def graph_store_write(self, graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> bool:
@@ -268,6 +277,7 @@ class EmbeddedStore:
         where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body
         clear = (f"DROP SILENT GRAPH {graph} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
         self._store.update(f"{clear}INSERT DATA {{ {where} }}")
+        self._count_direct_write()
         return created
 
     def flush(self) -> None:

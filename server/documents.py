@@ -78,7 +78,7 @@ def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
     thing = name + "#id"
     dois = [d for d in store.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
     return Document(
-        "item", slug, f"/items/{slug}", thing, lambda: store.graph_triples(name), state.content_hash or "",
+        "item", slug, f"/items/{slug}", thing, lambda: store.graph_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
         parse_modified(state.modified), dois[0] if dois else None, graph=name,
     )
 

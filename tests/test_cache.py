@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pyoxigraph
 import pytest
 
 from conftest import BASE, RECORDS, run_cli
@@ -253,3 +254,38 @@ def test_a_study_written_through_the_api_is_rendered_ahead_of_its_next_visitor(t
             assert client.get(f"/items/{loaded}", headers={"Accept": media_type}).headers["X-Cache"] == "MISS", media_type
     finally:
         store.close()
+
+
+def test_a_direct_write_to_a_record_graph_is_never_served_stale(tmp_path):
+    """SPARQL Update and the Graph Store Protocol bypass the loader, so a record's content
+    hash does not change with them: every study's version counts such writes, and the
+    count survives a restart (a disk cache must not serve a body from before it)."""
+    source = tmp_path / "one.jsonl"
+    source.write_text(Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    directory = tmp_path / "store"
+    assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    settings = ServerSettings(base_url=BASE, cache_path=str(tmp_path / "r.sqlite"))
+    store = EmbeddedStore(directory)
+    try:
+        [slug] = store.index.slugs()
+        client = create_app(store, settings, index=store.index).test_client()
+        before = client.get(f"/items/{slug}.ttl")
+        assert client.get(f"/items/{slug}.ttl").headers["X-Cache"] == "HIT"
+        graph, thing = f"{BASE}/items/{slug}", f"{BASE}/items/{slug}#id"
+        store.update(f'INSERT DATA {{ GRAPH <{graph}> {{ <{thing}> <http://purl.org/dc/terms/alternative> "Changed by an update" }} }}')
+        after = client.get(f"/items/{slug}.ttl")
+        assert after.headers["X-Cache"] == "MISS" and after.headers["ETag"] != before.headers["ETag"]
+        assert b"Changed by an update" in after.data
+        assert client.get(f"/items/{slug}.ttl", headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+        turtle = f'<{thing}> <http://purl.org/dc/terms/alternative> "Put by the graph store" .'.encode()
+        store.graph_store_write(pyoxigraph.NamedNode(graph), turtle, "text/turtle", replace=False)
+        put = client.get(f"/items/{slug}.ttl")
+        assert put.headers["ETag"] != after.headers["ETag"] and b"Put by the graph store" in put.data
+    finally:
+        store.close()
+    reopened = EmbeddedStore(directory)
+    try:
+        again = create_app(reopened, settings, index=reopened.index).test_client().get(f"/items/{slug}.ttl")
+        assert again.headers["ETag"] == put.headers["ETag"] and again.headers["X-Cache"] == "HIT"
+    finally:
+        reopened.close()
