@@ -73,6 +73,9 @@ class GraphStore(Protocol):
     #: write may change any record graph without its content hash, so the count is part
     #: of every study's version (its ETag).
     direct_writes: int
+    #: When the last of them happened (``xsd:dateTime``), or None: a study's modification
+    #: time is never earlier, so If-Modified-Since cannot answer 304 after one.
+    last_direct_write: str | None
     #: The search index kept in step with the graphs (None if the store has none).
     index: SearchIndex | None
 

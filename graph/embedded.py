@@ -72,6 +72,7 @@ class EmbeddedStore:
         settings = read_settings(self.path)
         self.base_url = settings.get("base_url")
         self.direct_writes: int = int(settings.get("direct_writes", 0))
+        self.last_direct_write: str | None = settings.get("last_direct_write")
         index_path = self.path / INDEX_FILE
         self.index: SearchIndex | None = (
             SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
@@ -90,7 +91,10 @@ class EmbeddedStore:
     def _count_direct_write(self) -> None:
         """Count a write that bypassed the loader (kept in settings.json across restarts)."""
         self.direct_writes += 1
-        write_settings(self.path, {**read_settings(self.path), "direct_writes": self.direct_writes})
+        self.last_direct_write = _now()
+        write_settings(self.path, {
+            **read_settings(self.path), "direct_writes": self.direct_writes, "last_direct_write": self.last_direct_write,
+        })
 
     def _vocab(self, term: str) -> NamedNode:
         return NamedNode(f"{self.base_url}/vocab#{term}")

@@ -79,8 +79,13 @@ def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
     dois = [d for d in store.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
     return Document(
         "item", slug, f"/items/{slug}", thing, lambda: store.graph_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
-        parse_modified(state.modified), dois[0] if dois else None, graph=name,
+        _latest(parse_modified(state.modified), parse_modified(store.last_direct_write)), dois[0] if dois else None, graph=name,
     )
+
+
+def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
 
 
 def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
 
 import pyoxigraph
 import pytest
+from werkzeug.http import http_date
 
 from conftest import BASE, RECORDS, run_cli
 from graph.embedded import EmbeddedStore
@@ -16,6 +18,7 @@ from mappings.readers import read_bytes
 from mappings.urls import Urls
 from server.app import ServerSettings, create_app
 from server.cache import DiskCache, RepresentationCache, variant_key
+from server.http import parse_modified
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 MEDIA = {"ttl": "text/turtle", "jsonld": "application/ld+json", "html": "text/html"}
@@ -277,6 +280,11 @@ def test_a_direct_write_to_a_record_graph_is_never_served_stale(tmp_path):
         assert after.headers["X-Cache"] == "MISS" and after.headers["ETag"] != before.headers["ETag"]
         assert b"Changed by an update" in after.data
         assert client.get(f"/items/{slug}.ttl", headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+        # Its modification time is the direct write's, so If-Modified-Since sees it too.
+        written = parse_modified(store.last_direct_write)
+        assert after.headers["Last-Modified"] == http_date(written)
+        earlier = http_date(written - dt.timedelta(seconds=1))
+        assert client.get(f"/items/{slug}.ttl", headers={"If-Modified-Since": earlier}).status_code == 200
         turtle = f'<{thing}> <http://purl.org/dc/terms/alternative> "Put by the graph store" .'.encode()
         store.graph_store_write(pyoxigraph.NamedNode(graph), turtle, "text/turtle", replace=False)
         put = client.get(f"/items/{slug}.ttl")
