@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 import traceback
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -241,21 +243,6 @@ class _SpillingBuffer(io.RawIOBase):
         return self.memory.getvalue() if self.memory is not None else None
 
 
-class _Answer:
-    """Where a job's answer arrives: the reply tuple, or None if the process went away."""
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self.reply: tuple | None = None
-
-    def settle(self, reply: tuple | None) -> None:
-        self.reply = reply
-        self._done.set()
-
-    def wait(self, seconds: float) -> bool:
-        return self._done.wait(seconds)
-
-
 class _WorkerGone(Exception):
     pass
 
@@ -269,17 +256,19 @@ class _Worker:
         self.process = _CONTEXT.Process(target=_run_worker, args=(child, threads), daemon=True, name="sparql-worker")
         self.process.start()
         child.close()
-        #: Set when the pool killed the process (past a deadline), not when it died.
+        #: Set once the pool has stopped the process (at a deadline, or after it died):
+        #: queries it cut short are then run again rather than failed.
         self.killed = False
         self._gone = False
         self._lock = threading.Lock()
         self._sending = threading.Lock()
-        self._waiting: dict[int, _Answer] = {}
+        self._waiting: dict[int, Future] = {}
         self._reader = threading.Thread(target=self._read_answers, daemon=True, name="sparql-answers")
         self._reader.start()
 
-    def submit(self, number: int, checkpoint: str, job: QueryJob, spool: str) -> _Answer:
-        answer = _Answer()
+    def submit(self, number: int, checkpoint: str, job: QueryJob, spool: str) -> Future:
+        """Send a job; its future gets the reply tuple, or None if the process went away."""
+        answer: Future = Future()
         with self._lock:
             if self._gone:
                 raise _WorkerGone
@@ -302,12 +291,12 @@ class _Worker:
             with self._lock:
                 answer = self._waiting.pop(number, None)
             if answer is not None:
-                answer.settle(tuple(reply))
+                answer.set_result(tuple(reply))
         with self._lock:
             self._gone = True
             left, self._waiting = list(self._waiting.values()), {}
         for answer in left:
-            answer.settle(None)
+            answer.set_result(None)
 
     def kill(self) -> None:
         self.killed = True
@@ -405,18 +394,20 @@ class QueryPool:
             except _WorkerGone:
                 self._replace(worker)
                 return None
-            if not answer.wait(self.deadline):
+            try:
+                reply = answer.result(self.deadline)
+            except FutureTimeout:
                 if self._replace(worker):
                     self.killed += 1
                 _remove(spool)
-                raise QueryTimeout(f"the query ran past the {self.deadline:g} s deadline and was stopped")
-            if answer.reply is None:
+                raise QueryTimeout(f"the query ran past the {self.deadline:g} s deadline and was stopped") from None
+            if reply is None:
                 _remove(spool)
                 if worker.killed:
                     return None
                 self._replace(worker)
                 raise QueryFailed("the query process stopped while evaluating the query", syntax=False)
-            status, value, flag, seconds, inline = answer.reply
+            status, value, flag, seconds, inline = reply
             if status == "error":
                 _remove(spool)
                 raise QueryFailed(value, syntax=bool(flag))
