@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pyoxigraph
 
+from conftest import cpu_ticks, wait_for
 from graph.query_pool import INLINE_BYTES, QueryJob, QueryPool, _SpillingBuffer
 
 
@@ -95,12 +95,6 @@ class _HeldEndpoint:
         self.server.server_close()
 
 
-def cpu_ticks(pid: int) -> int:
-    """User + system CPU time of *pid* so far, in clock ticks (from /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_path):
     """A runaway and another query share the query process; at the runaway's deadline the
     process is killed: the runaway gets QueryTimeout, the other is run again on the new
@@ -133,10 +127,7 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
         # deadline comes at least a second after the runaway's (CPU time never runs ahead
         # of the clock): its first run is cut short by the kill, not by its own deadline.
         process = pool._worker.process.pid
-        ticks = os.sysconf("SC_CLK_TCK")
-        until = time.monotonic() + 30
-        while cpu_ticks(process) < ticks and time.monotonic() < until:
-            os.sched_yield()
+        wait_for(lambda: cpu_ticks(process) >= os.sysconf("SC_CLK_TCK"), "the runaway to use a second of CPU")
         beside.start()
         assert endpoint.first_request.wait(30), "the second query reached the endpoint"
         runaway.join(60)
@@ -152,14 +143,6 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
     finally:
         pool.close()
         endpoint.close()
-
-
-def idle_threads(runner, count: int) -> None:
-    """Spin (yielding the CPU) until *count* of the runner's threads wait for work."""
-    until = time.monotonic() + 30
-    while len(runner._idle) < count:
-        assert time.monotonic() < until, f"{count} threads never went idle"
-        os.sched_yield()
 
 
 def test_the_query_threads_hand_the_next_task_to_the_thread_idle_last_and_cap_their_number():
@@ -188,9 +171,9 @@ def test_the_query_threads_hand_the_next_task_to_the_thread_idle_last_and_cap_th
     release["c"].set()
     assert done["c"].wait(30)
     assert ran_on["c"] == ran_on["b"], "the waiting task ran on the thread that freed up"
-    idle_threads(runner, 1)
+    wait_for(lambda: len(runner._idle) == 1, "the thread that ran b and c to go idle")
     release["a"].set()
-    idle_threads(runner, 2)
+    wait_for(lambda: len(runner._idle) == 2, "the thread that ran a to go idle")
     # Both threads idle now, the one that ran "a" last: it takes the next task.
     runner.submit(task, "d")
     assert done["d"].wait(30)

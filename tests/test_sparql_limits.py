@@ -22,7 +22,7 @@ import pyoxigraph
 import pytest
 import rdflib
 
-from conftest import BASE, RECORDS, LiveServer, free_port, run_cli, wait_until_listening
+from conftest import BASE, RECORDS, LiveServer, cpu_ticks, free_port, run_cli, wait_for, wait_until_listening
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -79,21 +79,6 @@ def children(pid: int) -> dict[int, bytes]:
 def query_workers(server: LiveServer) -> set[int]:
     """PIDs of the server's query worker processes (multiprocessing spawn children)."""
     return {pid for pid, cmdline in children(server.process.pid).items() if b"spawn_main" in cmdline}
-
-
-def cpu_ticks(pid: int) -> int:
-    """User + system CPU time of *pid* so far, in clock ticks (from /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def wait_for(condition, what: str, seconds: float = 30) -> None:
-    """Spin (yielding the CPU) until *condition* holds: synchronises on state, not a clock."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        os.sched_yield()
 
 
 def scratch(tmp_path_factory, name: str) -> dict[str, str]:
