@@ -173,6 +173,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     """
     import os
 
+    from server.cache import DiskCache
     from server.prerender import DEFAULT_FORMATS, PrerenderCount, prerender as run
 
     config = Config.from_env(store=store)
@@ -187,8 +188,6 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()
-    from server.cache import DiskCache
-
     cache_path = str(Path(config.store) / CACHE_FILE)
     try:
         disk = DiskCache(cache_path)
