@@ -85,16 +85,17 @@ class EmbeddedStore:
     # -- settings
 
     def set_base_url(self, base_url: str) -> None:
-        write_settings(self.path, {**read_settings(self.path), "base_url": base_url})
+        self._save_settings(base_url=base_url)
         self.base_url = base_url
+
+    def _save_settings(self, **values: Any) -> None:
+        write_settings(self.path, {**read_settings(self.path), **values})
 
     def _count_direct_write(self) -> None:
         """Count a write that bypassed the loader (kept in settings.json across restarts)."""
         self.direct_writes += 1
         self.last_direct_write = _now()
-        write_settings(self.path, {
-            **read_settings(self.path), "direct_writes": self.direct_writes, "last_direct_write": self.last_direct_write,
-        })
+        self._save_settings(direct_writes=self.direct_writes, last_direct_write=self.last_direct_write)
 
     def _vocab(self, term: str) -> NamedNode:
         return NamedNode(f"{self.base_url}/vocab#{term}")
