@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
 
+from mappings.identity import Identity
+from mappings.record_graph import Description
+
 from .search import IndexEntry, SearchIndex
 
 
@@ -21,6 +24,9 @@ class RecordState:
     content_hash: str | None
     issued: str | None
     modified: str | None
+    #: Whose record it is. None for a record loaded before identities were kept and not
+    #: harvested: it is taken to be the local record that wants its slug.
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -34,17 +40,20 @@ class StoredRecord:
     source_name: str | None = None
     source_format: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
 class GraphWrite:
-    """The new content of one record's graph, as N-Triples text, and its index entry."""
+    """The new content of one record's graph, as N-Triples text, its descriptions of the
+    shared things it names, and its index entry."""
 
     name: str
     ntriples: str
     entry: IndexEntry | None = None
     #: What the change log records: "created" or "replaced".
     change: str = "replaced"
+    descriptions: tuple[Description, ...] = ()
 
 
 @dataclass
@@ -82,11 +91,17 @@ class GraphStore(Protocol):
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         """The state of each named record that exists (absent names are left out)."""
 
+    def find_records(self, identities: Iterable[Identity]) -> dict[Identity, str]:
+        """The record graph kept under each identity that has one."""
+
     def replace(self, writes: Iterable[GraphWrite]) -> None:
         """Replace each record's graph; each graph is replaced in one transaction."""
 
     def delete(self, name: str) -> bool:
         """Drop a record's graph; False if there was none."""
+
+    def drop_descriptions(self) -> int:
+        """Drop every shared description, for ``remap`` to write them anew."""
 
     def stored_records(self) -> Iterator[StoredRecord]:
         """Every record with its original source, for re-mapping."""
@@ -97,11 +112,14 @@ class GraphStore(Protocol):
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph."""
 
-    def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
-        """One record graph serialised in a triple format (or N-Quads) by the store itself."""
+    def document_triples(self, name: str) -> list[Any]:
+        """A study's document: its record graph and the descriptions of what it names."""
 
-    def node_triples(self, iri: str) -> list[Any]:
-        """What the record graphs say about a node, each statement once."""
+    def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
+        """A study's document serialised by Oxigraph, as triples (quad formats: the default graph)."""
+
+    def description_triples(self, iri: str) -> list[Any]:
+        """A shared thing's description and the descriptions of what it names (empty if none)."""
 
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         """Run a read query over the union of the record graphs."""

@@ -7,8 +7,9 @@ the index first and to the graph second: a write killed in between leaves the gr
 content hash unchanged, so the next load of the record writes both again.
 
 Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
-DATA``), which Oxigraph applies as one transaction, so a reader or a killed load never
-sees half a record. A fresh store is filled by :func:`bulk_create` instead: pyoxigraph's
+DATA``, with the shared descriptions it adds or leaves unneeded: graph.descriptions),
+which Oxigraph applies as one transaction, so a reader or a killed load never sees half a
+record. A fresh store is filled by :func:`bulk_create` instead: pyoxigraph's
 bulk loader is much faster but not transactional, so it writes into a new directory that
 is moved into place only once the load is complete.
 """
@@ -30,12 +31,16 @@ from pyoxigraph import NamedNode, RdfFormat, Variable
 
 import queries
 from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
+from mappings.identity import Identity, source_of
+from mappings.urls import Urls
 
+from . import descriptions
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
 
 DCT = "http://purl.org/dc/terms/"
+PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
 GRAPH_DIRECTORY = "graph"
 INDEX_FILE = "search.sqlite"
 CHANGES_FILE = "changes.sqlite"
@@ -88,6 +93,12 @@ class EmbeddedStore:
         self._save_settings(base_url=base_url)
         self.base_url = base_url
 
+    @property
+    def urls(self) -> Urls:
+        if not self.base_url:
+            raise StoreError(f"the store at {self.path} has no base URL yet")
+        return Urls(self.base_url)
+
     def _save_settings(self, **values: Any) -> None:
         write_settings(self.path, {**read_settings(self.path), **values})
 
@@ -112,17 +123,34 @@ class EmbeddedStore:
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         found: dict[str, RecordState] = {}
-        content_hash = self._vocab("contentHash")
+        content_hash, source, identifier, harvest = (
+            self._vocab(t) for t in ("contentHash", "recordSource", "recordIdentifier", "harvestSource")
+        )
+        wanted = (content_hash, NamedNode(DCT + "issued"), NamedNode(DCT + "modified"), source, identifier, harvest, NamedNode(PROV_DERIVED))
         for name in names:
             graph = NamedNode(name)
             values = {}
-            for predicate in (content_hash, NamedNode(DCT + "issued"), NamedNode(DCT + "modified")):
+            for predicate in wanted:
                 for quad in self._store.quads_for_pattern(graph, predicate, None, graph):
                     values[predicate.value] = quad.object.value
             if values:
                 found[name] = RecordState(
-                    values.get(content_hash.value), values.get(DCT + "issued"), values.get(DCT + "modified")
+                    values.get(content_hash.value), values.get(DCT + "issued"), values.get(DCT + "modified"),
+                    _identity(values.get(source.value), values.get(identifier.value), values.get(harvest.value), values.get(PROV_DERIVED)),
                 )
+        return found
+
+    def find_records(self, identities: Iterable[Identity]) -> dict[Identity, str]:
+        found: dict[Identity, str] = {}
+        source, identifier = self._vocab("recordSource"), self._vocab("recordIdentifier")
+        for identity in identities:
+            for quad in self._store.quads_for_pattern(None, identifier, pyoxigraph.Literal(identity.identifier), None):
+                record = quad.subject
+                if quad.graph_name == record and any(
+                    q.object.value == identity.source for q in self._store.quads_for_pattern(record, source, None, record)
+                ):
+                    found[identity] = record.value
+                    break
         return found
 
     def replace(self, writes: Iterable[GraphWrite]) -> None:
@@ -137,9 +165,24 @@ class EmbeddedStore:
                 for write in writes
                 if write.name.startswith(f"{self.base_url}/items/")
             )
+        known: set[str] = set()
         for write in writes:
-            graph = str(NamedNode(write.name))
-            self._store.update(f"DROP SILENT GRAPH {graph} ;\nINSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}} }}")
+            self._store.update(self._replacement(write, known))
+
+    def _replacement(self, write: GraphWrite, known: set[str]) -> str:
+        """The update that replaces one record graph: drop it, drop the descriptions only
+        it needed, insert its new content and the descriptions nobody gave yet."""
+        graph = NamedNode(write.name)
+        before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), write.name)
+        after = descriptions.named_things(pyoxigraph.parse(write.ntriples, format=RdfFormat.N_TRIPLES), write.name) if before else set()
+        kept = {thing.value for thing in after} | {d.subject for d in write.descriptions}
+        orphaned = descriptions.orphans(self._store, self.urls, before, graph, kept) if before else []
+        known.difference_update(o.subject.value for o in orphaned)
+        added = descriptions.missing(self._store, write.descriptions, known)
+        return (
+            f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}"
+            f"INSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}}\n{descriptions.insert_body(added)}}}"
+        )
 
     def delete(self, name: str) -> bool:
         graph = NamedNode(name)
@@ -151,8 +194,21 @@ class EmbeddedStore:
                 self.index.delete(slug)
             if self.changes is not None:
                 self.changes.record([(slug, "deleted", _now())])
-        self._store.remove_graph(graph)
+        before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), name)
+        orphaned = descriptions.orphans(self._store, self.urls, before, graph, set()) if self.base_url else []
+        self._store.update(f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}")
         return True
+
+    def drop_descriptions(self) -> int:
+        """Drop every shared description (``remap`` writes them again); returns how many
+        graphs went. Counted as a direct write: documents change without their records."""
+        urls = self.urls
+        dropped = [g for g in self._store.named_graphs() if isinstance(g, NamedNode) and urls.is_description_graph(g.value)]
+        for graph in dropped:
+            self._store.remove_graph(graph)
+        if dropped:
+            self._count_direct_write()
+        return len(dropped)
 
     def stored_records(self) -> Iterator[StoredRecord]:
         bindings = {
@@ -161,6 +217,8 @@ class EmbeddedStore:
             Variable("sourceFormat"): self._vocab("sourceFormat"),
             Variable("harvestSource"): self._vocab("harvestSource"),
             Variable("harvestedAt"): self._vocab("harvestedAt"),
+            Variable("recordSource"): self._vocab("recordSource"),
+            Variable("recordIdentifier"): self._vocab("recordIdentifier"),
         }
         for row in self._store.query(queries.load("stored_records"), substitutions=bindings):
             yield StoredRecord(
@@ -175,6 +233,7 @@ class EmbeddedStore:
                     for key, column in (("url", "derived"), ("harvest_source", "harvest"), ("harvested", "harvested"))
                     if row[column] is not None
                 },
+                identity=_identity(*(row[c].value if row[c] is not None else None for c in ("source", "identifier", "harvest", "derived"))),
             )
 
     # -- reading
@@ -187,30 +246,26 @@ class EmbeddedStore:
         """The values of one property of one subject in one record graph (a direct lookup)."""
         return [q.object.value for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
 
-    def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
-        """One record graph serialised by Oxigraph, without making Python objects of it.
+    def document_triples(self, name: str) -> list[pyoxigraph.Triple]:
+        """A study's document: its record graph and the descriptions of what it names."""
+        return descriptions.document_triples(self._store, self.urls, NamedNode(name))
 
-        Quad formats name the graph; N-Quads is N-Triples with the graph name added to
-        each line (a line is one statement: N-Triples escapes newlines in literals).
-        """
-        graph = NamedNode(name)
-        if format == "nq":
-            lines = self._store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph).splitlines()
-            suffix = f" {graph} .".encode()
-            return b"".join(line[:-2] + suffix + b"\n" for line in lines if line)
+    def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
+        """A study's document serialised by Oxigraph. A document is triples: in a quad
+        format they are in the default graph (graph names are for exports and dumps)."""
         options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
-        return self._store.dump(format=RDF_FORMATS[format], from_graph=graph, **options)
+        return pyoxigraph.serialize(self.document_triples(name), format=RDF_FORMATS[format], **options)
 
-    def node_triples(self, iri: str) -> list[pyoxigraph.Triple]:
-        """What the record graphs say about a node, each statement once."""
-        return list(dict.fromkeys(quad.triple for quad in self._store.quads_for_pattern(NamedNode(iri), None, None)))
+    def description_triples(self, iri: str) -> list[pyoxigraph.Triple]:
+        """A shared thing's description and the descriptions of what it names."""
+        return descriptions.document_triples(self._store, self.urls, None, [NamedNode(iri)])
 
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
 
     def export(self, out: BinaryIO, format: str) -> None:
-        """Stream the record graphs; triple formats get the union (shared node labels repeat)."""
+        """Stream the graphs; triple formats get their union (a set: see graph.descriptions)."""
         if format not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
         rdf_format = RDF_FORMATS[format]
@@ -379,6 +434,17 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
     temporary = path / f".{SETTINGS_FILE}.tmp"
     temporary.write_text(json.dumps(settings, indent=1), encoding="utf-8")
     os.replace(temporary, path / SETTINGS_FILE)
+
+
+def _identity(source: str | None, identifier: str | None, harvest_source: str | None, derived: str | None) -> Identity | None:
+    """A stored record's identity; for one stored before identities were kept, the one it
+    would have been given (harvested: its source and IRI there; local: None, any local
+    record wanting its slug)."""
+    if source is not None and identifier is not None:
+        return Identity(source, identifier)
+    if harvest_source is not None and derived is not None:
+        return Identity(source_of(harvest_source), derived)
+    return None
 
 
 def _now() -> str:

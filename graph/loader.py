@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from mappings.identity import LOCAL, Identity, disambiguated, record_identity
 from mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 from mappings.urls import Urls
@@ -75,6 +76,61 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+class SlugRegister:
+    """Which record holds each slug: the store's records and this load's own claims.
+
+    A record is published at the slug it wants unless another identity holds it; then
+    at that slug with a suffix made from its own identity (mappings.identity), so the
+    choice is the same on every run and a record keeps its URL once it has one.
+    """
+
+    #: Suffixed slugs tried before a record is rejected (each suffix a digit longer).
+    ATTEMPTS = 8
+
+    def __init__(self, urls: Urls, store: GraphStore | None = None) -> None:
+        self.urls = urls
+        self.store = store
+        self.claims: dict[str, Identity] = {}
+
+    def place(self, identity: Identity, wanted: str) -> tuple[str, str | None]:
+        """The slug for a record new to the store, and a note if it could not have the
+        one it wanted. Raises RecordError when every suffix is taken."""
+        first_holder: str | None = None
+        for attempt in range(self.ATTEMPTS):
+            slug = disambiguated(wanted, identity, attempt)
+            taken, holder = self._holder(slug)
+            if not taken or holder == identity or (holder is None and identity.source == LOCAL):
+                self.claims[slug] = identity
+                if attempt == 0:
+                    return slug, None
+                return slug, f"/items/{wanted} is another record's ({first_holder}); this one is published at /items/{slug}"
+            if attempt == 0:
+                first_holder = str(holder) if holder is not None else "a record loaded earlier"
+        raise RecordError("slug", f"/items/{wanted} and {self.ATTEMPTS - 1} suffixed forms of it are taken")
+
+    def keep(self, identity: Identity, slug: str) -> None:
+        """Note that *identity* holds *slug* (a record already stored, or bulk-loaded)."""
+        self.claims[slug] = identity
+
+    def _holder(self, slug: str) -> tuple[bool, Identity | None]:
+        if slug in self.claims:
+            return True, self.claims[slug]
+        if self.store is None:
+            return False, None
+        state = self.store.record_states([self.urls.item(slug)]).get(self.urls.item(slug))
+        return (state is not None), (state.identity if state is not None else None)
+
+
+@dataclass
+class _Pending:
+    """A record read and hashed, waiting in a batch for its slug and its write."""
+
+    record: SourceRecord
+    digest: str
+    identity: Identity
+    wanted: str
+
+
 class Loader:
     """Loads reader results into a store, one transaction per record."""
 
@@ -82,10 +138,11 @@ class Loader:
         self.store = store
         self.urls = urls
         self.dry_run = dry_run
+        self.slugs = SlugRegister(urls, store)
 
     def load(self, items: Iterable[ReadResult], listener: Listener | None = None) -> LoadReport:
         report = LoadReport()
-        batch: dict[str, tuple[SourceRecord, str]] = {}
+        batch: dict[Identity, _Pending] = {}
 
         def emit(event: LoadEvent) -> None:
             report.add(event)
@@ -97,40 +154,52 @@ class Loader:
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
             try:
-                slug, _ = record_slug(item.data) if isinstance(item.data, dict) else (None, None)
-                if slug is None:
-                    raise RecordError("record", "record is not a JSON object")
+                pending = _pending(item)
             except RecordError as error:
                 emit(_rejected(item, error))
                 continue
-            if slug in batch:
+            if pending.identity in batch:
                 self._flush(batch, emit)
-            batch[slug] = (item, content_hash(item.data))
+            batch[pending.identity] = pending
             if len(batch) >= BATCH_SIZE:
                 self._flush(batch, emit)
         self._flush(batch, emit)
         return report
 
-    def _flush(self, batch: dict[str, tuple[SourceRecord, str]], emit: Listener) -> None:
+    def _flush(self, batch: dict[Identity, _Pending], emit: Listener) -> None:
         if not batch:
             return
-        names = {slug: self.urls.item(slug) for slug in batch}
-        states = self.store.record_states(names.values())
-        writes: list[GraphWrite] = []
+        stored = self.store.find_records(batch)
+        placed: list[tuple[_Pending, str, str | None]] = []
         events: list[LoadEvent] = []
-        stamp = now()
-        for slug, (record, digest) in batch.items():
-            state = states.get(names[slug])
-            if state is not None and state.content_hash == digest:
-                events.append(LoadEvent("unchanged", str(record.origin), slug))
+        for identity, pending in batch.items():
+            if identity in stored:
+                slug = stored[identity].rsplit("/", 1)[1]
+                self.slugs.keep(identity, slug)
+                placed.append((pending, slug, None))
                 continue
             try:
-                mapped = _map(record, self.urls, issued=(state and state.issued) or stamp, modified=stamp)
+                placed.append((pending, *self.slugs.place(identity, pending.wanted)))
             except RecordError as error:
-                events.append(_rejected(record, error))
+                events.append(_rejected(pending.record, error))
+        states = self.store.record_states(self.urls.item(slug) for _, slug, _ in placed)
+        writes: list[GraphWrite] = []
+        stamp = now()
+        for pending, slug, clash in placed:
+            state = states.get(self.urls.item(slug))
+            if state is not None and state.content_hash == pending.digest and state.identity == pending.identity:
+                events.append(LoadEvent("unchanged", str(pending.record.origin), slug))
                 continue
-            writes.append(GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stamp), "replaced" if state else "created"))
-            events.append(LoadEvent("replaced" if state else "new", str(record.origin), slug, mapped))
+            try:
+                mapped = _map(pending.record, self.urls, issued=(state and state.issued) or stamp, modified=stamp,
+                              slug=slug, identity=pending.identity)
+            except RecordError as error:
+                events.append(_rejected(pending.record, error))
+                continue
+            if clash:
+                mapped.graph.warn("slug", clash)
+            writes.append(_write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created"))
+            events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)
         batch.clear()
@@ -138,9 +207,13 @@ class Loader:
             emit(event)
 
     def remap(self, listener: Listener | None = None) -> LoadReport:
-        """Map every stored record again from its kept original, keeping its dates."""
+        """Map every stored record again from its kept original, keeping its dates, its
+        slug and its identity; the shared descriptions are written anew."""
         report = LoadReport()
-        for stored in list(self.store.stored_records()):
+        records = list(self.store.stored_records())
+        if not self.dry_run:
+            self.store.drop_descriptions()
+        for stored in records:
             event = self._remap_one(stored)
             report.add(event)
             if listener:
@@ -149,28 +222,43 @@ class Loader:
 
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
         record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")
+        slug = stored.name.rsplit("/", 1)[1]
         try:
-            mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name, provenance=stored.provenance)
+            identity = stored.identity or record_identity(record.data, stored.provenance, slug)
+            mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name,
+                          provenance=stored.provenance, slug=slug, identity=identity)
         except RecordError as error:
             return _rejected(record, error)
-        if mapped.name != stored.name:
-            # The slug rules changed: the record moves to its new URL.
-            if not self.dry_run:
-                self.store.delete(stored.name)
         if not self.dry_run:
-            self.store.replace([GraphWrite(mapped.name, mapped.graph.ntriples(), IndexEntry.of(mapped, stored.modified))])
+            self.store.replace([_write(mapped, IndexEntry.of(mapped, stored.modified))])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
+
+
+def _pending(record: SourceRecord) -> _Pending:
+    """A record's hash, identity and wanted slug; RecordError if it has no usable key."""
+    if not isinstance(record.data, dict):
+        raise RecordError("record", "record is not a JSON object")
+    wanted, _ = record_slug(record.data)
+    return _Pending(record, content_hash(record.data), record_identity(record.data, _provenance(record), wanted), wanted)
+
+
+def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") -> GraphWrite:
+    return GraphWrite(mapped.name, mapped.graph.own_ntriples(), entry, change, tuple(mapped.graph.descriptions()))
 
 
 def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None) -> LoadReport:
     """Fill a fresh embedded store with the bulk loader (all or nothing).
 
-    A slug met twice keeps the last version, as on the transactional path: the first is
-    bulk-loaded and later versions replace it once the store is in place.
+    A record met twice (the same identity) keeps the last version, as on the
+    transactional path: the first is bulk-loaded and later versions replace it once the
+    store is in place. Shared descriptions are gathered (first one wins) and
+    bulk-loaded after the records.
     """
     report = LoadReport()
-    seen: dict[str, str] = {}
+    loaded: dict[Identity, tuple[str, str]] = {}
     later: list[MappedRecord] = []
+    described: dict[str, bytes] = {}
+    slugs = SlugRegister(urls)
     stamp = now()
 
     def emit(event: LoadEvent) -> None:
@@ -178,46 +266,62 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
         if listener:
             listener(event)
 
-    def records() -> Iterator[tuple[bytes, IndexEntry]]:
+    def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
         for item in items:
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
             try:
-                mapped = _map(item, urls, issued=stamp, modified=stamp)
+                pending = _pending(item)
+                previous = loaded.get(pending.identity)
+                slug, clash = (previous[0], None) if previous else slugs.place(pending.identity, pending.wanted)
+                mapped = _map(item, urls, issued=stamp, modified=stamp, slug=slug, identity=pending.identity)
             except RecordError as error:
                 emit(_rejected(item, error))
                 continue
-            previous = seen.get(mapped.slug)
+            if clash:
+                mapped.graph.warn("slug", clash)
             if previous is None:
-                seen[mapped.slug] = mapped.content_hash
-                emit(LoadEvent("new", str(item.origin), mapped.slug, mapped))
-                yield mapped.graph.nquads().encode(), IndexEntry.of(mapped, stamp)
-            elif previous == mapped.content_hash:
-                emit(LoadEvent("unchanged", str(item.origin), mapped.slug))
+                loaded[pending.identity] = (slug, mapped.content_hash)
+                emit(LoadEvent("new", str(item.origin), slug, mapped))
+                for description in mapped.graph.descriptions():
+                    if description.subject not in described:
+                        described[description.subject] = _in_graph(description.ntriples, description.graph)
+                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), IndexEntry.of(mapped, stamp)
+            elif previous[1] == mapped.content_hash:
+                emit(LoadEvent("unchanged", str(item.origin), slug))
             else:
-                seen[mapped.slug] = mapped.content_hash
+                loaded[pending.identity] = (slug, mapped.content_hash)
                 later.append(mapped)
-                emit(LoadEvent("replaced", str(item.origin), mapped.slug, mapped))
+                emit(LoadEvent("replaced", str(item.origin), slug, mapped))
+        for quads in described.values():
+            yield quads, None
 
     bulk_create(path, _chunks(records()), urls.base)
     if later:
         store = EmbeddedStore(path)
         try:
-            store.replace(GraphWrite(m.name, m.graph.ntriples(), IndexEntry.of(m, stamp)) for m in later)
+            store.replace(_write(m, IndexEntry.of(m, stamp)) for m in later)
         finally:
             store.close()
     return report
 
 
-def _chunks(pieces: Iterator[tuple[bytes, IndexEntry]], size: int = BULK_CHUNK_BYTES) -> Iterator[tuple[bytes, list[IndexEntry]]]:
-    """Join records' N-Quads into chunks of about *size* bytes, with their index entries."""
+def _in_graph(ntriples: str, graph: str) -> bytes:
+    """N-Triples lines (one statement each) as N-Quads lines in *graph*."""
+    suffix = f" <{graph}> .\n"
+    return "".join(line[:-2] + suffix for line in ntriples.splitlines() if line).encode()
+
+
+def _chunks(pieces: Iterator[tuple[bytes, IndexEntry | None]], size: int = BULK_CHUNK_BYTES) -> Iterator[tuple[bytes, list[IndexEntry]]]:
+    """Join N-Quads into chunks of about *size* bytes, with their records' index entries."""
     buffer: list[bytes] = []
     entries: list[IndexEntry] = []
     held = 0
     for piece, entry in pieces:
         buffer.append(piece)
-        entries.append(entry)
+        if entry is not None:
+            entries.append(entry)
         held += len(piece)
         if held >= size:
             yield b"".join(buffer), entries
@@ -226,12 +330,17 @@ def _chunks(pieces: Iterator[tuple[bytes, IndexEntry]], size: int = BULK_CHUNK_B
         yield b"".join(buffer), entries
 
 
+def _provenance(record: SourceRecord) -> dict[str, str]:
+    """The provenance a record's catalogue record keeps (and its identity is made of)."""
+    return {k: v for k, v in record.provenance.items() if k in PROVENANCE_KEYS and isinstance(v, str)}
+
+
 def _map(
     record: SourceRecord, urls: Urls, *, issued: str, modified: str, source_name: str | None = None,
-    provenance: dict[str, str] | None = None,
+    provenance: dict[str, str] | None = None, slug: str | None = None, identity: Identity | None = None,
 ) -> MappedRecord:
     if provenance is None:
-        provenance = {k: v for k, v in record.provenance.items() if k in PROVENANCE_KEYS and isinstance(v, str)}
+        provenance = _provenance(record)
     return map_record(
         record.data,
         urls,
@@ -240,6 +349,8 @@ def _map(
         source_name=source_name or os.path.basename(record.origin.source),
         source_format=record.format or None,
         provenance=provenance,
+        slug=slug,
+        identity=identity,
     )
 
 

@@ -1,9 +1,8 @@
 """Linked nodes: the shared things a study points at, each with its own URL.
 
-Each function writes a node's type and labels into the record's graph and returns the
-node's IRI as a term. Writing the description into every graph that mentions the node
-keeps each record's graph self-contained, and makes a node disappear with the last record
-that names it.
+Each function writes a node's type and labels and returns the node's IRI as a term. The
+record graph files those statements under the node (see :mod:`mappings.record_graph`):
+they are kept once, in the node's own graph, while any record names the node.
 """
 
 from __future__ import annotations
@@ -118,12 +117,12 @@ def _describe_keyword(text: str, urls: Urls) -> tuple[KeywordTerms, Link, tuple[
     if not key:
         return None
     node = f"<{urls.thing('keyword', key)}>"
-    scratch = Context(RecordGraph(""), urls, "")
+    scratch = Context(RecordGraph("", urls), urls, "")
     scratch.graph.typed(node, SKOS + "Concept", SCHEMA + "DefinedTerm")
     scratch.label(node, label, SKOS + "prefLabel", SCHEMA + "name")
     _in_scheme(scratch, node, "keyword")
     terms = KeywordTerms(node, literal(label), literal(keys.clean_text(text)))
-    return terms, Link("keyword", "keyword", key, label), tuple(scratch.graph.statements)
+    return terms, Link("keyword", "keyword", key, label), tuple(scratch.graph.described())
 
 
 def concept(ctx: Context, kind: str, code: str, label: str | None = None) -> str | None:

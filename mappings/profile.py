@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import authorities, identifiers, keys, nodes, temporal
+from .identity import Identity
 from .nodes import Context, Link
+from .records import value_at
 from .record_graph import RecordGraph, Warning_
 from .terms import (
     ADMS,
@@ -40,7 +42,7 @@ from .urls import Urls
 
 #: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph
 #: whose hash was made by another version.
-MAPPING_VERSION = "1"
+MAPPING_VERSION = "2"
 
 Handler = Callable[[Context, list[Any]], None]
 
@@ -60,7 +62,7 @@ class Field:
 
     def values(self, data: dict[str, Any]) -> list[Any]:
         if self.positional:
-            found = [_get(data, path) for path in self.paths]
+            found = [value_at(data, path) for path in self.paths]
             return found if any(v is not None for v in found) else []
         return [v for path in self.paths for v in _values(data, path)]
 
@@ -373,7 +375,11 @@ def _variables(ctx: Context, values: list[Any]) -> None:
 
 
 def _related_studies(field_name: str, dct_property: str, schema_property: str) -> Handler:
-    """Parents, ancestors and children: links to their study IRIs, labelled here."""
+    """Parents, ancestors and children: links to their study IRIs, labelled here.
+
+    The label is ``rdfs:label``, a property a study's own graph never gives it: what
+    this record says of the other study is kept apart from that study's own title (in
+    ``/related/{slug}``), so the two never repeat one triple."""
 
     def write(ctx: Context, values: list[Any]) -> None:
         for value in values:
@@ -389,7 +395,7 @@ def _related_studies(field_name: str, dct_property: str, schema_property: str) -
             ctx.add(ctx.study, _p(DCT, dct_property), node)
             ctx.add(ctx.study, _p(SCHEMA, schema_property), node)
             if name:
-                ctx.label(node, name, DCT + "title", SCHEMA + "name")
+                ctx.label(node, name, RDFS + "label")
 
     return write
 
@@ -512,7 +518,7 @@ def record_slug(data: dict[str, Any]) -> tuple[str, str | None]:
 
     Raises RecordError when the record has neither a usable slug nor a name to make one.
     """
-    published = _get(data, "extra_data.slug")
+    published = value_at(data, "extra_data.slug")
     if isinstance(published, str) and keys.is_slug(published):
         return published, None
     name = record_name(data)
@@ -525,7 +531,7 @@ def record_slug(data: dict[str, Any]) -> tuple[str, str | None]:
 
 def record_name(data: dict[str, Any]) -> str:
     for path in ("dataset_schema.name", "extra_data.name"):
-        value = _get(data, path)
+        value = value_at(data, path)
         if isinstance(value, str) and value.strip():
             return value.strip()
     raise RecordError("name", "record has no name")
@@ -550,18 +556,24 @@ def map_record(
     source_name: str | None = None,
     source_format: str | None = None,
     provenance: dict[str, str] | None = None,
+    slug: str | None = None,
+    identity: Identity | None = None,
 ) -> MappedRecord:
     """Map one Harmony-shaped record to its named graph.
 
     *issued* and *modified* are ``xsd:dateTime`` lexical forms for the catalogue record.
+    *slug* is where the loader publishes the record (by default the record's own slug)
+    and *identity* what it is kept under (see :mod:`mappings.identity`).
     Raises RecordError if the record cannot be mapped at all.
     """
     if not isinstance(data, dict):
         raise RecordError("record", "record is not a JSON object")
     record_name(data)
-    slug, slug_note = record_slug(data)
+    slug_note = None
+    if slug is None:
+        slug, slug_note = record_slug(data)
     doc = urls.item(slug)
-    graph = RecordGraph(doc)
+    graph = RecordGraph(doc, urls)
     ctx = Context(graph, urls, doc)
     if slug_note:
         graph.warn("slug", slug_note)
@@ -577,21 +589,24 @@ def map_record(
         graph.warn("description", "record has no description; the title is used")
     digest = content_hash(data)
     _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
+    if identity is not None:
+        ctx.add(ctx.doc, ctx.vocab("recordSource"), literal(identity.source))
+        ctx.add(ctx.doc, ctx.vocab("recordIdentifier"), literal(identity.identifier))
     _provenance(ctx, provenance or {})
     return MappedRecord(slug, graph, digest, _summary(slug, ctx, data))
 
 
 def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
     """The record as the search index sees it: the text as written, the linked nodes."""
-    description = _get(data, "dataset_schema.description")
+    description = value_at(data, "dataset_schema.description")
     return RecordSummary(
         slug=slug,
         title=record_name(data),
         description=description.strip() if isinstance(description, str) else "",
         keywords=tuple(link.label for link in ctx.links if link.kind == "keyword"),
         links=tuple(ctx.links),
-        start_year=_plain_year(_get(data, "extra_data.start_year")),
-        end_year=_plain_year(_get(data, "extra_data.end_year")),
+        start_year=_plain_year(value_at(data, "extra_data.start_year")),
+        end_year=_plain_year(value_at(data, "extra_data.end_year")),
     )
 
 
@@ -647,17 +662,9 @@ def _catalogue_record(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
 def _values(data: dict[str, Any], path: str) -> list[Any]:
     """The values at *path*: a list is flattened, a missing or null value gives none."""
-    value = _get(data, path)
+    value = value_at(data, path)
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]

@@ -1,16 +1,26 @@
-"""The triples of one record's named graph, collected as N-Triples text.
+"""The triples one record makes, collected as N-Triples text, in the graphs they belong to.
 
 A :class:`RecordGraph` is what the profile writes into: statements made of terms from
 :mod:`mappings.terms`, kept in order without duplicates, plus the warnings raised while
-mapping. It renders as N-Quads (for the bulk loader and exports) or as the body of a
-SPARQL ``INSERT DATA`` (for the transactional path) — the same text either way.
+mapping. Each statement is filed where it belongs by one rule, so no handler has to
+think about it: a statement about the record itself or one of the things inside its
+document (``<doc>``, ``<doc#…>``), or one that points at them, is the record's own and
+goes into the record's graph; a statement about anything else (a keyword, a sponsor, a
+country, a licence page) is part of that thing's shared description, kept once in the
+thing's own graph (:meth:`mappings.urls.Urls.description_graph`) however many records
+name it. That is what keeps the union of all graphs a set.
+
+It renders as N-Quads (for the bulk loader and exports) or as N-Triples for the body of
+a SPARQL ``INSERT DATA`` (for the transactional path) — the same text either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .terms import RDF, iri
+from .urls import Urls
 
 A = f"<{RDF}type>"
 
@@ -26,21 +36,62 @@ class Warning_:
         return f"{self.field}: {self.message}"
 
 
+Statement = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Description:
+    """What one record says about a shared thing, for that thing's graph."""
+
+    #: The thing's IRI.
+    subject: str
+    #: The graph that holds its description.
+    graph: str
+    ntriples: str
+
+
 @dataclass
 class RecordGraph:
-    """The statements of one record's graph, named by the record's document URL."""
+    """The statements of one record: its own (the graph named by the record's document
+    URL) and its descriptions of the shared things it names."""
 
     name: str
-    statements: dict[tuple[str, str, str], None] = field(default_factory=dict)
+    urls: Urls
+    statements: dict[Statement, None] = field(default_factory=dict)
+    #: Statements about shared things, by subject term.
+    shared: dict[str, dict[Statement, None]] = field(default_factory=dict)
     warnings: list[Warning_] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._document = f"<{self.name}>"
+        self._inside = f"<{self.name}#"
+
+    def _own(self, term: str) -> bool:
+        return term == self._document or term.startswith(self._inside)
 
     def add(self, subject: str, predicate: str, obj: str) -> None:
         """Add a statement; *subject*, *predicate* and *obj* are N-Triples terms."""
-        self.statements[(subject, predicate, obj)] = None
+        if self._own(subject) or self._own(obj) or not subject.startswith("<"):
+            self.statements[(subject, predicate, obj)] = None
+        else:
+            self.shared.setdefault(subject, {})[(subject, predicate, obj)] = None
 
-    def add_all(self, statements: tuple[tuple[str, str, str], ...]) -> None:
+    def add_all(self, statements: tuple[Statement, ...]) -> None:
         """Add statements already made (N-Triples terms), in their order."""
-        self.statements.update(dict.fromkeys(statements))
+        for statement in statements:
+            self.add(*statement)
+
+    def described(self) -> Iterator[Statement]:
+        """The statements about shared things, in the order they were made."""
+        for statements in self.shared.values():
+            yield from statements
+
+    def descriptions(self) -> list[Description]:
+        """The record's description of each shared thing it names, with its graph."""
+        return [
+            Description(subject[1:-1], self.urls.description_graph(subject[1:-1]), "".join(f"{s} {p} {o} .\n" for s, p, o in statements))
+            for subject, statements in self.shared.items()
+        ]
 
     def typed(self, subject: str, *classes: str) -> None:
         """Give *subject* each class (IRIs, not yet bracketed)."""
@@ -51,11 +102,23 @@ class RecordGraph:
         self.warnings.append(Warning_(field_name, message))
 
     def __len__(self) -> int:
-        return len(self.statements)
+        return len(self.statements) + sum(map(len, self.shared.values()))
 
     def nquads(self) -> str:
+        """Everything, each statement in its graph."""
         graph = iri(self.name)
-        return "".join(f"{s} {p} {o} {graph} .\n" for s, p, o in self.statements)
+        own = "".join(f"{s} {p} {o} {graph} .\n" for s, p, o in self.statements)
+        described = "".join(
+            f"{s} {p} {o} <{self.urls.description_graph(subject[1:-1])}> .\n"
+            for subject, statements in self.shared.items()
+            for s, p, o in statements
+        )
+        return own + described
+
+    def own_ntriples(self) -> str:
+        """The record's own statements: the content of its graph."""
+        return "".join(f"{s} {p} {o} .\n" for s, p, o in self.statements)
 
     def ntriples(self) -> str:
-        return "".join(f"{s} {p} {o} .\n" for s, p, o in self.statements)
+        """Everything the record says, its own statements and its descriptions."""
+        return self.own_ntriples() + "".join(f"{s} {p} {o} .\n" for s, p, o in self.described())

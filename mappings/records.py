@@ -55,3 +55,12 @@ class Rejection:
 
 
 ReadResult = Union[SourceRecord, Rejection]
+
+
+def value_at(data: Any, path: str) -> Any:
+    """The value at a dotted *path* (``extra_data.slug``) of a record, or None."""
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .terms import EU_COUNTRY, EU_LANGUAGE
+
 #: Linked-node kinds and the path segment their documents live under.
 NODE_KINDS: dict[str, str] = {
     "item": "items",
@@ -22,6 +24,17 @@ NODE_KINDS: dict[str, str] = {
     "study-design": "study-designs",
     "variable": "variables",
 }
+
+
+#: Authority tables whose entries the records link to, by the segment of the documents
+#: that describe them here (``/countries/gbr``).
+AUTHORITIES: dict[str, str] = {"countries": EU_COUNTRY, "languages": EU_LANGUAGE}
+
+#: Where shared descriptions of things that have no document of their own here are kept:
+#: studies named by a record but described by another (``/related/{slug}``), and other
+#: parties' web resources (licences, landing pages, the DOI registration agency).
+RELATED_SEGMENT = "related"
+WEB_GRAPH = "web"
 
 
 #: Characters an IRI may not hold (RFC 3987), nor a base URL we mint IRIs under.
@@ -74,7 +87,31 @@ class Urls:
     def catalog(self) -> str:
         return f"{self.base}/catalog#id"
 
-    def slug_of(self, graph_iri: str) -> str | None:
-        """The slug of a study's document URL, or None if it is not one."""
-        prefix = f"{self.base}/items/"
-        return graph_iri[len(prefix):] if graph_iri.startswith(prefix) else None
+    def description_graph(self, thing: str) -> str:
+        """The named graph holding the shared description of *thing* (an IRI).
+
+        A record graph holds only the record's own statements; what it says about a
+        shared thing (a keyword's label, a country's name) is kept once, in the graph of
+        that thing's document, so the union default graph holds every triple once. A
+        study named by another record is described apart from its own record graph
+        (``/related/{slug}``), which is replaced whenever that study is loaded.
+        """
+        document, _, _ = thing.partition("#")
+        if document.startswith(self.base + "/"):
+            segments = document[len(self.base) + 1:].split("/")
+            if segments[0] == NODE_KINDS["item"] and len(segments) == 2:
+                return f"{self.base}/{RELATED_SEGMENT}/{segments[1]}"
+            return document
+        for segment, namespace in AUTHORITIES.items():
+            if thing.startswith(namespace) and "/" not in thing[len(namespace):]:
+                return f"{self.base}/{segment}/{thing[len(namespace):].lower()}"
+        return f"{self.base}/{WEB_GRAPH}"
+
+    def is_description_graph(self, name: str) -> bool:
+        """Whether *name* is a graph :meth:`description_graph` names (not a record's)."""
+        if not name.startswith(self.base + "/"):
+            return False
+        first = name[len(self.base) + 1:].split("/", 1)[0]
+        return first != NODE_KINDS["item"] and (
+            first in NODE_KINDS.values() or first in AUTHORITIES or first in (RELATED_SEGMENT, WEB_GRAPH, "vocab")
+        )

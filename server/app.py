@@ -42,9 +42,9 @@ from .void import VoidCache, void_triples
 
 PROF = "http://www.w3.org/ns/dx/prof/"
 
-#: Formats a whole record graph is written in by the store itself (JSON-LD is ours: it is
-#: compacted with the published context and nested; TriG needs the graph around it).
-STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq"})
+#: Formats a study's whole document is written in by the store itself (JSON-LD is ours: it is
+#: compacted with the published context and nested).
+STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq", "trig"})
 #: Part of every ETag: changes with the rendering code (see cache.render_version).
 RENDER_VERSION = render_version()
 
@@ -148,8 +148,8 @@ def create_app(
 
     def render(document: Document, chosen: Format, profile: str) -> bytes:
         if document.graph is not None and profile == "full" and chosen.name in STORE_SERIALISED:
-            # A record graph in a plain syntax: Oxigraph writes it, no Python objects.
-            return store.graph_bytes(document.graph, chosen.name, prefixes(urls.base))
+            # A study's document in a plain syntax: Oxigraph writes it.
+            return store.document_bytes(document.graph, chosen.name, prefixes(urls.base))
         triples = documents.select(document.triples, profile)
         if chosen.name == "html":
             return views.render_html(document, urls, index).encode()

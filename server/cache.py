@@ -41,13 +41,15 @@ CREATE TABLE IF NOT EXISTS representations (
 
 def render_version() -> str:
     """A fingerprint of everything that shapes a representation besides the record:
-    the server's and the mapping's code and templates, and the RDF library's version.
+    the server's, the graph layer's (which assembles a study's document from its graph
+    and the descriptions it names) and the mapping's code and templates, and the RDF
+    library's version.
 
     It goes into every ETag, so a cached body rendered by other code (an upgrade, a
     template edit) is never served: the disk tier outlives the process that filled it."""
     digest = hashlib.sha256(metadata.version("pyoxigraph").encode())
     here = Path(__file__).resolve().parent
-    for folder in (here, here.parent / "mappings"):
+    for folder in (here, here.parent / "graph", here.parent / "mappings"):
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.suffix in (".py", ".html", ".css", ".ttl", ".jsonld", ".txt"):
                 digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())

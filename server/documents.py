@@ -43,7 +43,7 @@ class Document:
     version: str
     modified: dt.datetime | None = None
     cite_as: str | None = None
-    #: The record graph that holds exactly this document, when there is one.
+    #: The record graph at the heart of this document, when there is one.
     graph: str | None = None
 
     @property
@@ -70,7 +70,7 @@ AUTHORITY_SEGMENTS: dict[str, str] = {"countries": EU_COUNTRY, "languages": EU_L
 
 
 def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
-    """A study's document: its record graph, as stored."""
+    """A study's document: its record graph and the descriptions of what it names."""
     name = urls.item(slug)
     state = store.record_states([name]).get(name)
     if state is None:
@@ -78,7 +78,7 @@ def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
     thing = name + "#id"
     dois = [d for d in store.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
     return Document(
-        "item", slug, f"/items/{slug}", thing, lambda: store.graph_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
+        "item", slug, f"/items/{slug}", thing, lambda: store.document_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
         _latest(parse_modified(state.modified), parse_modified(store.last_direct_write)), dois[0] if dois else None, graph=name,
     )
 
@@ -89,12 +89,12 @@ def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
 
 
 def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | None:
-    """A linked node's document: what the record graphs say about it."""
+    """A linked node's document: its shared description (graph.descriptions)."""
     if segment in AUTHORITY_SEGMENTS:
         thing = AUTHORITY_SEGMENTS[segment] + key.upper()
     else:
         thing = urls.thing(NODE_SEGMENTS[segment], key)
-    triples = store.node_triples(thing)
+    triples = store.description_triples(thing)
     if not triples:
         return None
     page = NamedNode(f"{urls.base}/{segment}/{key}")
@@ -119,8 +119,7 @@ class CatalogPage:
 
 def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: int) -> Document:
     """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
-    page of its datasets with their whole descriptions (their record graphs, as at
-    ``/items/{slug}``), so a harvester reads the catalogue a page at a time.
+    page of its datasets with their whole descriptions (as at ``/items/{slug}``), so a harvester reads the catalogue a page at a time.
 
     Pages are in slug order with keyset cursors (``?after=``/``?before=``), linked as a
     Hydra partial collection view; the page also gives the change-feed token to follow
@@ -167,7 +166,7 @@ def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: 
                 Triple(thing, NamedNode(DCAT + "record"), record),
                 Triple(thing, NamedNode(SCHEMA + "dataset"), dataset),
             ]
-            triples += store.graph_triples(urls.item(slug))
+            triples += store.document_triples(urls.item(slug))
     triples += _catalog_paging(urls, page, rows, total, size)
     changes = getattr(store, "changes", None)
     latest = changes.latest() if changes is not None else None

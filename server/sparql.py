@@ -402,8 +402,9 @@ def service_description(base_url: str, store: Any, settings: SparqlSettings) -> 
         Triple(dataset, sd("defaultGraph"), default_graph),
         Triple(default_graph, a, sd("Graph")),
         Triple(default_graph, NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(
-            "The default graph is the union of all record graphs. Each record is a named graph "
-            f"named by its document URL ({base_url}/items/SLUG); the named graphs are not listed here.")),
+            "The default graph is the union of all named graphs, each triple once. Each record is a named graph "
+            f"named by its document URL ({base_url}/items/SLUG); each shared thing (keyword, organisation, ...) "
+            "is described once, in the graph of its own document; the named graphs are not listed here.")),
         Triple(endpoint, NamedNode("http://purl.org/dc/terms/description"), Literal(
             f"Public, read-only SPARQL 1.1 endpoint. Queries stop after {settings.deadline_seconds:g} s (503), "
             f"results are cut at {settings.max_rows} rows (X-SPARQL-Truncated header); SERVICE only to allow-listed endpoints.")),

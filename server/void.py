@@ -94,8 +94,8 @@ def void_triples(figures: Figures, base_url: str) -> list[Triple]:
         Triple(dataset, a, v("Dataset")),
         Triple(dataset, NamedNode(DCT + "title"), Literal("studygraph research-study catalogue")),
         Triple(dataset, NamedNode(DCT + "description"), Literal(
-            "Research-study records as DCAT and schema.org. void:triples counts the statements of all record graphs "
-            "(a linked node's labels repeat in every record graph that names it).")),
+            "Research-study records as DCAT and schema.org. void:triples counts the statements of all graphs "
+            "(each statement once: a linked node's description is kept in its own graph).")),
         Triple(dataset, v("sparqlEndpoint"), NamedNode(f"{base_url}/sparql")),
         Triple(dataset, v("dataDump"), NamedNode(f"{base_url}/dump.nq.gz")),
         Triple(dataset, v("uriSpace"), Literal(base_url + "/")),

@@ -253,6 +253,9 @@ class _NoStore:
     def record_states(self, names: Iterable[str]) -> dict:
         return {}
 
+    def find_records(self, identities: Iterable) -> dict:
+        return {}
+
     def replace(self, writes) -> None:  # pragma: no cover - dry runs never write
         raise AssertionError("dry run")
 

@@ -38,6 +38,7 @@ from pyoxigraph import NamedNode
 from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
 from mappings.readers import read_bytes
 from mappings.formats import RDF_MEDIA_TYPES
+from mappings.identity import Identity, source_of
 from mappings.readers.dcat import records_from_store, sniff_syntax
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
@@ -377,9 +378,10 @@ def _harvest_changes(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, 
         report.pages += 1
         activities = _activities(triples)
         for sequence, kind, target in activities:
-            slug = urllib.parse.urlsplit(target).path.rstrip("/").rsplit("/", 1)[-1]
             if kind == "Delete":
-                if store.delete(loader.urls.item(slug)):
+                # The record harvested from this source under that IRI, whatever its slug here.
+                held = store.find_records([Identity(source_of(page.url), target)])
+                if held and store.delete(next(iter(held.values()))):
                     report.deleted += 1
             else:
                 document = target.split("#", 1)[0]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,6 +108,48 @@ class LiveServer:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+class StaticSite:
+    """Documents served on a loopback port from a dict of path -> (content type, body),
+    changed by the test between requests: another party's catalogue, as published."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, bytes]] = {}
+        pages = self.pages
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found = pages.get(self.path)
+                self.send_response(200 if found else 404)
+                if found:
+                    self.send_header("Content-Type", found[0])
+                self.end_headers()
+                if found:
+                    self.wfile.write(found[1])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def put(self, path: str, body: str | bytes, content_type: str = "text/turtle") -> str:
+        """Publish *body* at *path* ("{base}" in it replaced); returns its URL."""
+        text = body.replace("{base}", self.base) if isinstance(body, str) else body
+        self.pages[path] = (content_type, text.encode() if isinstance(text, str) else text)
+        return self.base + path
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def static_site():
+    site = StaticSite()
+    yield site
+    site.stop()
 
 
 def cpu_ticks(pid: int) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import pyoxigraph
@@ -15,7 +13,7 @@ from graph.embedded import EmbeddedStore
 
 TOKEN = "harvest-token"
 #: Statements about where and when a copy was made: they differ between A and B by design.
-BOOKKEEPING = ("#sourceName", "#sourceFormat", "#harvestSource", "#harvestedAt", "ns/prov#wasDerivedFrom", "/terms/issued", "/terms/modified")
+BOOKKEEPING = ("#sourceName", "#sourceFormat", "#harvestSource", "#harvestedAt", "#recordSource", "#recordIdentifier", "ns/prov#wasDerivedFrom", "/terms/issued", "/terms/modified")
 
 
 def comparable(store_dir: Path, base: str) -> dict[str, set]:
@@ -126,33 +124,12 @@ CKAN_PAGE_2 = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 
 
 @pytest.fixture
-def ckan():
+def ckan(static_site):
     """A static catalogue in ckanext-dcat's shape, served on loopback."""
-    pages: dict[str, str] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path)
-            if body is None:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/turtle")
-            self.end_headers()
-            self.wfile.write(body.encode())
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    pages["/catalog.ttl"] = pages["/catalog.ttl?page=1"] = CKAN_PAGE_1.replace("{base}", base)
-    pages["/catalog.ttl?page=2"] = CKAN_PAGE_2.replace("{base}", base)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, pages
-    server.shutdown()
+    static_site.put("/catalog.ttl", CKAN_PAGE_1)
+    static_site.put("/catalog.ttl?page=1", CKAN_PAGE_1)
+    static_site.put("/catalog.ttl?page=2", CKAN_PAGE_2)
+    return static_site.base, static_site
 
 
 def test_harvest_a_ckanext_dcat_catalogue(ckan, tmp_path):
@@ -174,8 +151,8 @@ def test_harvest_a_ckanext_dcat_catalogue(ckan, tmp_path):
     assert publisher == ["http://b.example/organizations/some-university#id"]
 
     # The source drops Trial C: a pruning harvest removes it, and nothing else.
-    pages["/catalog.ttl?page=2"] = pages["/catalog.ttl?page=2"].replace("dcat:dataset <" + base + "/dataset/trial-c>", "").replace(
-        f'<{base}/dataset/trial-c> a dcat:Dataset ; dct:title "Trial C" ; dct:description "A trial." .', "")
+    pages.put("/catalog.ttl?page=2", CKAN_PAGE_2.replace("dcat:dataset <{base}/dataset/trial-c>", "").replace(
+        '<{base}/dataset/trial-c> a dcat:Dataset ; dct:title "Trial C" ; dct:description "A trial." .', ""))
     result = run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "--prune", "-q")
     assert b"1 records deleted" in result.stdout
     assert run_cli("stats", "--store", str(store), "--json").stdout.count(b'"records": 2') == 1
@@ -185,7 +162,7 @@ def test_a_failing_source_loses_nothing(ckan, tmp_path):
     base, pages = ckan
     store = tmp_path / "b"
     assert b"3 new" in run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "-q").stdout
-    del pages["/catalog.ttl?page=2"]
+    del pages.pages["/catalog.ttl?page=2"]
     result = run_cli("harvest", f"{base}/catalog.ttl", "--store", str(store), "--prune", "-q")
     assert result.returncode == 1
     assert b"HTTP 404" in result.stderr and b"--prune skipped" in result.stderr

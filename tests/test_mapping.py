@@ -12,7 +12,7 @@ from pyoxigraph import Literal, NamedNode
 from conftest import BASE
 from mappings.keys import slugify
 from mappings.profile import PROFILE, RecordError, map_record
-from mappings.terms import DCAT, DCT, FOAF, PROV, RDF, SCHEMA, SKOS, XSD
+from mappings.terms import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
 from mappings.urls import Urls
 from mappings.vocabulary import defined_terms
 
@@ -56,7 +56,14 @@ def test_every_real_record_maps_to_valid_nquads(records):
         result = mapped(record)
         quads = list(pyoxigraph.parse(result.graph.nquads(), format=pyoxigraph.RdfFormat.N_QUADS))
         assert len(quads) == len(result.graph) > 20
-        assert {q.graph_name.value for q in quads} == {f"{BASE}/items/{result.slug}"}
+        own = f"{BASE}/items/{result.slug}"
+        urls = Urls(BASE)
+        for quad in quads:
+            # The record's own statements in its graph; what it says of shared things in
+            # those things' graphs.
+            mine = quad.subject.value == own or quad.subject.value.startswith(own + "#") or quad.object.value.startswith(own + "#")
+            assert quad.graph_name.value == (own if mine else urls.description_graph(quad.subject.value))
+            assert mine or urls.is_description_graph(quad.graph_name.value)
 
 
 def test_both_vocabularies_for_every_study(records):
@@ -248,7 +255,9 @@ def test_parents_children_and_ancestors(records):
     store = graph_of(with_children)
     children = objects(store, study(slug), DCT + "hasPart")
     assert len(children) == len(with_children["child_datasets"])
-    assert all(objects(store, child.value, SCHEMA + "name") for child in children)
+    # What this record says of another study is its rdfs:label, never that study's own title.
+    assert all(objects(store, child.value, RDFS + "label") for child in children)
+    assert not any(objects(store, child.value, SCHEMA + "name") for child in children)
     record = minimal()
     record["parent"] = {"dataset_schema": {"name": "The parent"}, "extra_data": {"slug": "the-parent"}}
     assert objects(graph_of(record), study(), DCT + "isPartOf") == [NamedNode(f"{BASE}/items/the-parent#id")]

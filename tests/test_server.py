@@ -110,17 +110,21 @@ def test_rdflib_reads_the_turtle_and_jsonld_too(client):
         assert (rdflib.URIRef(f"{BASE}/items/{SEED}#id"), rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/dcat#Dataset")) in graph
 
 
-def test_the_item_graph_is_its_record_graph_with_linked_labels(client, store):
+def test_the_item_document_is_its_record_graph_with_linked_descriptions(client, store):
     served = parse(client.get(f"/items/{SEED}.nt").data, "nt")
-    stored = {(t.subject, t.predicate, t.object) for t in store.graph_triples(f"{BASE}/items/{SEED}")}
-    assert served == stored
+    own = {(t.subject, t.predicate, t.object) for t in store.graph_triples(f"{BASE}/items/{SEED}")}
+    assert own < served
+    assert served == {(t.subject, t.predicate, t.object) for t in store.document_triples(f"{BASE}/items/{SEED}")}
     labels = {o.value for s, p, o in served if p.value == "http://xmlns.com/foaf/0.1/name"}
     assert "Economic and Social Research Council" in labels
 
 
-def test_quads_formats_name_the_record_graph(client):
-    quads = list(pyoxigraph.parse(client.get(f"/items/{SEED}.nq").data, format=pyoxigraph.RdfFormat.N_QUADS))
-    assert {q.graph_name.value for q in quads} == {f"{BASE}/items/{SEED}"}
+def test_quad_formats_of_a_document_use_the_default_graph(client):
+    triples = parse(client.get(f"/items/{SEED}.nt").data, "nt")
+    for fmt, syntax in (("nq", pyoxigraph.RdfFormat.N_QUADS), ("trig", pyoxigraph.RdfFormat.TRIG)):
+        quads = list(pyoxigraph.parse(client.get(f"/items/{SEED}.{fmt}").data, format=syntax))
+        assert all(isinstance(q.graph_name, pyoxigraph.DefaultGraph) for q in quads)
+        assert {(q.subject, q.predicate, q.object) for q in quads} == triples
 
 
 @pytest.mark.parametrize(

@@ -277,12 +277,16 @@ class _Graph:
 
 
 def _slug_of(dataset: Any, title: str) -> str:
-    """The last path segment of the dataset's IRI when it makes a key, else the title's."""
+    """The slug a dataset asks for: its IRI's fragment (``…/dcat#ds1``) or last path
+    segment when that makes a readable key, else its title's. Only a wish: the loader
+    keeps a record by its identity (its IRI and source) and gives a suffixed slug to a
+    dataset whose wish another record already holds."""
     if isinstance(dataset, NamedNode):
-        segment = urlsplit(dataset.value).path.rstrip("/").rsplit("/", 1)[-1]
-        candidate = segment if is_slug(segment) else slugify(segment)
-        if len(candidate) > 3 and not candidate.isdigit():
-            return candidate
+        parts = urlsplit(dataset.value)
+        for segment in (parts.fragment, parts.path.rstrip("/").rsplit("/", 1)[-1]):
+            candidate = segment if is_slug(segment) else slugify(segment)
+            if len(candidate) >= 3 and not candidate.isdigit():
+                return candidate
     return slugify(title)
 
 

@@ -1,0 +1,147 @@
+"""Shared descriptions: each kept once, in its own graph, while any record names its thing.
+
+A record graph holds the record's own statements; what records say about the shared things
+they name (keywords, organisations, countries, licence pages) is kept once per thing, in
+the graph :meth:`mappings.urls.Urls.description_graph` names, so the union of all graphs
+is a set (Oxigraph's union default graph does not remove a triple repeated in two graphs).
+
+The rules, applied inside each record's write transaction:
+
+- **first description wins**: a thing's description is written by the first record that
+  names it and is not changed by later ones, so a study's document (its graph plus the
+  descriptions of what it names) changes only when the study's own record does, and its
+  content hash stays a true validator. ``studygraph remap`` rebuilds every description.
+- **kept while named**: when a record is replaced or deleted, each thing it named and no
+  longer names loses its description once nothing else names it — no other graph has a
+  statement pointing at it (its own description and its own document aside); things that
+  description named are checked in turn (a catalogue's publisher, a keyword's scheme).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import pyoxigraph
+from pyoxigraph import NamedNode, Quad, Triple
+
+from mappings.record_graph import Description
+from mappings.terms import RDF
+from mappings.urls import Urls
+
+_TYPE = NamedNode(RDF + "type")
+#: How far a document follows the things it names for their descriptions: the things a
+#: record names, and the things their descriptions name (a catalogue's publisher, a
+#: keyword's scheme) — enough for every linked object to be typed and labelled.
+DOCUMENT_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A description that no record needs any more."""
+
+    subject: NamedNode
+    graph: NamedNode
+
+
+def named_things(triples: Iterable[Triple | Quad], document: str) -> set[NamedNode]:
+    """The IRIs a record's statements point at outside its own document (classes aside)."""
+    inside = document + "#"
+    return {
+        t.object
+        for t in triples
+        if isinstance(t.object, NamedNode)
+        and t.predicate != _TYPE
+        and t.object.value != document
+        and not t.object.value.startswith(inside)
+    }
+
+
+def missing(store: pyoxigraph.Store, descriptions: Iterable[Description], known: set[str]) -> list[Description]:
+    """The descriptions whose thing has none yet (first description wins).
+
+    *known* holds the subjects found described so far in this batch of writes, so a
+    keyword named by every record of a batch is looked up once."""
+    found = []
+    for description in descriptions:
+        if description.subject in known:
+            continue
+        known.add(description.subject)
+        if next(store.quads_for_pattern(NamedNode(description.subject), None, None, NamedNode(description.graph)), None) is None:
+            found.append(description)
+    return found
+
+
+def orphans(store: pyoxigraph.Store, urls: Urls, candidates: Iterable[NamedNode], replaced: NamedNode, kept: set[str]) -> list[Orphan]:
+    """The descriptions to drop once the graph *replaced* is rewritten (or dropped).
+
+    *candidates* are the things the graph named before; *kept* the subjects the new
+    content names or describes, which stay whatever else happens."""
+    going: dict[NamedNode, NamedNode] = {}
+    pending = [c for c in candidates if c.value not in kept]
+    while pending:
+        thing = pending.pop()
+        if thing in going or thing.value in kept:
+            continue
+        graph = NamedNode(urls.description_graph(thing.value))
+        description = [q.triple for q in store.quads_for_pattern(thing, None, None, graph)]
+        if not description or _named_elsewhere(store, thing, replaced, going):
+            continue
+        going[thing] = graph
+        pending.extend(named_things(description, thing.value.partition("#")[0]))
+    return [Orphan(subject, graph) for subject, graph in going.items()]
+
+
+def _named_elsewhere(store: pyoxigraph.Store, thing: NamedNode, replaced: NamedNode, going: dict[NamedNode, NamedNode]) -> bool:
+    """Whether a statement outside *replaced*, the descriptions *going*, and the thing's
+    own description and document points at *thing*."""
+    document = NamedNode(thing.value.partition("#")[0])
+    for quad in store.quads_for_pattern(None, None, thing, None):
+        graph = quad.graph_name
+        if quad.subject == thing or graph == replaced or graph == document or going.get(quad.subject) == graph:
+            continue
+        return True
+    return False
+
+
+def document_triples(store: pyoxigraph.Store, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = ()) -> list[Triple]:
+    """A document's statements: a record graph's (if *graph*) and the descriptions of
+    what it names, followed :data:`DOCUMENT_DEPTH` deep; or, with *things* and no graph,
+    those things' own descriptions and what they name (a node's document)."""
+    triples: list[Triple] = []
+    frontier: list[NamedNode] = list(things)
+    if graph is not None:
+        triples = [q.triple for q in store.quads_for_pattern(None, None, None, graph)]
+        frontier += named_things(triples, graph.value)
+    seen: set[NamedNode] = set()
+    for _ in range(DOCUMENT_DEPTH + (0 if graph is not None else 1)):
+        following: list[NamedNode] = []
+        for thing in frontier:
+            if thing in seen:
+                continue
+            seen.add(thing)
+            for quad in store.quads_for_pattern(thing, None, None, NamedNode(urls.description_graph(thing.value))):
+                triples.append(quad.triple)
+                if isinstance(quad.object, NamedNode) and quad.predicate != _TYPE:
+                    following.append(quad.object)
+        frontier = following
+    return triples
+
+
+def removal(store: pyoxigraph.Store, orphaned: list[Orphan]) -> str:
+    """SPARQL Update text removing the orphaned descriptions (empty if none): a graph
+    left with nothing is dropped, so no empty graph stays listed."""
+    by_graph: dict[NamedNode, set[NamedNode]] = {}
+    for orphan in orphaned:
+        by_graph.setdefault(orphan.graph, set()).add(orphan.subject)
+    dropped = [g for g, going in by_graph.items() if all(q.subject in going for q in store.quads_for_pattern(None, None, None, g))]
+    update = "".join(f"DROP SILENT GRAPH {graph} ;\n" for graph in dropped)
+    rows = " ".join(f"({subject} {graph})" for graph, going in by_graph.items() if graph not in dropped for subject in going)
+    if rows:
+        update += f"DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ VALUES (?s ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }} ;\n"
+    return update
+
+
+def insert_body(descriptions: Iterable[Description]) -> str:
+    """``GRAPH <g> { … }`` blocks for an ``INSERT DATA`` of new descriptions."""
+    return "".join(f"GRAPH <{d.graph}> {{\n{d.ntriples}}}\n" for d in descriptions)
