@@ -40,7 +40,7 @@ from .urls import Urls
 
 #: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph
 #: whose hash was made by another version.
-MAPPING_VERSION = "1"
+MAPPING_VERSION = "2"
 
 Handler = Callable[[Context, list[Any]], None]
 
@@ -704,7 +704,10 @@ def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
             continue
         kind = value.get("@type") if isinstance(value, dict) else None
         kind = "Person" if kind == "Person" else "Organization"
-        for part in keys.organisation_names(name):
+        named = keys.organisation_names(name)
+        for code in named.unknown:
+            ctx.graph.warn(field_name, f"{code!r} in {name!r} is not in the funder table (mappings/funders.csv); kept as written")
+        for part in named.names:
             node = nodes.organisation(ctx, part, kind, role=field_name)
             if node and node not in agents:
                 agents.append(node)
