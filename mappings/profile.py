@@ -44,6 +44,11 @@ MAPPING_VERSION = "2"
 
 Handler = Callable[[Context, list[Any]], None]
 
+#: The ``dct:description`` of a record that has none (DCAT-AP requires one). It says so
+#: plainly: the title is already the ``dct:title``, and text made up here would read as
+#: the publisher's.
+NO_DESCRIPTION = "No description was published for this dataset."
+
 
 @dataclass(frozen=True)
 class Field:
@@ -571,10 +576,9 @@ def map_record(
         if values:
             field.write(ctx, values)
     if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
-        # DCAT-AP requires a description; a record without one says only its title.
-        text = record_name(data)
-        ctx.add(ctx.study, _p(DCT, "description"), literal(text))
-        graph.warn("description", "record has no description; the title is used")
+        # DCAT-AP requires a description: say that there is none rather than repeat the title.
+        ctx.add(ctx.study, _p(DCT, "description"), literal(NO_DESCRIPTION))
+        graph.warn("description", "record has no description; a note saying so stands in for it")
     digest = content_hash(data)
     _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
     _provenance(ctx, provenance or {})
