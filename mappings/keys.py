@@ -13,8 +13,11 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 from typing import Callable, TypeVar
+
+from . import funders
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -25,31 +28,11 @@ _ORGANISATION_WORDS = frozenset(
     "unit service services research agency office ministry school hospital board "
     "commission association digital health national royal".split()
 )
+#: Words that join the words of a name and never stand for an organisation.
+_CONNECTING_WORDS = frozenset("of for and the in on at to de".split())
+#: A code in a funder list: a capital, then letters, digits and underscores.
+_ACRONYM = re.compile(r"[A-Z][A-Za-z0-9_]*")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,198}[a-z0-9])?$")
-
-#: Organisation acronyms seen in the catalogues' funder lists, and the name each stands for.
-ORGANISATION_ALIASES: dict[str, str] = {
-    "esrc": "Economic and Social Research Council",
-    "mrc": "Medical Research Council",
-    "nihr": "National Institute for Health and Care Research",
-    "ukri": "UK Research and Innovation",
-    "bbsrc": "Biotechnology and Biological Sciences Research Council",
-    "epsrc": "Engineering and Physical Sciences Research Council",
-    "ahrc": "Arts and Humanities Research Council",
-    "dohsc": "Department of Health and Social Care",
-    "dhsc": "Department of Health and Social Care",
-    "dfe": "Department for Education",
-    "dwp": "Department for Work and Pensions",
-    "ons": "Office for National Statistics",
-    "houk": "Home Office",
-    "blf": "British Lung Foundation",
-    "adruk": "ADR UK",
-    "hdruk": "Health Data Research UK",
-    "nhsdigital": "NHS Digital",
-    "alzhsoc": "Alzheimer's Society",
-    "nuffield": "Nuffield Foundation",
-}
-
 
 #: Names, keywords and codes recur across thousands of records, descriptions hardly ever:
 #: what is made of texts up to this length is made once and remembered.
@@ -90,33 +73,78 @@ def is_slug(value: str) -> bool:
     return bool(_SLUG.match(value)) and ".." not in value
 
 
-def organisation_names(value: str) -> list[str]:
-    """The organisations named in one published name field.
+@dataclass(frozen=True)
+class OrganisationNames:
+    """The organisations one name field names, and the codes in it that no entry of the
+    funder table matches (kept as written; the caller reports them)."""
+
+    names: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+
+
+@remembered_for_short_text
+def organisation_names(value: str) -> OrganisationNames:
+    """The organisations named in one published name field, by their full names.
 
     Catalogues pack several organisations into one name: separated by ``;`` or ``<br>``
-    ("Bangor University; Swansea University"), or as a run of funder acronyms ("MRC
-    NIHR"). A run of single words is split only when one of them is a known acronym, so
-    "Wellcome Trust" stays whole.
+    ("Bangor University; Swansea University"), or as a run of funder codes ("SirJules
+    ESRC MRC"). A part of the field is split at spaces only when it reads, left to right,
+    as names of the funder table (``funders.csv``; the longest spelling wins, so "ADR UK"
+    is one) and codes shaped like acronyms, with at least one name of the table: "ESRC
+    HECFW" gives ESRC and the unknown code HECFW, but "University of Bristol", "Wellcome
+    Trust Sanger Institute" and "MRC Harwell" hold a plain word and stay whole.
     """
-    parts = [clean_text(part) for part in re.split(r";|<br\s*/?>", value, flags=re.I)]
     names: list[str] = []
-    for part in filter(None, parts):
-        words = part.split(" ")
-        if (
-            len(words) > 1
-            and any(w.lower() in ORGANISATION_ALIASES for w in words)
-            and not any(w.lower() in _ORGANISATION_WORDS or w.islower() for w in words)
-        ):
-            names.extend(words)
-        else:
+    unknown: list[str] = []
+    for part in filter(None, (clean_text(p) for p in re.split(r";|<br\s*/?>", value, flags=re.I))):
+        run = _funder_run(part.split(" "))
+        if run is None:
             names.append(part)
-    return [ORGANISATION_ALIASES.get(name.lower(), name) for name in names]
+        else:
+            names.extend(run.names)
+            unknown.extend(run.unknown)
+    return OrganisationNames(tuple(names), tuple(unknown))
+
+
+def _funder_run(words: list[str]) -> OrganisationNames | None:
+    """*words* read as a run of funder-table names and unknown acronyms, or None when a
+    word is neither (or no name of the table is in it), so the part is one name."""
+    names: list[str] = []
+    unknown: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + funders.longest_spelling()), start, -1):
+            known = funders.lookup(" ".join(words[start:end]))
+            if known:
+                names.append(known.name)
+                start = end
+                break
+        else:
+            word = words[start]
+            if not _looks_like_acronym(word):
+                return None
+            names.append(word)
+            unknown.append(word)
+            start += 1
+    known_names = len(names) - len(unknown)
+    return OrganisationNames(tuple(names), tuple(unknown)) if known_names else None
+
+
+def _looks_like_acronym(word: str) -> bool:
+    """Whether *word* reads as an organisation's code ("HECFW", "SirJules", "NIHR_GOSH")
+    rather than a word of a name ("Bristol", "Trust", "OF", "UNIT")."""
+    folded = word.casefold()
+    if folded in _ORGANISATION_WORDS or folded in _CONNECTING_WORDS:
+        return False
+    return bool(_ACRONYM.fullmatch(word)) and (sum(c.isupper() for c in word) >= 2 or "_" in word)
 
 
 def organisation_label(name: str) -> str:
-    """The label of an organisation node: the cleaned name, acronyms expanded."""
+    """The label of an organisation node: the cleaned name, or the full name of the
+    funder-table entry it spells."""
     cleaned = clean_text(name)
-    return ORGANISATION_ALIASES.get(cleaned.lower(), cleaned)
+    known = funders.lookup(cleaned)
+    return known.name if known else cleaned
 
 
 def keyword_label(value: str) -> str:

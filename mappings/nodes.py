@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import catalogues, keys
+from . import catalogues, funders, keys
 from .record_graph import RecordGraph
-from .terms import DCAT, DCT, FOAF, SCHEMA, SKOS, iri, literal
+from .terms import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS, iri, literal
 from .urls import Urls
 
 #: Labels of the concept schemes of each concept kind.
@@ -72,7 +72,8 @@ class Context:
 
 
 def organisation(ctx: Context, name: str, kind: str = "Organization", role: str | None = None) -> str | None:
-    """An organisation (or person) node keyed by its normalised name."""
+    """An organisation (or person) node keyed by its normalised name; an organisation of
+    the funder table is also the same as its ROR record, in both vocabularies."""
     label = keys.organisation_label(name)
     key = keys.slugify(label)
     if not key:
@@ -82,6 +83,11 @@ def organisation(ctx: Context, name: str, kind: str = "Organization", role: str 
     person = kind == "Person"
     ctx.graph.typed(node, FOAF + "Agent", FOAF + ("Person" if person else "Organization"), SCHEMA + kind)
     ctx.label(node, label, FOAF + "name", SCHEMA + "name")
+    known = None if person else funders.lookup(label)
+    if known and known.ror:
+        ror = iri(known.ror)
+        ctx.add(node, f"<{OWL}sameAs>", ror)
+        ctx.add(node, f"<{SCHEMA}sameAs>", ror)
     return node
 
 

@@ -42,9 +42,14 @@ from .urls import Urls
 
 #: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph
 #: whose hash was made by another version.
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
 
 Handler = Callable[[Context, list[Any]], None]
+
+#: The ``dct:description`` of a record that has none (DCAT-AP requires one). It says so
+#: plainly: the title is already the ``dct:title``, and text made up here would read as
+#: the publisher's.
+NO_DESCRIPTION = "No description was published for this dataset."
 
 
 @dataclass(frozen=True)
@@ -583,10 +588,9 @@ def map_record(
         if values:
             field.write(ctx, values)
     if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
-        # DCAT-AP requires a description; a record without one says only its title.
-        text = record_name(data)
-        ctx.add(ctx.study, _p(DCT, "description"), literal(text))
-        graph.warn("description", "record has no description; the title is used")
+        # DCAT-AP requires a description: say that there is none rather than repeat the title.
+        ctx.add(ctx.study, _p(DCT, "description"), literal(NO_DESCRIPTION))
+        graph.warn("description", "record has no description; a note saying so stands in for it")
     digest = content_hash(data)
     _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
     if identity is not None:
@@ -711,7 +715,10 @@ def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
             continue
         kind = value.get("@type") if isinstance(value, dict) else None
         kind = "Person" if kind == "Person" else "Organization"
-        for part in keys.organisation_names(name):
+        named = keys.organisation_names(name)
+        for code in named.unknown:
+            ctx.graph.warn(field_name, f"{code!r} in {name!r} is not in the funder table (mappings/funders.csv); kept as written")
+        for part in named.names:
             node = nodes.organisation(ctx, part, kind, role=field_name)
             if node and node not in agents:
                 agents.append(node)

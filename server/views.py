@@ -37,6 +37,10 @@ KIND_LABELS = {
 }
 #: Length limits Google Dataset Search puts on a description.
 GOOGLE_DESCRIPTION = (50, 5000)
+#: How many keywords (alphabetically first) a description made of record facts names.
+RECORD_FACT_KEYWORDS = 5
+#: What completes a description for Google when the record has too little to say.
+GOOGLE_LAST_RESORT = "Catalogue record of a research study: its coverage, keywords, organisations and access."
 #: Search-index link kind of each node segment.
 INDEX_KINDS = {
     "organizations": "organization",
@@ -140,7 +144,7 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     ):
         for value in document.objects(thing, vocab + term):
             facts.append((label, {"true": "yes", "false": "no"}.get(value.value, value.value)))
-    schema_jsonld = jsonld(google_dataset(document, urls, title, description), urls.base, root=thing)
+    schema_jsonld = jsonld(google_dataset(document, urls, title), urls.base, root=thing)
     return {
         "title": title,
         "url": urls.base + document.path,
@@ -177,31 +181,93 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     }
 
 
-def google_dataset(document: Document, urls: Urls, title: str, description: str) -> list[Triple]:
+def google_dataset(document: Document, urls: Urls, title: str) -> list[Triple]:
     """The schema.org statements, as Google Dataset Search wants them on the page.
 
     Google reads ``url`` as the one page that describes the dataset (this page), so the
     catalogue landing pages become ``sameAs``; and it wants a description of 50 to 5000
-    characters, so a short one is prefixed with the title and a long one is cut.
+    characters, made from the publisher's text by :func:`google_description`.
     """
     thing = NamedNode(document.thing)
     url, same_as, text = NamedNode(SCHEMA + "url"), NamedNode(SCHEMA + "sameAs"), NamedNode(SCHEMA + "description")
     triples = []
+    published = ""
     for triple in select(document.triples, "schema"):
         if triple.subject == thing and triple.predicate == url:
             triples.append(Triple(thing, same_as, triple.object))
-        elif not (triple.subject == thing and triple.predicate == text):
+        elif triple.subject == thing and triple.predicate == text:
+            published = triple.object.value
+        else:
             triples.append(triple)
     triples.append(Triple(thing, url, NamedNode(urls.base + document.path)))
-    summary = " ".join(description.split())
-    if len(summary) < GOOGLE_DESCRIPTION[0]:
-        summary = f"{title}. {summary}".strip()
-    if len(summary) < GOOGLE_DESCRIPTION[0]:
-        summary = f"{summary} Research study metadata: coverage, keywords, sponsors and data access."
-    if len(summary) > GOOGLE_DESCRIPTION[1]:
-        summary = summary[: GOOGLE_DESCRIPTION[1] - 1].rsplit(" ", 1)[0] + "…"
-    triples.append(Triple(thing, text, Literal(summary)))
+    triples.append(Triple(thing, text, Literal(google_description(document, urls, title, published))))
     return triples
+
+
+def google_description(document: Document, urls: Urls, title: str, published: str) -> str:
+    """The publisher's description, cut to Google's 5000 characters or, when shorter than
+    its 50, followed by the record's own facts (:func:`record_facts`).
+
+    Many catalogues publish the title again as the description; Google shows the title
+    beside the description, so a description that only repeats it is left out, and the
+    title is never used to lengthen one.
+    """
+    summary = " ".join(published.split())
+    if summary.rstrip(" .").casefold() == title.strip().rstrip(" .").casefold():
+        summary = ""
+    if len(summary) < GOOGLE_DESCRIPTION[0]:
+        summary = _sentences(summary, record_facts(document, urls))
+    if len(summary) < GOOGLE_DESCRIPTION[0]:
+        summary = _sentences(summary, GOOGLE_LAST_RESORT)
+    return _summary(summary, GOOGLE_DESCRIPTION[1])
+
+
+def record_facts(document: Document, urls: Urls) -> str:
+    """One sentence of what the record says about the study besides its texts: kind,
+    catalogue, years, countries, sample size and a few keywords ("" if it says none).
+
+    "Dataset from CLOSER covering 1965, United Kingdom; sample size 15,425; keywords: …"
+    """
+    thing, labels = document.thing, Labels(document, urls)
+
+    def labelled(predicate: str, prefix: str = "") -> list[str]:
+        objects = document.objects(thing, predicate)
+        return sorted({labels.link(o.value).label for o in objects if isinstance(o, NamedNode) and o.value.startswith(prefix)})
+
+    kind = (labelled(DCT + "type") or ["study"])[0]
+    sources = labelled(SCHEMA + "includedInDataCatalog") or labelled(urls.vocab + "source")
+    coverage = _years(document) + labelled(DCT + "spatial", EU_COUNTRY)
+    head = kind[:1].upper() + kind[1:]
+    if sources:
+        head += " from " + " and ".join(sources)
+    if coverage:
+        head += " covering " + ", ".join(coverage)
+    clauses = [f"sample size {int(o.value):,}" for o in document.objects(thing, urls.vocab + "sampleSize")[:1]]
+    keywords = sorted({o.value for o in document.objects(thing, DCAT + "keyword")})
+    if keywords:
+        clauses.append("keywords: " + ", ".join(keywords[:RECORD_FACT_KEYWORDS]))
+    if not (sources or coverage or clauses):
+        return ""
+    return "; ".join([head, *clauses]) + "."
+
+
+def _years(document: Document) -> list[str]:
+    """The study's period as years ("1965", "2002–2011", "2002 onwards"), if it has one."""
+    for node in document.objects(document.thing, DCT + "temporal"):
+        start = [v.value[:4] for v in document.objects(node.value, DCAT + "startDate")]
+        end = [v.value[:4] for v in document.objects(node.value, DCAT + "endDate")]
+        if start and end:
+            return [start[0] if start == end else f"{start[0]}–{end[0]}"]
+        if start or end:
+            return [f"{start[0]} onwards" if start else f"until {end[0]}"]
+    return []
+
+
+def _sentences(first: str, second: str) -> str:
+    """Two pieces of text as consecutive sentences."""
+    if not (first and second):
+        return first or second
+    return f"{first} {second}" if first.endswith((".", "!", "?")) else f"{first}. {second}"
 
 
 def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:

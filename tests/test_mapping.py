@@ -11,7 +11,7 @@ from pyoxigraph import Literal, NamedNode
 
 from conftest import BASE
 from mappings.keys import slugify
-from mappings.profile import PROFILE, RecordError, map_record
+from mappings.profile import NO_DESCRIPTION, PROFILE, RecordError, map_record
 from mappings.terms import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
 from mappings.urls import Urls
 from mappings.vocabulary import defined_terms
@@ -74,6 +74,17 @@ def test_both_vocabularies_for_every_study(records):
         assert {DCAT + "Dataset", SCHEMA + "Dataset"} <= types
         assert objects(store, study(slug), DCT + "title") == objects(store, study(slug), SCHEMA + "name")
         assert objects(store, study(slug), DCT + "description")
+
+
+@pytest.mark.parametrize("description", [None, "", "   "])
+def test_a_record_without_description_says_so_instead_of_repeating_the_title(description):
+    record = minimal()
+    record["dataset_schema"]["description"] = description
+    result = mapped(record)
+    store = graph_of(record)
+    assert objects(store, study(), DCT + "description") == [Literal(NO_DESCRIPTION)]
+    assert objects(store, study(), SCHEMA + "description") == []
+    assert [w.field for w in result.warnings] == ["description"]
 
 
 def test_catalogue_record_keeps_the_original_and_dates():

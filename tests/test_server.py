@@ -13,6 +13,7 @@ from conftest import BASE, RECORDS, real_records, run_cli
 from graph.embedded import EmbeddedStore
 from server.app import ServerSettings, create_app
 from server.representations import context
+from server.views import GOOGLE_LAST_RESORT
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 MEDIA = {
@@ -261,6 +262,67 @@ def test_every_study_page_embeds_jsonld_for_google(client, tmp_path):
         assert (None, rdflib.RDF.type, rdflib.URIRef("https://schema.org/Dataset")) in data
         conforms, _, text = validate(data, shacl_graph=shapes_graph)
         assert conforms, (slug, text)
+
+
+def embedded_dataset(page: str, slug: str) -> dict:
+    """The study's node in the JSON-LD a study page embeds for Google."""
+    (embedded,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    return next(n for n in json.loads(embedded)["@graph"] if n["@id"] == f"{BASE}/items/{slug}#id")
+
+
+def test_short_descriptions_are_completed_for_google_from_the_record_not_the_title(client):
+    shorts = [r for r in real_records() if len(" ".join(r["dataset_schema"]["description"].split())) < 50]
+    assert len(shorts) == 11 and min(len(r["dataset_schema"]["description"]) for r in shorts) == 26
+    for record in shorts:
+        slug, title, published = record["extra_data"]["slug"], record["dataset_schema"]["name"], record["dataset_schema"]["description"]
+        assert published == title  # these catalogues repeat the title as the description
+        description = embedded_dataset(client.get(f"/items/{slug}").data.decode(), slug)["schema:description"]
+        assert len(description) >= 50 and title not in description, slug
+        turtle = parse(client.get(f"/items/{slug}.ttl").data, "ttl")
+        thing = pyoxigraph.NamedNode(f"{BASE}/items/{slug}#id")
+        dct_description = pyoxigraph.NamedNode("http://purl.org/dc/terms/description")
+        assert {o for s, p, o in turtle if s == thing and p == dct_description} == {pyoxigraph.Literal(published)}
+    page = client.get("/items/ncds1-tests-1965-dataset").data.decode()
+    assert embedded_dataset(page, "ncds1-tests-1965-dataset")["schema:description"] == (
+        "Dataset from CLOSER covering 1965, United Kingdom; sample size 15,425; keywords: biomarkers, "
+        "cognitive measures, covid-19 data collection, diet and nutrition, education."
+    )
+
+
+def test_a_long_enough_description_is_embedded_as_published(client):
+    record = next(r for r in real_records() if r["extra_data"]["slug"] == "genetic-links-to-anxiety-and-depression-glad-study")
+    page = client.get("/items/genetic-links-to-anxiety-and-depression-glad-study").data.decode()
+    description = embedded_dataset(page, "genetic-links-to-anxiety-and-depression-glad-study")["schema:description"]
+    assert description == " ".join(record["dataset_schema"]["description"].split())
+
+
+FACTS = {"start_year": 1990, "end_year": 1995, "country_codes": ["IE"]}
+
+
+@pytest.mark.parametrize(
+    ("schema", "extra", "expected"),
+    [
+        # A short text of the publisher's own comes first, then the record's facts.
+        ({"description": "A trial."}, FACTS, "A trial. Study covering 1990–1995, Ireland; keywords: diet, sleep."),
+        # No description: the facts alone, never the title.
+        ({}, FACTS, "Study covering 1990–1995, Ireland; keywords: diet, sleep."),
+        # The title as the description counts as none.
+        ({"description": "Trial C."}, FACTS, "Study covering 1990–1995, Ireland; keywords: diet, sleep."),
+        # Too few facts: a fixed sentence completes it, still without the title.
+        ({"description": "A trial.", "keywords": []}, {}, "A trial. " + GOOGLE_LAST_RESORT),
+    ],
+)
+def test_google_description_from_record_facts(schema, extra, expected):
+    from mappings.profile import map_record
+    from mappings.urls import Urls
+    from server.documents import Document
+    from server.views import google_description
+
+    record = {"dataset_schema": {"name": "Trial C", "keywords": ["Sleep", "Diet"], **schema}, "extra_data": {"slug": "trial-c", **extra}}
+    mapped = map_record(record, Urls(BASE), issued="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z")
+    quads = pyoxigraph.parse(mapped.graph.nquads(), format=pyoxigraph.RdfFormat.N_QUADS)
+    document = Document("item", "trial-c", "/items/trial-c", f"{BASE}/items/trial-c#id", [pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in quads], "1")
+    assert google_description(document, Urls(BASE), "Trial C", schema.get("description", "")) == expected
 
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
