@@ -121,6 +121,9 @@ class GraphStore(Protocol):
     def description_triples(self, iri: str) -> list[Any]:
         """A shared thing's description and the descriptions of what it names (empty if none)."""
 
+    def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[Any]:
+        """The statements of record graphs (those *names*, or all) that point at *iri*."""
+
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         """Run a read query over the union of the record graphs."""
 

@@ -260,6 +260,15 @@ class EmbeddedStore:
         """A shared thing's description and the descriptions of what it names."""
         return descriptions.document_triples(self._store, self.urls, None, [NamedNode(iri)])
 
+    def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[pyoxigraph.Triple]:
+        """The statements of record graphs (those *names*, or all) that point at *iri*."""
+        thing = NamedNode(iri)
+        if names is not None:
+            return [q.triple for name in names for q in self._store.quads_for_pattern(None, None, thing, NamedNode(name))]
+        records = f"{self.base_url}/items/"
+        return [q.triple for q in self._store.quads_for_pattern(None, None, thing, None)
+                if q.subject != thing and isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(records)]
+
     def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
         bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)

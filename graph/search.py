@@ -588,6 +588,19 @@ class SearchIndex:
             )
             return total, self._ordered_page(connection, total, page, size)
 
+    def nodes(self, kind: str, page: int = 1, size: int = 100) -> tuple[int, list[FacetCount]]:
+        """The nodes of one kind that studies link to, by label: (total, one page), each
+        with the number of studies linking it (for the list documents ``/keywords`` …)."""
+        _check_paging(page, size)
+        connection = self._reader()
+        with _read(connection):
+            (total,) = connection.execute("SELECT COUNT(*) FROM nodes WHERE kind = ? AND refs > 0", (kind,)).fetchone()
+            rows = connection.execute(
+                "SELECT key, label, refs FROM nodes WHERE kind = ? AND refs > 0 ORDER BY label COLLATE NOCASE, key LIMIT ? OFFSET ?",
+                (kind, size, (page - 1) * size),
+            ).fetchall()
+        return total, [FacetCount(*row) for row in rows]
+
     def facet_counts(self, facet: str, limit: int = 20) -> list[FacetCount]:
         """The maintained, unfiltered counts of one facet: its top *limit* nodes."""
         _check_limit(limit)

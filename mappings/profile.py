@@ -335,6 +335,7 @@ def _languages(ctx: Context, values: list[Any]) -> None:
             ctx.graph.warn("language_codes", f"{error}; dropped")
             continue
         node = iri(language.iri)
+        ctx.link("language", "language", language.code.lower(), language.label)
         ctx.add(ctx.study, _p(DCT, "language"), node)
         ctx.add(ctx.study, _p(SCHEMA, "inLanguage"), literal(language.alpha_2 or value.strip().lower()))
         ctx.graph.typed(node, DCT + "LinguisticSystem")

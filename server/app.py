@@ -159,7 +159,8 @@ def create_app(
     def study(key: str) -> Response:
         slug, suffix = split_suffix(key)
         if not is_slug(slug):
-            return _not_found(suffix or FORMATS[0], request.path)
+            found = is_slug(slug.lower()) and (documents.item(store, urls, slug.lower()) or documents.related(store, urls, slug.lower()))
+            return _canonical(slug, suffix) if found else _not_found(suffix or FORMATS[0], request.path)
         document = documents.item(store, urls, slug)
         if document is None:
             gone = store.changes.deleted(slug) if getattr(store, "changes", None) is not None else None
@@ -167,6 +168,7 @@ def create_app(
                 response = _plain(f"/items/{slug} was deleted at {gone.time}\n", 410)
                 response.headers["Vary"] = "Accept"
                 return response
+            document = documents.related(store, urls, slug)
         return serve_document(lambda: document, f"/items/{slug}", suffix)
 
     @app.route("/<segment>/<key>", methods=["GET", "HEAD"])
@@ -175,8 +177,33 @@ def create_app(
             abort(404)
         key, suffix = split_suffix(key)
         if not is_slug(key):
-            return _not_found(suffix or FORMATS[0], request.path)
-        return serve_document(lambda: documents.node(store, urls, segment, key), f"/{segment}/{key}", suffix)
+            found = is_slug(key.lower()) and store.description_triples(documents.node_thing(urls, segment, key.lower()))
+            return _canonical(key, suffix) if found else _not_found(suffix or FORMATS[0], request.path)
+        page = views.page_number()
+        return serve_document(lambda: documents.node(store, urls, segment, key, index, page), f"/{segment}/{key}", suffix)
+
+    @app.route("/<segment>", methods=["GET", "HEAD"])
+    def node_list(segment: str) -> Response:
+        segment, suffix = split_suffix(segment)
+        if segment not in documents.INDEX_KINDS:
+            abort(404)
+        page = views.page_number()
+        return serve_document(lambda: documents.node_list(urls, index, segment, page), f"/{segment}", suffix)
+
+    @app.route("/profiles/<key>", methods=["GET", "HEAD"])
+    def profile_document(key: str) -> Response:
+        token, suffix = split_suffix(key)
+        return serve_document(lambda: documents.profile(urls, available_profiles, token), f"/profiles/{token}", suffix)
+
+    def _canonical(key: str, suffix: Format | None) -> Response:
+        """A permanent redirect to the canonical, lower-case form of a key: keys are
+        matched without regard to case (``/countries/GBR``)."""
+        path = request.path.rsplit("/", 1)[0] + "/" + key.lower() + (suffix.suffix if suffix else "")
+        query = request.query_string.decode("latin-1")
+        response = Response(status=301)
+        response.headers["Location"] = path + (f"?{query}" if query else "")
+        response.headers["Vary"] = "Accept"
+        return response
 
     @app.route("/vocab", methods=["GET", "HEAD"])
     @app.route("/vocab" + SUFFIX_RULE, methods=["GET", "HEAD"])

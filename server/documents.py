@@ -18,14 +18,23 @@ from urllib.parse import urlencode
 from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.backend import GraphStore
-from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDF, SCHEMA, SKOS, XSD
-from mappings.urls import NODE_KINDS, Urls
+from mappings.nodes import SCHEME_TITLES as SCHEME_TITLES_BY_KIND
+from mappings.terms import DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, XSD
+from mappings.urls import AUTHORITIES, NODE_KINDS, Urls
 from mappings.vocabulary import vocabulary_triples
 
 from .http import parse_modified
 
 _TYPE = NamedNode(RDF + "type")
 HYDRA = "http://www.w3.org/ns/hydra/core#"
+PROF = "http://www.w3.org/ns/dx/prof/"
+#: Titles of the list documents of node kinds that are not concepts.
+KIND_TITLES = {
+    "organizations": "Organisations",
+    "catalogues": "Catalogues",
+    "countries": "Countries",
+    "languages": "Languages",
+}
 CATALOG_TITLE = "studygraph research-study catalogue"
 CATALOG_DESCRIPTION = "Research studies gathered from several catalogues, published as DCAT and schema.org linked data."
 
@@ -66,7 +75,7 @@ class Document:
 #: Document kinds that are linked nodes, by URL segment: kind name for `Urls`.
 NODE_SEGMENTS: dict[str, str] = {segment: kind for kind, segment in NODE_KINDS.items() if kind not in ("item", "variable")}
 #: Kinds whose things are EU authority entries rather than IRIs of ours.
-AUTHORITY_SEGMENTS: dict[str, str] = {"countries": EU_COUNTRY, "languages": EU_LANGUAGE}
+AUTHORITY_SEGMENTS: dict[str, str] = AUTHORITIES
 
 
 def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
@@ -88,18 +97,118 @@ def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
     return max(known) if known else None
 
 
-def node(store: GraphStore, urls: Urls, segment: str, key: str) -> Document | None:
-    """A linked node's document: its shared description (graph.descriptions)."""
+#: Search-index link kind of the things each node segment lists.
+INDEX_KINDS: dict[str, str] = {**{segment: kind for segment, kind in NODE_SEGMENTS.items()}, "countries": "country", "languages": "language"}
+#: Studies listed on one page of a node's document.
+NODE_PAGE_SIZE = 50
+#: Nodes listed on one page of a list document (``/keywords``).
+LIST_PAGE_SIZE = 100
+SCHEME_TITLES = {NODE_KINDS[kind]: title for kind, title in SCHEME_TITLES_BY_KIND.items()}
+
+
+def node_thing(urls: Urls, segment: str, key: str) -> str:
+    """The IRI of the thing a node document (``/{segment}/{key}``) is about."""
     if segment in AUTHORITY_SEGMENTS:
-        thing = AUTHORITY_SEGMENTS[segment] + key.upper()
-    else:
-        thing = urls.thing(NODE_SEGMENTS[segment], key)
+        return AUTHORITY_SEGMENTS[segment] + key.upper()
+    return urls.thing(NODE_SEGMENTS[segment], key)
+
+
+def node(store: GraphStore, urls: Urls, segment: str, key: str, index: Any = None, page: int = 1) -> Document | None:
+    """A linked node's document: its shared description (graph.descriptions) and one page
+    of the studies that name it, each by the very statement its record makes
+    (``<study> dcat:theme <keyword>``, ``<study> schema:sponsor <organisation>``), with
+    its title, as a Hydra-paged collection: a client walks keyword -> studies -> sponsors
+    with the properties it already knows, and no inverse vocabulary of ours."""
+    thing = node_thing(urls, segment, key)
     triples = store.description_triples(thing)
     if not triples:
         return None
-    page = NamedNode(f"{urls.base}/{segment}/{key}")
-    triples.append(Triple(page, NamedNode(FOAF + "primaryTopic"), NamedNode(thing)))
-    return Document(segment, key, f"/{segment}/{key}", thing, triples, _version(triples))
+    path = f"/{segment}/{key}"
+    document = NamedNode(urls.base + path)
+    triples.append(Triple(document, NamedNode(FOAF + "primaryTopic"), NamedNode(thing)))
+    if index is not None and segment in INDEX_KINDS:
+        total, hits = index.linked(INDEX_KINDS[segment], key, page=page, size=NODE_PAGE_SIZE)
+        triples += _studies(store, urls, NamedNode(thing), hits)
+        triples += hydra_view(urls.base + path, page, NODE_PAGE_SIZE, total)
+        triples += [Triple(document, NamedNode(HYDRA + "member"), NamedNode(urls.item(hit.slug) + "#id")) for hit in hits]
+    return Document(segment, key, path, thing, triples, _version(triples))
+
+
+def _studies(store: GraphStore, urls: Urls, thing: NamedNode, hits: list[Any]) -> list[Triple]:
+    """What each listed study's record says of *thing*, and the study's title."""
+    triples = []
+    for hit in hits:
+        triples += store.links_to(thing.value, [urls.item(hit.slug)])
+        triples.append(Triple(NamedNode(urls.item(hit.slug) + "#id"), NamedNode(DCT + "title"), Literal(hit.title)))
+    return triples
+
+
+def node_list(urls: Urls, index: Any, segment: str, page: int = 1) -> Document | None:
+    """The list document of one kind of node (``/keywords``): a Hydra collection of the
+    nodes studies name, by label, a page at a time; for concepts also their
+    ``skos:ConceptScheme`` (``/keywords#scheme``), whose top concepts they are."""
+    if index is None or segment not in INDEX_KINDS:
+        return None
+    total, nodes = index.nodes(INDEX_KINDS[segment], page=page, size=LIST_PAGE_SIZE)
+    path = f"/{segment}"
+    collection = NamedNode(urls.base + path)
+    title = SCHEME_TITLES.get(segment) or KIND_TITLES[segment]
+    triples = [Triple(collection, NamedNode(DCT + "title"), Literal(title))]
+    scheme = NamedNode(f"{urls.base}{path}#scheme") if segment in SCHEME_TITLES else None
+    if scheme is not None:
+        triples += [
+            Triple(collection, NamedNode(FOAF + "primaryTopic"), scheme),
+            Triple(scheme, _TYPE, NamedNode(SKOS + "ConceptScheme")),
+            Triple(scheme, NamedNode(DCT + "title"), Literal(title)),
+        ]
+    triples += hydra_view(urls.base + path, page, LIST_PAGE_SIZE, total)
+    for entry in nodes:
+        member = NamedNode(node_thing(urls, segment, entry.key))
+        triples += [
+            Triple(collection, NamedNode(HYDRA + "member"), member),
+            Triple(member, NamedNode(SKOS + "prefLabel" if scheme else RDFS + "label"), Literal(entry.label)),
+        ]
+        if scheme is not None:
+            triples.append(Triple(scheme, NamedNode(SKOS + "hasTopConcept"), member))
+    thing = scheme.value if scheme is not None else collection.value
+    return Document("list", segment, path, thing, triples, _version(triples))
+
+
+def related(store: GraphStore, urls: Urls, slug: str) -> Document | None:
+    """A study that records name (as parent, ancestor or part) but that is not in this
+    catalogue: what they say of it (its name, in ``/related/{slug}``) and their own
+    statements linking it (its parts, what it is part of), so the link is not dead."""
+    thing = urls.item(slug) + "#id"
+    triples = store.description_triples(thing) + store.links_to(thing)
+    if not triples:
+        return None
+    study = NamedNode(thing)
+    for link in list(triples):
+        if link.object == study:
+            triples += [Triple(link.subject, NamedNode(DCT + "title"), Literal(t)) for t in store.objects_of(link.subject.value.removesuffix("#id"), link.subject.value, DCT + "title")]
+    document = NamedNode(urls.item(slug))
+    triples += [Triple(document, NamedNode(FOAF + "primaryTopic"), study), Triple(study, _TYPE, NamedNode(SCHEMA + "Dataset"))]
+    return Document("related", slug, f"/items/{slug}", thing, triples, _version(triples))
+
+
+def profile(urls: Urls, available: tuple[Any, ...], token: str) -> Document | None:
+    """A profile of ours (``/profiles/full``, named by ``Link: rel="profile"``), described
+    with W3C PROF: what it is a profile of, its token."""
+    chosen = next((p for p in available if p.token == token and p.uri.startswith(urls.base + "/")), None)
+    if chosen is None:
+        return None
+    thing = NamedNode(chosen.uri)
+    triples = [
+        Triple(thing, _TYPE, NamedNode(PROF + "Profile")),
+        Triple(thing, NamedNode(DCT + "title"), Literal(chosen.title)),
+        Triple(thing, NamedNode(PROF + "hasToken"), Literal(chosen.token)),
+        Triple(thing, NamedNode(DCT + "description"), Literal(
+            "Every study is described in DCAT 3 / DCAT-AP 3 and in schema.org at once; the other profiles select one vocabulary.")),
+    ]
+    for other in available:
+        if other is not chosen:
+            triples.append(Triple(thing, NamedNode(PROF + "isProfileOf"), NamedNode(other.uri)))
+    return Document("profile", token, f"/profiles/{token}", chosen.uri, triples, _version(triples))
 
 
 @dataclass(frozen=True)
@@ -152,12 +261,12 @@ def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: 
     total = 0
     if index is not None:
         for source in index.facet_counts("catalogue", limit=1000):
-            node = NamedNode(urls.thing("catalogue", source.key))
-            triples += [
-                Triple(thing, NamedNode(DCAT + "catalog"), node),
-                Triple(node, a, NamedNode(DCAT + "Catalog")),
-                Triple(node, NamedNode(DCT + "title"), Literal(source.label)),
-            ]
+            # Each source catalogue whole (title, description, publisher), on every
+            # page: DCAT-AP wants every dcat:Catalog described, not only those whose
+            # datasets happen to be on the page.
+            node = urls.thing("catalogue", source.key)
+            triples.append(Triple(thing, NamedNode(DCAT + "catalog"), NamedNode(node)))
+            triples += store.description_triples(node)
         rows, total = index.catalogue_page(after=page.after, before=page.before, size=size, modified_since=page.modified_since)
         for slug, _, _ in rows:
             dataset, record = NamedNode(urls.item(slug) + "#id"), NamedNode(urls.item(slug))

@@ -17,7 +17,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
 from mappings.urls import Urls
 
-from .documents import Document, select
+from .documents import INDEX_KINDS, LIST_PAGE_SIZE, NODE_PAGE_SIZE, PROF, Document, select
 from .listing import page_url
 from .negotiation import FORMATS
 from .representations import jsonld
@@ -34,6 +34,8 @@ KIND_LABELS = {
     "countries": "country",
     "languages": "language",
     "vocab": "vocabulary",
+    "related": "study named by studies here, not in this catalogue",
+    "profile": "profile",
 }
 #: Length limits Google Dataset Search puts on a description.
 GOOGLE_DESCRIPTION = (50, 5000)
@@ -41,18 +43,6 @@ GOOGLE_DESCRIPTION = (50, 5000)
 RECORD_FACT_KEYWORDS = 5
 #: What completes a description for Google when the record has too little to say.
 GOOGLE_LAST_RESORT = "Catalogue record of a research study: its coverage, keywords, organisations and access."
-#: Search-index link kind of each node segment.
-INDEX_KINDS = {
-    "organizations": "organization",
-    "catalogues": "catalogue",
-    "keywords": "keyword",
-    "sources": "source",
-    "instruments": "instrument",
-    "study-designs": "study-design",
-    "countries": "country",
-}
-
-
 @dataclass(frozen=True)
 class Link:
     label: str
@@ -102,8 +92,12 @@ def render_html(document: Document, urls: Urls, index: Any = None) -> str:
         return render_template("vocab.html", terms=vocabulary_view(document), **common)
     if document.kind == "catalog":
         return render_template("catalog.html", catalog=catalog_view(document, urls), pager=None, **common)
-    node, pager = node_view(document, urls, index)
-    return render_template("node.html", node=node, pager=pager, **common)
+    if document.kind == "list":
+        return render_template("nodes.html", listing=list_view(document, urls, index), pager=pager(page_number(), LIST_PAGE_SIZE, list_total(document)), **common)
+    if document.kind == "profile":
+        return render_template("profile.html", profile=profile_view(document), **common)
+    node, node_pager = node_view(document, urls, index)
+    return render_template("node.html", node=node, pager=node_pager, **common)
 
 
 def study_view(document: Document, urls: Urls) -> dict[str, Any]:
@@ -273,11 +267,14 @@ def _sentences(first: str, second: str) -> str:
 def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     labels = Labels(document, urls)
     page = page_number()
-    size = 50
+    size = NODE_PAGE_SIZE
     total, hits = 0, []
     kind = INDEX_KINDS.get(document.kind)
     if index is not None and kind is not None:
         total, hits = index.linked(kind, document.key, page=page, size=size)
+    elif document.kind == "related":
+        hits = _naming_studies(document, urls, labels)
+        total = len(hits)
     homepage = document.objects(document.thing, FOAF + "homepage")
     same_as = [] if document.thing.startswith(urls.base) else [document.thing]
     node = {
@@ -290,6 +287,53 @@ def node_view(document: Document, urls: Urls, index: Any) -> tuple[dict[str, Any
         "first": (page - 1) * size + 1,
     }
     return node, pager(page, size, total)
+
+
+@dataclass(frozen=True)
+class StudyLink:
+    """A study as a node page lists it."""
+
+    slug: str
+    title: str
+    start_year: int | None = None
+    end_year: int | None = None
+
+
+def _naming_studies(document: Document, urls: Urls, labels: Labels) -> list[StudyLink]:
+    """The studies of this catalogue whose records name the document's thing."""
+    prefix = f"{urls.base}/items/"
+    found = {t.subject.value for t in document.triples if t.object.value == document.thing and t.subject.value.startswith(prefix)}
+    return sorted((StudyLink(s[len(prefix):].removesuffix("#id"), labels.link(s).label) for s in found), key=lambda s: s.title.lower())
+
+
+def list_total(document: Document) -> int:
+    return next((int(t.object.value) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
+
+
+def list_view(document: Document, urls: Urls, index: Any) -> dict[str, Any]:
+    """A list document (``/keywords``) as a page: each node with its number of studies."""
+    kind = INDEX_KINDS[document.key]
+    total, nodes = index.nodes(kind, page=page_number(), size=LIST_PAGE_SIZE)
+    title = next((t.object.value for t in document.triples if t.predicate.value == DCT + "title"), document.key)
+    return {
+        "title": title,
+        "total": total,
+        "first": (page_number() - 1) * LIST_PAGE_SIZE + 1,
+        "nodes": [{"label": n.label, "href": f"/{document.key}/{n.key}", "count": n.count} for n in nodes],
+    }
+
+
+def profile_view(document: Document) -> dict[str, Any]:
+    def value(predicate: str) -> list[str]:
+        return [t.object.value for t in document.triples if t.predicate.value == predicate]
+
+    return {
+        "uri": document.thing,
+        "title": (value(DCT + "title") or [document.key])[0],
+        "description": (value(DCT + "description") or [""])[0],
+        "token": document.key,
+        "profile_of": value(PROF + "isProfileOf"),
+    }
 
 
 def catalog_view(document: Document, urls: Urls) -> dict[str, Any]:
