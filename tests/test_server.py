@@ -227,6 +227,14 @@ def test_signposting_links(client):
         assert f"<{BASE}/items/{SEED}{suffix}>" in link
 
 
+def test_a_jsonld_answer_names_one_alternate(client):
+    """pyld's document loader fails on a JSON-LD answer with several rel="alternate" links."""
+    link = client.get(f"/items/{SEED}.jsonld").headers["Link"]
+    assert link.count('rel="alternate"') == 1
+    assert f'<{BASE}/items/{SEED}.html>; rel="alternate"; type="text/html"' in link
+    assert 'rel="cite-as"' in link and 'rel="profile"' in link
+
+
 def test_profiles_select_the_vocabulary(client):
     dcat = parse(client.get(f"/items/{SEED}.nt?_profile=dcat-ap").data, "nt")
     schema = parse(client.get(f"/items/{SEED}.nt", headers={"Accept-Profile": "<https://schema.org/>"}).data, "nt")

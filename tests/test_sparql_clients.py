@@ -13,8 +13,6 @@ import io
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,7 +26,7 @@ from rdflib import URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDF as RDF_GRAPH, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, run_cli, wait_until_listening
+from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, wait_until_listening
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -80,15 +78,6 @@ def wrapper(server: LiveServer, query: str, return_format: str) -> SPARQLWrapper
     client.setQuery(query)
     client.setReturnFormat(return_format)
     return client
-
-
-def fetch(url: str, headers: dict | None = None, data: bytes | None = None):
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 # ------------------------------------------------------------------------------ SPARQLWrapper
