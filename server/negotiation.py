@@ -100,14 +100,14 @@ def split_suffix(key: str) -> tuple[str, Format | None]:
     return match.group("stem"), BY_SUFFIX[match.group("suffix")]
 
 
-def named(value: str) -> Format | None:
+def format_named(value: str) -> Format | None:
     """The format a ``?format=`` value names (a name, an alias or a media type), or None."""
     value = value.strip().lower()
     target = FORMAT_ALIASES.get(value, value)
     return BY_NAME.get(target) or BY_MEDIA_TYPE.get(target)
 
 
-def best_for_accept(accept_header: str, offered: tuple[Format, ...]) -> Format | None:
+def _best_for_accept(accept_header: str, offered: tuple[Format, ...]) -> Format | None:
     """The offered format an ``Accept`` header prefers (q-values, wildcards, synonyms), or None."""
     names = {f.name for f in offered}
     candidates = [media for media, f in BY_MEDIA_TYPE.items() if f.name in names]
@@ -127,13 +127,13 @@ def choose_format(
             raise NotAcceptable(offered, f"{suffix.suffix} is not available here")
         return suffix
     if format_param:
-        wanted = named(format_param)
+        wanted = format_named(format_param)
         if wanted is None or wanted.name not in {f.name for f in offered}:
             raise NotAcceptable(offered, "unknown ?format= value")
         return wanted
     if not accept_header or not accept_header.strip():
         return offered[0]
-    best = best_for_accept(accept_header, offered)
+    best = _best_for_accept(accept_header, offered)
     if best is None:
         raise NotAcceptable(offered, "none of the available media types matches the Accept header")
     return best

@@ -30,7 +30,7 @@ from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, Query
 from graph.sparql_guard import QueryRefused, add_using, inspect
 from graph.sparql_results import RESULT_FORMATS
 
-from .negotiation import BY_MEDIA_TYPE, named
+from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -321,7 +321,7 @@ def _named_format(values: tuple[str, ...], graph: bool) -> Chosen | None:
         if value == "html":
             return HTML
         if graph:
-            format = named(value)
+            format = format_named(value)
             if format is not None and format.rdf:
                 return format.name, format.media_type
         else:

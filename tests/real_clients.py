@@ -78,7 +78,9 @@ def install(tool: NpmTool) -> Path:
         )
         if result.returncode != 0:
             pytest.fail(f"npm install {tool.package}@{tool.version} failed:\n{result.stderr[-3000:]}")
-        if not command.exists() and not tool.folder.exists():
+        if not command.exists():
+            # A folder without the command is what some other interrupted set-up left.
+            shutil.rmtree(tool.folder, ignore_errors=True)
             staging.rename(tool.folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
