@@ -40,11 +40,10 @@ from .representations import context, prefixes, serialise
 from .sparql import SparqlSettings
 from .void import VoidCache, void_triples
 
-PROF = "http://www.w3.org/ns/dx/prof/"
-
-#: Formats a study's whole document is written in by the store itself (JSON-LD is ours: it is
-#: compacted with the published context and nested).
-STORE_SERIALISED = frozenset({"ttl", "nt", "rdf", "nq", "trig"})
+#: Syntaxes a whole record graph is written in by the store itself (JSON-LD is ours: it is
+#: compacted with the published context and nested). N-Quads and TriG of a document are
+#: written as their triple subsets (Format.triples_as).
+STORE_SERIALISED = frozenset({"ttl", "nt", "rdf"})
 #: Part of every ETag: changes with the rendering code (see cache.render_version).
 RENDER_VERSION = render_version()
 
@@ -125,7 +124,7 @@ def create_app(
         # list is not in the node's statements, so its validator comes from the page itself.
         listed = chosen.name == "html" and document.kind not in ("item", "vocab")
         body = render(document, chosen, profile.token) if listed else None
-        etag = etag_for(RENDER_VERSION, document.version, chosen.name, profile.token, *([etag_for(body.decode())] if listed else []))
+        etag = etag_for(RENDER_VERSION, document.version, chosen.variant, profile.token, *([etag_for(body.decode())] if listed else []))
         response = Response(status=200, content_type=_content_type(chosen))
         document_headers(
             response, path=path, chosen=chosen, offered=offered, profile=profile, etag=etag,
@@ -135,7 +134,7 @@ def create_app(
             response.status_code = 304
             return response
         if body is None:
-            variant = variant_key(path, chosen.name, profile.token)
+            variant = variant_key(path, chosen.variant, profile.token)
             body = cache.get(variant, etag)
             response.headers["X-Cache"] = "HIT" if body is not None else "MISS"
             if body is None:
@@ -147,13 +146,14 @@ def create_app(
         return response
 
     def render(document: Document, chosen: Format, profile: str) -> bytes:
-        if document.graph is not None and profile == "full" and chosen.name in STORE_SERIALISED:
-            # A study's document in a plain syntax: Oxigraph writes it.
-            return store.document_bytes(document.graph, chosen.name, prefixes(urls.base))
+        if document.graph is not None and profile == "full" and chosen.written_as in STORE_SERIALISED:
+            # A study's document in a plain syntax: Oxigraph writes it (N-Quads and TriG of
+            # a document are its triples: Format.triples_as).
+            return store.document_bytes(document.graph, chosen.written_as, prefixes(urls.base))
         triples = documents.select(document.triples, profile)
         if chosen.name == "html":
             return views.render_html(document, urls, index).encode()
-        return serialise(triples, chosen.name, urls.base, graph=urls.base + document.path, root=document.thing, context_url=f"{urls.base}/context.jsonld")
+        return serialise(triples, chosen.name, urls.base, root=document.thing, context_url=f"{urls.base}/context.jsonld")
 
     @app.route("/items/<key>", methods=["GET", "HEAD"])
     def study(key: str) -> Response:
@@ -255,17 +255,17 @@ def create_app(
         if chosen.name == "html":
             kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "page")]
             alternates = [
-                {"href": listing.page_url(f"{path}{f.suffix}", request, result.page), "media_type": f.media_type, "label": views.FORMAT_LABELS[f.name]}
+                {"href": listing.page_url(f"{path}{f.suffix}", request, result.page), "media_type": f.media_type, "label": f.label}
                 for f in FORMATS if f.rdf
             ]
             body = render_template(
-                "items.html", result=result, query=params["text"], facets=listing.facet_links(request, result.facets),
+                "items.html", result=result, search_text=params["text"], facets=listing.facet_links(request, result.facets),
                 pager=views.pager(result.page, result.size, result.total), kept=kept, years=params["years"] or (None, None),
                 decades=listing.decade_links(request, result.decades), formats=alternates,
             )
         else:
             triples = listing.hydra_triples(urls.base, request, result)
-            body = serialise(triples, chosen.name, urls.base, graph=urls.base + path, root=f"{urls.base}{listing.page_url(path, request, None)}", context_url=f"{urls.base}/context.jsonld")
+            body = serialise(triples, chosen.name, urls.base, root=f"{urls.base}{listing.page_url(path, request, None)}", context_url=f"{urls.base}/context.jsonld")
         response = Response(body, content_type=_content_type(chosen))
         response.headers["Vary"] = "Accept"
         response.headers["Content-Location"] = listing.page_url(f"{path}{chosen.suffix}", request, result.page)
@@ -291,10 +291,10 @@ def create_app(
         except NotAcceptable as error:
             return _not_acceptable(error)
         figures = void_cache.figures()
-        body = serialise(void_triples(figures, urls.base), chosen.name, urls.base, graph=f"{urls.base}/.well-known/void",
+        body = serialise(void_triples(figures, urls.base), chosen.name, urls.base,
                          root=f"{urls.base}/.well-known/void#dataset", context_url=f"{urls.base}/context.jsonld")
         response = Response(body, content_type=_content_type(chosen))
-        response.set_etag(etag_for(RENDER_VERSION, "void", str(figures.state), chosen.name))
+        response.set_etag(etag_for(RENDER_VERSION, "void", str(figures.state), chosen.variant))
         response.headers["Vary"] = "Accept"
         return response
 
@@ -358,7 +358,7 @@ def _alternates(document: Document, chosen: Format, available, urls: Urls) -> Re
         body = render_template("profiles.html", document=document, profiles=available, base=urls.base)
         return Response(body, content_type="text/html; charset=utf-8")
     page = NamedNode(urls.base + document.path)
-    triples = [Triple(page, NamedNode(PROF + "hasProfile"), NamedNode(p.uri)) for p in available]
+    triples = [Triple(page, NamedNode(documents.PROF + "hasProfile"), NamedNode(p.uri)) for p in available]
     triples += [Triple(NamedNode(p.uri), NamedNode(RDFS + "label"), Literal(p.title)) for p in available]
-    body = serialise(triples, chosen.name, urls.base, graph=urls.base + document.path)
+    body = serialise(triples, chosen.name, urls.base)
     return Response(body, content_type=_content_type(chosen))

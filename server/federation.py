@@ -63,7 +63,7 @@ def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_t
             body = render_template("changes.html", entries=entries, latest=latest, since=since,
                                    next=f"/changes?since={entries[-1].sequence}" if len(entries) == CHANGES_PAGE else None)
         else:
-            body = serialise(change_triples(base_url, since, entries, latest), chosen.name, base_url, graph=f"{base_url}/changes")
+            body = serialise(change_triples(base_url, since, entries, latest), chosen.name, base_url)
         response = Response(body, content_type=content_type(chosen))
         response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "no-cache"

@@ -41,6 +41,17 @@ def not_modified(request: Request, etag: str, modified: dt.datetime | None) -> b
     return False
 
 
+def _alternates(chosen: Format, offered: Iterable[Format]) -> list[Format]:
+    """The other representations a response names in ``Link: rel="alternate"``.
+
+    A JSON-LD answer names only the HTML page: pyld (the Python JSON-LD processor, 3.3
+    and before) cannot load a JSON-LD document whose Link header has more than one
+    ``rel="alternate"`` (its loader expects one), and a JSON-LD client has no use for the
+    others (JSON-LD follows an alternate only from an answer that is not JSON)."""
+    others = [f for f in offered if f != chosen]
+    return [f for f in others if f.name == "html"] if chosen.name == "jsonld" else others
+
+
 def document_headers(
     response: Response,
     *,
@@ -59,9 +70,7 @@ def document_headers(
     response.set_etag(etag)
     if modified is not None:
         response.headers["Last-Modified"] = http_date(modified)
-    links = [
-        f'<{base_url}{path}{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in offered if f != chosen
-    ]
+    links = [f'<{base_url}{path}{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in _alternates(chosen, offered)]
     rdf = [f for f in offered if f.rdf]
     if rdf:
         links.append(f'<{base_url}{path}{rdf[0].suffix}>; rel="describedby"; type="{rdf[0].media_type}"')

@@ -11,7 +11,7 @@ answers 406 with the list of what is available.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -22,36 +22,65 @@ class Format:
     name: str
     media_type: str
     suffix: str
+    label: str
     rdf: bool = True
-    #: Whether the format keeps graph names (quads).
-    quads: bool = False
+    #: For a quad syntax, the triple syntax that is a subset of it (N-Triples of N-Quads,
+    #: Turtle of TriG). A document is a set of triples: in a quad syntax its statements
+    #: are all in the default graph, which is exactly its triple-subset text, so clients
+    #: that read a document's N-Quads into a dataset (Comunica) query them by default.
+    triples_as: str | None = None
+    #: Other media types of the same syntax (older names, or N3, of which Turtle is a
+    #: subset). A client naming one gets the same body, labelled with the type it asked
+    #: for: a client that sends only ``text/n3`` may not read a ``text/turtle`` answer.
+    synonyms: tuple[str, ...] = ()
+
+    @property
+    def written_as(self) -> str:
+        """The syntax a document in this format is written in (see :attr:`triples_as`)."""
+        return self.triples_as or self.name
+
+    @property
+    def variant(self) -> str:
+        """What tells this representation apart from the others of a document, for its
+        ETag and cache entry: the format, and the media type when it is a synonym."""
+        return self.name if self.media_type == BY_NAME[self.name].media_type else f"{self.name} {self.media_type}"
 
 
 FORMATS: tuple[Format, ...] = (
-    Format("html", "text/html", ".html", rdf=False),
-    Format("jsonld", "application/ld+json", ".jsonld"),
-    Format("ttl", "text/turtle", ".ttl"),
-    Format("rdf", "application/rdf+xml", ".rdf"),
-    Format("nt", "application/n-triples", ".nt"),
-    Format("nq", "application/n-quads", ".nq", quads=True),
-    Format("trig", "application/trig", ".trig", quads=True),
+    Format("html", "text/html", ".html", "HTML", rdf=False),
+    Format("jsonld", "application/ld+json", ".jsonld", "JSON-LD"),
+    Format("ttl", "text/turtle", ".ttl", "Turtle", synonyms=("application/x-turtle", "text/n3", "text/rdf+n3")),
+    Format("rdf", "application/rdf+xml", ".rdf", "RDF/XML"),
+    Format("nt", "application/n-triples", ".nt", "N-Triples"),
+    Format("nq", "application/n-quads", ".nq", "N-Quads", triples_as="nt", synonyms=("text/x-nquads",)),
+    Format("trig", "application/trig", ".trig", "TriG", triples_as="ttl", synonyms=("application/x-trig",)),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 #: A URL rule converter matching any format suffix, for routes such as ``/catalog.ttl``.
 SUFFIX_RULE = "<any(" + ",".join(f"'{f.suffix}'" for f in FORMATS) + "):ext>"
 BY_SUFFIX = {f.suffix: f for f in FORMATS}
-BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS}
-#: Other names clients use for the same media types.
+#: Broader media types clients send for our formats; the answer names the format's own
+#: type (a browser's ``application/xhtml+xml`` must not make an HTML page XHTML).
 MEDIA_TYPE_ALIASES = {
     "application/json": "jsonld",
-    "application/x-turtle": "ttl",
     "application/xml": "rdf",
     "text/xml": "rdf",
     "application/xhtml+xml": "html",
     "text/plain": "nt",
 }
-FORMAT_ALIASES = {"json": "jsonld", "json-ld": "jsonld", "turtle": "ttl", "xml": "rdf", "rdfxml": "rdf", "ntriples": "nt", "nquads": "nq"}
-_SUFFIX = re.compile(r"^(?P<stem>.+?)(?P<suffix>\.(?:html|jsonld|ttl|rdf|nt|nq|trig))$")
+#: Every media type we answer to, and the format (labelled as it says) answering it; the
+#: formats' own types first, so they win a tie in an ``Accept`` header.
+BY_MEDIA_TYPE: dict[str, Format] = {
+    **{f.media_type: f for f in FORMATS},
+    **{synonym: replace(f, media_type=synonym) for f in FORMATS for synonym in f.synonyms},
+    **{alias: BY_NAME[name] for alias, name in MEDIA_TYPE_ALIASES.items()},
+}
+#: Other ``?format=`` values clients use: a format name or a media type.
+FORMAT_ALIASES = {
+    "json": "jsonld", "json-ld": "jsonld", "turtle": "ttl", "xml": "rdf", "rdfxml": "rdf", "rdf+xml": "rdf",
+    "ntriples": "nt", "n-triples": "nt", "nquads": "nq", "n-quads": "nq", "n3": "text/n3",
+}
+_SUFFIX = re.compile(r"^(?P<stem>.+?)(?P<suffix>" + "|".join(re.escape(f.suffix) for f in FORMATS) + ")$")
 
 
 class NotAcceptable(Exception):
@@ -71,6 +100,21 @@ def split_suffix(key: str) -> tuple[str, Format | None]:
     return match.group("stem"), BY_SUFFIX[match.group("suffix")]
 
 
+def format_named(value: str) -> Format | None:
+    """The format a ``?format=`` value names (a name, an alias or a media type), or None."""
+    value = value.strip().lower()
+    target = FORMAT_ALIASES.get(value, value)
+    return BY_NAME.get(target) or BY_MEDIA_TYPE.get(target)
+
+
+def _best_for_accept(accept_header: str, offered: tuple[Format, ...]) -> Format | None:
+    """The offered format an ``Accept`` header prefers (q-values, wildcards, synonyms), or None."""
+    names = {f.name for f in offered}
+    candidates = [media for media, f in BY_MEDIA_TYPE.items() if f.name in names]
+    best = parse_accept_header(accept_header, MIMEAccept).best_match(candidates)
+    return BY_MEDIA_TYPE[best] if best is not None else None
+
+
 def choose_format(
     suffix: Format | None,
     format_param: str | None,
@@ -83,18 +127,16 @@ def choose_format(
             raise NotAcceptable(offered, f"{suffix.suffix} is not available here")
         return suffix
     if format_param:
-        wanted = BY_NAME.get(FORMAT_ALIASES.get(format_param.lower(), format_param.lower())) or BY_MEDIA_TYPE.get(format_param.lower())
-        if wanted is None or wanted not in offered:
+        wanted = format_named(format_param)
+        if wanted is None or wanted.name not in {f.name for f in offered}:
             raise NotAcceptable(offered, "unknown ?format= value")
         return wanted
     if not accept_header or not accept_header.strip():
         return offered[0]
-    accept = parse_accept_header(accept_header, MIMEAccept)
-    candidates = [f.media_type for f in offered] + [m for m, n in MEDIA_TYPE_ALIASES.items() if BY_NAME[n] in offered]
-    best = accept.best_match(candidates)
+    best = _best_for_accept(accept_header, offered)
     if best is None:
         raise NotAcceptable(offered, "none of the available media types matches the Accept header")
-    return BY_MEDIA_TYPE.get(best) or BY_NAME[MEDIA_TYPE_ALIASES[best]]
+    return best
 
 
 @dataclass(frozen=True)

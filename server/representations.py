@@ -32,14 +32,19 @@ def prefixes(base_url: str) -> dict[str, str]:
     return {**PREFIXES, "hydra": "http://www.w3.org/ns/hydra/core#", "prof": "http://www.w3.org/ns/dx/prof/", "void": "http://rdfs.org/ns/void#", "as": "https://www.w3.org/ns/activitystreams#", "sg": f"{base_url}/vocab#"}
 
 
-def serialise(triples: list[Triple], format: str, base_url: str, *, graph: str, root: str | None = None, context_url: str | None = None) -> bytes:
-    """The statements in *format*; quad formats put them in the graph *graph*."""
+def serialise(triples: list[Triple], format: str, base_url: str, *, root: str | None = None, context_url: str | None = None, graph: str | None = None) -> bytes:
+    """The statements in *format*.
+
+    A document is triples: in a quad format they stay in the default graph, where a
+    client reading it as a dataset looks (Comunica asks for N-Quads first). Only the
+    Graph Store Protocol, which serves one named graph as such, passes *graph* to name it.
+    """
     if format == "jsonld":
         # No indent: json's C encoder only runs without one (4x faster on a study).
         return json.dumps(jsonld(triples, base_url, root=root, context_url=context_url), ensure_ascii=False).encode()
     rdf_format = RDF_FORMATS[format]
     out = io.BytesIO()
-    if format in ("nq", "trig"):
+    if graph is not None and format in ("nq", "trig"):
         statements: Iterable[Any] = (Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
     else:
         statements = triples

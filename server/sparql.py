@@ -30,6 +30,7 @@ from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, Query
 from graph.sparql_guard import QueryRefused, add_using, inspect
 from graph.sparql_results import RESULT_FORMATS
 
+from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -37,23 +38,21 @@ FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = "http://rdfs.org/ns/void#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
-#: Media types of graph results, by our format name.
-GRAPH_MEDIA = {
-    "ttl": "text/turtle",
-    "nt": "application/n-triples",
-    "rdf": "application/rdf+xml",
-    "jsonld": "application/ld+json",
-    "nq": "application/n-quads",
-    "trig": "application/trig",
+#: A result format: our name for it (the serialiser), and the media type it is labelled with.
+Chosen = tuple[str, str]
+HTML: Chosen = ("html", "text/html")
+#: Graph results are written in the RDF formats of document URLs, named and negotiated
+#: alike (server.negotiation): every media type a client may send -> what answers it.
+#: Turtle's come first: a client with no preference (``*/*``) gets Turtle, as from other endpoints.
+GRAPH_CHOICES: dict[str, Chosen] = dict(sorted(
+    ((media, (f.name, f.media_type)) for media, f in BY_MEDIA_TYPE.items() if f.rdf), key=lambda choice: choice[1][0] != "ttl",
+))
+#: Solution results: their own media types, and the other names clients use for them.
+SOLUTION_ALIASES = {"srj": "json", "srx": "xml", "application/json": "json", "application/xml": "xml", "text/xml": "xml"}
+SOLUTION_CHOICES: dict[str, Chosen] = {
+    **{media: (name, media) for name, media in RESULT_FORMATS.items()},
+    **{alias: (name, RESULT_FORMATS[name]) for alias, name in SOLUTION_ALIASES.items() if "/" in alias},
 }
-SOLUTION_MEDIA = RESULT_FORMATS
-#: ?format= / ?output= values clients use.
-FORMAT_ALIASES = {
-    "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
-    "turtle": "ttl", "ttl": "ttl", "ntriples": "nt", "nt": "nt", "n-triples": "nt", "rdfxml": "rdf", "rdf": "rdf",
-    "jsonld": "jsonld", "json-ld": "jsonld", "nq": "nq", "nquads": "nq", "trig": "trig", "html": "html",
-}
-MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml", "text/xml": "xml", "application/x-turtle": "ttl", "text/plain": "nt"}
 
 
 QUERIES_ONLY = "this endpoint only answers queries; updates go to the authenticated /sparql/update"
@@ -99,14 +98,14 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
     def _query(req: Request) -> Response:
         if req.method not in ("GET", "POST", "HEAD"):
             raise ProtocolError(405, "use GET or POST for SPARQL queries")
-        query, defaults, named = _read_query_request(req, settings.max_query_bytes)
+        query, defaults, named, formats = _read_query_request(req, settings.max_query_bytes)
         if query is None:
-            return _no_query(req)
+            return _no_query(req, formats)
         try:
             shape = inspect(query, settings.allowed_services)
         except QueryRefused as error:
             raise ProtocolError(403, str(error)) from None
-        chosen = _choose_result_format(req, shape.form or "SELECT")
+        chosen, media = _choose_result_format(req, shape.form or "SELECT", formats)
         html = chosen == "html"
         graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
         job = QueryJob(
@@ -139,7 +138,6 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             if graph_form:
                 return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
             return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
-        media = GRAPH_MEDIA.get(chosen) or SOLUTION_MEDIA[chosen]
         if result.path is None:
             response = Response(result.data, content_type=_with_charset(media))
         else:
@@ -150,19 +148,14 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             response.headers["X-SPARQL-Truncated"] = f"true; the result was cut at {settings.max_rows} rows"
         return response
 
-    def _no_query(req: Request) -> Response:
-        """GET /sparql with no query: the service description, or the query page."""
-        accept = parse_accept_header(req.headers.get("Accept", ""), MIMEAccept)
-        wanted = req.args.get("format")
-        rdf = {v: k for k, v in GRAPH_MEDIA.items()}
-        best = accept.best_match(["text/html", *GRAPH_MEDIA.values()], default="text/html")
-        if wanted in GRAPH_MEDIA:
-            best = GRAPH_MEDIA[wanted]
-        if best == "text/html" and wanted not in GRAPH_MEDIA:
+    def _no_query(req: Request, formats: tuple[str, ...]) -> Response:
+        """GET /sparql with no query: the service description, or the query page (also
+        for ``*/*``: whoever opens the endpoint's URL without a query is a person)."""
+        chosen, media = _named_format(formats, graph=True) or _best_of(req.headers.get("Accept", ""), {"text/html": HTML, **GRAPH_CHOICES}) or HTML
+        if chosen == "html":
             return _page(req, "")
-        chosen = rdf[best]
-        body = serialise(service_description(base_url, store, settings), chosen, base_url, graph=f"{base_url}/sparql", root=f"{base_url}/sparql")
-        response = Response(body, content_type=_with_charset(GRAPH_MEDIA[chosen]))
+        body = serialise(service_description(base_url, store, settings), chosen, base_url, root=f"{base_url}/sparql")
+        response = Response(body, content_type=_with_charset(media))
         response.headers["Vary"] = "Accept"
         return response
 
@@ -218,11 +211,10 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             triples = store.graph_store_get(target)
             if triples is None:
                 return _error(404, "no such graph")
-            accept = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
-            best = accept.best_match(list(GRAPH_MEDIA.values()), default="text/turtle") or "text/turtle"
-            chosen = {v: k for k, v in GRAPH_MEDIA.items()}[best]
-            body = serialise(triples, chosen, base_url, graph=graph or f"{base_url}/sparql/store")
-            return Response(body, content_type=_with_charset(best))
+            chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES["text/turtle"]
+            # The one place a graph keeps its name in N-Quads and TriG: it is asked for as a named graph.
+            body = serialise(triples, chosen, base_url, graph=graph)
+            return Response(body, content_type=_with_charset(media))
         if request.method == "DELETE":
             with writes:
                 existed = store.graph_store_delete(target)
@@ -239,13 +231,15 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         return Response(status=201 if created else 204)
 
 
-def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
-    """The query and the protocol dataset of a request, validated as the protocol says."""
+def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The query, the protocol dataset and the ``format``/``output`` values of a request
+    (from the URL, then a form body), validated as the protocol says."""
     args = parse_qs(req.query_string.decode("latin-1"), keep_blank_values=True)
     if "update" in args:
         raise ProtocolError(403, QUERIES_ONLY)
     queries = args.get("query", [])
     defaults, named = args.get("default-graph-uri", []), args.get("named-graph-uri", [])
+    formats = args.get("format", []) + args.get("output", [])
     if req.method == "POST":
         media = req.mimetype
         if media == "application/x-www-form-urlencoded":
@@ -256,6 +250,7 @@ def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str
             queries = queries + form.get("query", [])
             defaults = defaults + form.get("default-graph-uri", [])
             named = named + form.get("named-graph-uri", [])
+            formats = formats + form.get("format", []) + form.get("output", [])
         elif media == "application/sparql-query":
             queries = queries + [_direct_body(req, limit)]
         elif media == "application/sparql-update":
@@ -265,11 +260,11 @@ def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str
     if len(queries) > 1:
         raise ProtocolError(400, "more than one query in the request")
     if not queries:
-        return None, (), ()
+        return None, (), (), tuple(formats)
     query = queries[0]
     if len(query.encode()) > limit:
         raise ProtocolError(413, f"query longer than {limit} bytes")
-    return query, tuple(defaults), tuple(named)
+    return query, tuple(defaults), tuple(named), tuple(formats)
 
 
 def _read_update_request(req: Request, limit: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -307,39 +302,60 @@ def _utf8(data: bytes, limit: int) -> str:
         raise ProtocolError(400, "the request body is not UTF-8") from None
 
 
-def _choose_result_format(req: Request, form: str) -> str:
-    """The result format: ?format=/?output= first, then Accept; 406 if nothing fits."""
+def _choose_result_format(req: Request, form: str, formats: tuple[str, ...]) -> Chosen:
+    """The result format: the first ``format``/``output`` value naming one this query
+    form has, else the ``Accept`` header; 406 if that fits nothing either.
+
+    A value we do not know, or one naming the other kind of result, is passed over rather
+    than refused, as Oxigraph's server does: SPARQLWrapper repeats its return format in
+    every parameter an endpoint might read (``format=rdf+xml&format=application/rdf+xml``,
+    ``format=n3``, ``format=json`` for a CONSTRUCT) and relies on its Accept header."""
     graph = form in ("CONSTRUCT", "DESCRIBE")
-    offered = GRAPH_MEDIA if graph else SOLUTION_MEDIA
-    override = req.args.get("format") or req.args.get("output")
-    if override:
-        name = FORMAT_ALIASES.get(override.lower()) or MEDIA_ALIASES.get(override.lower()) or {v: k for k, v in offered.items()}.get(override.lower())
-        if name == "html" or name in offered:
-            return name
-        raise ProtocolError(406, f"format not available for {form} results; available: {', '.join(offered.values())}")
-    return _format_for_accept(req.headers.get("Accept", ""), graph)
+    return _named_format(formats, graph) or _format_for_accept(req.headers.get("Accept", ""), graph)
+
+
+def _named_format(values: tuple[str, ...], graph: bool) -> Chosen | None:
+    """The first of *values* naming HTML or a format of this kind of result."""
+    for value in values:
+        value = value.strip().lower()
+        if value == "html":
+            return HTML
+        if graph:
+            format = format_named(value)
+            if format is not None and format.rdf:
+                return format.name, format.media_type
+        else:
+            name = SOLUTION_ALIASES.get(value, value)
+            if name in RESULT_FORMATS:
+                return name, RESULT_FORMATS[name]
+            if value in SOLUTION_CHOICES:
+                return SOLUTION_CHOICES[value]
+    return None
+
+
+def _best_of(header: str, choices: dict[str, Chosen]) -> Chosen | None:
+    """What an ``Accept`` header prefers among *choices* (by media type), or None."""
+    best = parse_accept_header(header, MIMEAccept).best_match(list(choices))
+    return choices[best] if best is not None else None
 
 
 @functools.lru_cache(maxsize=512)
-def _format_for_accept(header: str, graph: bool) -> str:
+def _format_for_accept(header: str, graph: bool) -> Chosen:
     """The format an Accept header chooses. Clients send few distinct headers, so the
     answer is remembered per header (ProtocolError for 406 is raised afresh each time)."""
-    offered = GRAPH_MEDIA if graph else SOLUTION_MEDIA
+    choices = GRAPH_CHOICES if graph else SOLUTION_CHOICES
     if not header.strip():
-        return "ttl" if graph else "json"
+        return GRAPH_CHOICES["text/turtle"] if graph else SOLUTION_CHOICES[RESULT_FORMATS["json"]]
     accept = parse_accept_header(header, MIMEAccept)
-    candidates = list(offered.values()) + [m for m, n in MEDIA_ALIASES.items() if n in offered]
-    best = accept.best_match(candidates)
+    best = accept.best_match(list(choices))
     html_quality = accept["text/html"]
     # HTML only for clients that name it (browsers): ``*/*`` alone (curl, requests) gets data.
     named_html = any(value.lower() == "text/html" for value, _ in accept)
     if html_quality and html_quality >= (accept[best] if best else 0) and named_html:
-        return "html"
+        return HTML
     if best is None:
-        raise ProtocolError(406, f"none of {', '.join(offered.values())} is acceptable")
-    if best in MEDIA_ALIASES:
-        return MEDIA_ALIASES[best]
-    return {v: k for k, v in offered.items()}[best]
+        raise ProtocolError(406, f"none of {', '.join(dict.fromkeys(media for _, media in choices.values()))} is acceptable")
+    return choices[best]
 
 
 def _result_bytes(result: QueryResult) -> bytes:

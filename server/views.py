@@ -23,7 +23,6 @@ from .negotiation import FORMATS
 from .representations import jsonld
 
 _LABELS = (SKOS + "prefLabel", SCHEMA + "name", FOAF + "name", DCT + "title", RDFS + "label")
-FORMAT_LABELS = {"html": "HTML", "jsonld": "JSON-LD", "ttl": "Turtle", "rdf": "RDF/XML", "nt": "N-Triples", "nq": "N-Quads", "trig": "TriG"}
 KIND_LABELS = {
     "organizations": "organisation",
     "catalogues": "catalogue",
@@ -57,7 +56,7 @@ class FormatLink:
 
 
 def formats() -> list[FormatLink]:
-    return [FormatLink(f.suffix, f.media_type, FORMAT_LABELS[f.name]) for f in FORMATS if f.name != "html"]
+    return [FormatLink(f.suffix, f.media_type, f.label) for f in FORMATS if f.name != "html"]
 
 
 class Labels:

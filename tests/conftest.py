@@ -152,6 +152,57 @@ def static_site():
     site.stop()
 
 
+def fetch(url: str, headers: dict | None = None, data: bytes | None = None) -> tuple[int, dict, bytes]:
+    """One HTTP request: status, headers and body (error statuses too, not raised)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture(scope="session")
+def dereferenceable_server(tmp_path_factory):
+    """The shared records served at the very base URL their IRIs were minted under, so
+    every IRI of ours dereferences on loopback: for clients that follow links (Comunica's
+    link traversal, a JSON-LD processor loading ``/context.jsonld``)."""
+    port = free_port()
+    store = tmp_path_factory.mktemp("dereferenceable") / "store"
+    result = run_cli("load", str(RECORDS), "--store", str(store), "--base-url", f"http://127.0.0.1:{port}", "-q")
+    assert result.returncode == 0, result.stderr
+    live = LiveServer(store, port=port, env={"TMPDIR": str(tmp_path_factory.mktemp("dereferenceable-tmp"))})
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def comunica(tmp_path_factory):
+    """Comunica's ``comunica-sparql`` (npm, installed once into tests/.cache)."""
+    from real_clients import COMUNICA, Comunica, NodeClient, install
+
+    return Comunica(NodeClient(install(COMUNICA), tmp_path_factory.mktemp("comunica")))
+
+
+@pytest.fixture(scope="session")
+def comunica_link_traversal(tmp_path_factory):
+    """Comunica's link-traversal build, ``comunica-sparql-link-traversal``."""
+    from real_clients import COMUNICA_LINK_TRAVERSAL, Comunica, NodeClient, install
+
+    return Comunica(NodeClient(install(COMUNICA_LINK_TRAVERSAL), tmp_path_factory.mktemp("comunica-link-traversal")))
+
+
+@pytest.fixture(scope="session")
+def rapper():
+    """raptor's ``rapper`` (Debian: raptor2-utils)."""
+    from real_clients import rapper as find_rapper
+
+    return find_rapper()
+
+
 def cpu_ticks(pid: int) -> int:
     """User + system CPU time of *pid* so far, in clock ticks (from /proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -120,12 +120,38 @@ def test_the_item_document_is_its_record_graph_with_linked_descriptions(client, 
     assert "Economic and Social Research Council" in labels
 
 
-def test_quad_formats_of_a_document_use_the_default_graph(client):
-    triples = parse(client.get(f"/items/{SEED}.nt").data, "nt")
-    for fmt, syntax in (("nq", pyoxigraph.RdfFormat.N_QUADS), ("trig", pyoxigraph.RdfFormat.TRIG)):
-        quads = list(pyoxigraph.parse(client.get(f"/items/{SEED}.{fmt}").data, format=syntax))
-        assert all(isinstance(q.graph_name, pyoxigraph.DefaultGraph) for q in quads)
-        assert {(q.subject, q.predicate, q.object) for q in quads} == triples
+@pytest.mark.parametrize("path", [*DOCUMENTS, "/items", "/items?keyword=mental-health", "/.well-known/void", "/changes"])
+@pytest.mark.parametrize("fmt", ["nq", "trig"])
+def test_a_document_in_a_quad_format_keeps_its_triples_in_the_default_graph(client, path, fmt):
+    """Comunica reads a document's N-Quads into a dataset and queries its default graph."""
+    response = client.get(path, headers={"Accept": MEDIA[fmt]})
+    assert response.status_code == 200 and response.mimetype == MEDIA[fmt]
+    quads = list(pyoxigraph.parse(response.data, format=PARSE[fmt], base_iri=BASE))
+    assert len(quads) > 2
+    assert {q.graph_name for q in quads} == {pyoxigraph.DefaultGraph()}
+
+
+@pytest.mark.parametrize("accept, fmt", [
+    ("application/x-trig", "trig"), ("text/x-nquads", "nq"), ("text/n3", "ttl"), ("text/rdf+n3", "ttl"), ("application/x-turtle", "ttl"),
+])
+@pytest.mark.parametrize("path", [f"/items/{SEED}", "/keywords/mental-health", "/vocab"])
+def test_legacy_media_types_are_answered_under_the_name_asked_for(client, path, accept, fmt):
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == accept
+    assert parse(response.data, fmt) == parse(client.get(f"{path}.nt").data, "nt")
+    # Its own validator: a cache must not revalidate the text/turtle answer for a text/n3 client.
+    canonical = client.get(path, headers={"Accept": MEDIA[fmt]})
+    assert response.data == canonical.data and response.headers["ETag"] != canonical.headers["ETag"]
+    assert client.get(path, headers={"Accept": accept, "If-None-Match": canonical.headers["ETag"]}).status_code == 200
+    assert client.get(path, headers={"Accept": accept, "If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_a_format_s_own_media_type_wins_a_tie_with_its_legacy_names(client):
+    """SPARQLWrapper's N3 list names text/turtle beside text/n3: the standard name answers."""
+    response = client.get(f"/items/{SEED}", headers={"Accept": "text/rdf+n3, text/n3, text/turtle"})
+    assert response.mimetype == "text/turtle"
+    assert client.get(f"/items/{SEED}?format=n3").mimetype == "text/n3"
+    assert client.get(f"/items/{SEED}?format=rdf%2Bxml").mimetype == "application/rdf+xml"
 
 
 @pytest.mark.parametrize(
@@ -201,6 +227,14 @@ def test_signposting_links(client):
     assert f'<{BASE}/profiles/full>; rel="profile"' in link
     for suffix in (".jsonld", ".ttl", ".rdf", ".nt", ".nq", ".trig"):
         assert f"<{BASE}/items/{SEED}{suffix}>" in link
+
+
+def test_a_jsonld_answer_names_one_alternate(client):
+    """pyld's document loader fails on a JSON-LD answer with several rel="alternate" links."""
+    link = client.get(f"/items/{SEED}.jsonld").headers["Link"]
+    assert link.count('rel="alternate"') == 1
+    assert f'<{BASE}/items/{SEED}.html>; rel="alternate"; type="text/html"' in link
+    assert 'rel="cite-as"' in link and 'rel="profile"' in link
 
 
 def test_profiles_select_the_vocabulary(client):

@@ -13,8 +13,7 @@ import io
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -22,11 +21,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pyoxigraph
 import pytest
 import rdflib
+import rdflib.compare
 from rdflib import URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import CSV, JSON, JSONLD, POST, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDF as RDF_GRAPH, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, run_cli, wait_until_listening
+from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, wait_until_listening
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -78,15 +78,6 @@ def wrapper(server: LiveServer, query: str, return_format: str) -> SPARQLWrapper
     client.setQuery(query)
     client.setReturnFormat(return_format)
     return client
-
-
-def fetch(url: str, headers: dict | None = None, data: bytes | None = None):
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 # ------------------------------------------------------------------------------ SPARQLWrapper
@@ -163,6 +154,98 @@ def test_sparqlwrapper_construct_jsonld(server):
     assert result.info()["content-type"].split(";")[0] == "application/ld+json"
     graph = result.convert()  # SPARQLWrapper parses JSON-LD into an rdflib graph
     check_titles(graph)
+
+
+#: Every return format SPARQLWrapper offers. It sends each in ``format``, ``output`` and
+#: ``results`` (with the media type too for TSV, JSON-LD and RDF/XML) and an Accept header
+#: of its own; the formats it has no Accept header for are sent with ``*/*``.
+EVERY_RETURN_FORMAT = [JSON, XML, CSV, TSV, N3, TURTLE, RDF_GRAPH, RDFXML, JSONLD]
+#: The media type each return format gets for SELECT and ASK: a graph format is no
+#: solution format, so the Accept header decides (``*/*``: JSON).
+SOLUTION_ANSWER = {JSON: "application/sparql-results+json", XML: "application/sparql-results+xml", CSV: "text/csv", TSV: "text/tab-separated-values"}
+#: ... and for CONSTRUCT and DESCRIBE (CSV and TSV are no graph formats: ``*/*`` gets Turtle).
+GRAPH_ANSWER = {
+    JSON: "application/ld+json", XML: "application/rdf+xml", CSV: "text/turtle", TSV: "text/turtle", N3: "text/n3",
+    TURTLE: "text/turtle", RDF_GRAPH: "application/rdf+xml", RDFXML: "application/rdf+xml", JSONLD: "application/ld+json",
+}
+ROW_READERS = {
+    "application/sparql-results+json": row_from_json, "application/sparql-results+xml": row_from_xml,
+    "text/csv": row_from_csv, "text/tab-separated-values": row_from_tsv,
+}
+RDFLIB_SYNTAX = {"text/turtle": "turtle", "text/n3": "n3", "application/rdf+xml": "xml", "application/ld+json": "json-ld"}
+
+
+def run_wrapper(server: LiveServer, query: str, return_format: str) -> tuple[str, object]:
+    """SPARQLWrapper at its defaults (GET): the answer's media type and what convert() makes of it."""
+    with warnings.catch_warnings():
+        # It warns that it sends */* for a format it has no media type for, and when the answer's type is not the one named.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = wrapper(server, query, return_format).query()
+        return result.info()["content-type"].split(";")[0], result.convert()
+
+
+@pytest.mark.parametrize("return_format", EVERY_RETURN_FORMAT)
+def test_sparqlwrapper_select_in_every_return_format(server, return_format):
+    media, converted = run_wrapper(server, TITLE_AND_COUNT, return_format)
+    assert media == SOLUTION_ANSWER.get(return_format, "application/sparql-results+json")
+    assert ROW_READERS[media](converted) == {"title": SEED_TITLE, "datasets": str(DATASETS)}
+
+
+def boolean_of(media: str, converted) -> bool:
+    if media == "application/sparql-results+json":
+        return converted["boolean"]
+    if media == "application/sparql-results+xml":
+        return {"true": True, "false": False}[converted.getElementsByTagName("boolean")[0].firstChild.data]
+    return {b"true": True, b"false": False}[converted.strip()]
+
+
+@pytest.mark.parametrize("return_format", EVERY_RETURN_FORMAT)
+def test_sparqlwrapper_ask_in_every_return_format(server, return_format):
+    for kind, expected in ((DCAT.Dataset, True), (DCAT.Catalog, False)):
+        media, converted = run_wrapper(server, f"ASK {{ <{SEED_STUDY}> a <{kind}> }}", return_format)
+        assert media == SOLUTION_ANSWER.get(return_format, "application/sparql-results+json")
+        assert boolean_of(media, converted) is expected
+
+
+def graph_of(media: str, converted) -> rdflib.Graph:
+    """convert() parses RDF/XML and JSON-LD into a graph and hands Turtle back as bytes."""
+    if isinstance(converted, rdflib.Graph):
+        return converted
+    return rdflib.Graph().parse(data=converted, format=RDFLIB_SYNTAX[media])
+
+
+def reference_graph(server: LiveServer, query: str) -> rdflib.Graph:
+    status, _, body = fetch(f"{endpoint(server)}?{urlencode({'query': query})}", {"Accept": "application/n-triples"})
+    assert status == 200, body
+    return rdflib.Graph().parse(data=body, format="nt")
+
+
+@pytest.mark.parametrize("return_format", EVERY_RETURN_FORMAT)
+@pytest.mark.parametrize("query", [TITLES, f"DESCRIBE <{SEED_STUDY}>"], ids=["construct", "describe"])
+def test_sparqlwrapper_graphs_in_every_return_format(server, query, return_format):
+    media, converted = run_wrapper(server, query, return_format)
+    assert media == GRAPH_ANSWER[return_format]
+    graph = graph_of(media, converted)
+    reference = reference_graph(server, query)
+    assert len(graph) == len(reference) >= (DATASETS if query is TITLES else 20)
+    assert rdflib.compare.isomorphic(graph, reference)
+    assert graph.value(URIRef(SEED_STUDY), DCTERMS.title) == rdflib.Literal(SEED_TITLE)
+
+
+@pytest.mark.parametrize("params, media", [
+    ({"format": ["rdf+xml", "application/rdf+xml"], "output": ["rdf+xml", "application/rdf+xml"]}, "application/rdf+xml"),
+    ({"format": ["n3"], "output": ["n3"]}, "text/n3"),
+    ({"format": ["no-such-format"]}, "application/n-triples"),
+    ({"output": ["csv"]}, "application/n-triples"),
+])
+def test_format_values_the_endpoint_does_not_know_fall_back_to_accept(server, params, media):
+    """A format/output value is a hint: the first one naming a format of this query form
+    wins, and without one the Accept header decides (here N-Triples), never a 406."""
+    query = urlencode({"query": TITLES, **params}, doseq=True)
+    status, headers, body = fetch(f"{endpoint(server)}?{query}", {"Accept": "application/n-triples"})
+    assert status == 200, body
+    assert headers["Content-Type"].split(";")[0] == media
+    check_titles(rdflib.Graph().parse(data=body, format={"application/rdf+xml": "xml", "text/n3": "n3", "application/n-triples": "nt"}[media]))
 
 
 # ------------------------------------------------------------------------------ rdflib SPARQLStore
@@ -256,7 +339,8 @@ def test_a_plain_http_client_gets_data_not_the_page(server):
 
 
 class Page(HTMLParser):
-    """What the SPARQL page shows: example links, table headers and cells, sections."""
+    """What the SPARQL page shows: example links, table headers and cells, sections, and
+    the site-wide search box in the header."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -266,6 +350,7 @@ class Page(HTMLParser):
         self.rows = 0
         self.classes: set[str] = set()
         self.textarea = ""
+        self.search_box: str | None = None
         self._in: list[str] = []
         self._examples = False
 
@@ -278,6 +363,8 @@ class Page(HTMLParser):
             self.rows += 1
         if tag == "a" and self._examples:
             self.example_links.append(attributes["href"])
+        if tag == "input" and attributes.get("id") == "q":
+            self.search_box = attributes.get("value") or ""
         self._in.append(tag)
 
     def handle_endtag(self, tag):
@@ -324,6 +411,27 @@ def run_json(server: LiveServer, query: str) -> tuple[int, str, bytes]:
         return response.status, response.getheader("Content-Type", ""), response.read()
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_header_search_box_stays_empty_on_the_query_page(server, method):
+    """The query text goes in the editor only: the site-wide search box searches studies."""
+    fields = urlencode({"query": TITLE_AND_COUNT, "format": "html"})
+    if method == "GET":
+        status, _, body = fetch(f"{endpoint(server)}?{fields}", {"Accept": BROWSER_ACCEPT})
+    else:
+        status, _, body = fetch(endpoint(server), {"Accept": BROWSER_ACCEPT, "Content-Type": "application/x-www-form-urlencoded"}, fields.encode())
+    assert status == 200
+    shown = page(body)
+    assert shown.textarea == TITLE_AND_COUNT and shown.rows == 1
+    assert shown.search_box == ""
+    # The page without a query shows the first example in the editor, and nothing in the box.
+    assert page(fetch(endpoint(server), {"Accept": BROWSER_ACCEPT})[2]).search_box == ""
+
+
+def test_the_header_search_box_shows_the_search_on_the_results_page(server):
+    status, _, body = fetch(f"{server.url}/items?{urlencode({'q': 'peer support'})}", {"Accept": BROWSER_ACCEPT})
+    assert status == 200 and page(body).search_box == "peer support"
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -434,6 +434,11 @@ def test_graph_store_round_trip_with_the_token(server):
     status, headers, body = request(server, "GET", f"/sparql/store?graph={GRAPH}", headers={**AUTH, "Accept": "text/turtle"})
     assert status == 200 and headers["content-type"].startswith("text/turtle")
     assert rdflib.Graph().parse(data=body, format="turtle").isomorphic(rdflib.Graph().parse(data=TURTLE, format="turtle"))
+    # Unlike a document URL, the Graph Store serves a named graph as such: N-Quads name it.
+    status, headers, body = request(server, "GET", f"/sparql/store?graph={GRAPH}", headers={**AUTH, "Accept": "application/n-quads"})
+    assert status == 200 and headers["content-type"].startswith("application/n-quads")
+    quads = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_QUADS))
+    assert len(quads) == 2 and {q.graph_name for q in quads} == {pyoxigraph.NamedNode(GRAPH)}
     # Visible to public queries at once: as a named graph and in the union default graph.
     named = f"SELECT ?label WHERE {{ GRAPH <{GRAPH}> {{ ?s <http://example.org/label> ?label }} }}"
     assert bindings(query(server, named)[2]) == [{"label": "put over HTTP"}]
