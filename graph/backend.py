@@ -97,6 +97,11 @@ class GraphStore(Protocol):
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph."""
 
+    def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
+        """The language tags of the literals of some properties of one subject in one
+        record graph, each once ("" for a literal without one): what a page in the
+        reader's language can be chosen from, without reading the whole graph."""
+
     def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """One record graph serialised in a triple format (or N-Quads) by the store itself."""
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
 import pyoxigraph
-from pyoxigraph import NamedNode, RdfFormat, Variable
+from pyoxigraph import Literal, NamedNode, RdfFormat, Variable
 
 import queries
 from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
@@ -186,6 +186,15 @@ class EmbeddedStore:
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph (a direct lookup)."""
         return [q.object.value for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
+
+    def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
+        """The language tags of some properties' literals (direct lookups, as above)."""
+        tags: dict[str, None] = {}
+        for predicate in predicates:
+            for quad in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name)):
+                if isinstance(quad.object, Literal):
+                    tags[quad.object.language or ""] = None
+        return list(tags)
 
     def graph_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """One record graph serialised by Oxigraph, without making Python objects of it.

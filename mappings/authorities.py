@@ -51,9 +51,13 @@ def country(code: str) -> tuple[Authority, str | None]:
 @lru_cache(maxsize=512)
 def language(code: str) -> Authority:
     """The authority entry for a language given as an ISO 639-1 or 639-3 code, an ISO
-    639-2 bibliographic code (``ger``) or an English name (``English``, as some DCAT
-    publishers write ``dct:language``); ValueError if unknown."""
+    639-2 bibliographic code (``ger``), a language tag whose first part is one of those
+    (``en-US``) or an English name (``English``, as some DCAT publishers write
+    ``dct:language``); ValueError if unknown."""
     text = code.strip().lower()
+    primary, _, region = text.replace("_", "-").partition("-")
+    if region and 2 <= len(primary) <= 3 and primary.isalpha():
+        text = primary
     if len(text) == 2:
         found = pycountry.languages.get(alpha_2=text)
     elif len(text) == 3:

@@ -8,8 +8,8 @@ record's document (``<doc#distribution-1>``): a ``dcat:Distribution`` and, as th
 DCAT–schema.org mapping has it, a ``schema:DataDownload``. What DCAT-AP 3.0.1 asks of
 it is met here: an access URL on every distribution (the download URL when only that is
 given), media types and formats as typed IRIs (or typed local nodes for formats named
-only in words), at most one licence, format and media type, and the byte size as an
-``xsd:nonNegativeInteger``.
+only in words), at most one licence, format and media type; the byte size goes to
+``schema:contentSize`` (see :func:`_write_byte_size`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from . import multilingual
 from .nodes import Context
 from .publication_dates import write_dates
 from .record_values import as_list, objects
-from .terms import DCAT, DCT, IANA_MEDIA_TYPES, RDFS, SCHEMA, XSD, InvalidTerm, iri, literal
+from .terms import DCAT, DCT, IANA_MEDIA_TYPES, RDFS, SCHEMA, InvalidTerm, iri, literal
 
 FIELD = "distributions"
 #: ``type/subtype`` as IANA registers media types (RFC 6838), parameters left out.
@@ -138,7 +138,10 @@ def _format_term(ctx: Context, entry: dict[str, str], fragment: str) -> tuple[st
     if text is None:
         return None
     if MEDIA_TYPE.match(text.strip()):
-        return iri(IANA_MEDIA_TYPES + text.strip().lower()), text.strip(), True
+        term = iri(IANA_MEDIA_TYPES + text.strip().lower())
+        if entry.get("label") and entry["label"] != text:
+            ctx.label(term, entry["label"], RDFS + "label")
+        return term, text.strip(), True
     if re.match(r"^https?://\S+$", text.strip()):
         try:
             return iri(text.strip()), _iana_media_type(text.strip()), _iana_media_type(text.strip()) is not None
@@ -168,7 +171,13 @@ def _write_licence(ctx: Context, node: str, name: str, values: Any) -> None:
 
 
 def _write_byte_size(ctx: Context, node: str, name: str, value: Any) -> None:
-    """``dcat:byteSize`` is an ``xsd:nonNegativeInteger``; sources write ``43008.0``."""
+    """The size in bytes (sources write ``12323``, ``43008.0``), as ``schema:contentSize``.
+
+    Not as ``dcat:byteSize``: DCAT-AP wants that typed ``xsd:nonNegativeInteger``, and
+    Oxigraph's store keeps every integer type as ``xsd:integer`` (oxigraph issue 526), so
+    each served study with a size would fail DCAT-AP. ``schema:contentSize`` is the
+    property ``dcat:byteSize`` specialises in the W3C DCAT–schema.org mapping.
+    """
     if value is None or value == "":
         return
     try:
@@ -178,5 +187,4 @@ def _write_byte_size(ctx: Context, node: str, name: str, value: Any) -> None:
     except (TypeError, ValueError, OverflowError):
         ctx.graph.warn(FIELD, f"{name}: byte size {value!r} is not a whole number of bytes; dropped")
         return
-    ctx.add(node, f"<{DCAT}byteSize>", literal(str(int(number)), XSD + "nonNegativeInteger"))
     ctx.add(node, f"<{SCHEMA}contentSize>", literal(str(int(number))))

@@ -485,12 +485,12 @@ def _themes(ctx: Context, values: list[Any]) -> None:
         if node is None:
             ctx.graph.warn("themes", f"theme without an IRI: {value!r}; dropped")
             continue
-        label = value.get("label") if isinstance(value, dict) else None
         ctx.add(ctx.study, _p(DCAT, "theme"), node)
         ctx.add(ctx.study, _p(SCHEMA, "about"), node)
         ctx.graph.typed(node, SKOS + "Concept")
-        text = label if isinstance(label, str) and label.strip() else theme.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-        ctx.label(node, text, SKOS + "prefLabel")
+        label = value.get("label") if isinstance(value, dict) else None
+        if not multilingual.write(ctx, node, "themes", label, SKOS + "prefLabel"):
+            ctx.label(node, theme.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1], SKOS + "prefLabel")
 
 
 def _unmapped(ctx: Context, values: list[Any]) -> None:

@@ -334,14 +334,15 @@ class _Graph:
                 dropped.add(SCHEMA[0] + "sameAs")
         return identifiers
 
-    def _themes(self, dataset: Any, keywords: list[str], dropped: _Dropped) -> list[dict[str, str]]:
+    def _themes(self, dataset: Any, keywords: list[str], dropped: _Dropped) -> list[dict[str, Any]]:
         """Themes named by an IRI stay themes (with the source's label, if any); a theme
         given only as text is a keyword."""
-        themes: list[dict[str, str]] = []
+        themes: list[dict[str, Any]] = []
         for theme in self.values(dataset, DCAT + "theme", *(ns + "about" for ns in SCHEMA)):
             label = self.label(theme)
             if isinstance(theme, NamedNode):
-                themes.append({"iri": theme.value, **({"label": label} if label else {})})
+                labels = self.language_texts(theme, SKOS + "prefLabel", RDFS + "label", *(ns + "name" for ns in SCHEMA), DCT + "title")
+                themes.append({"iri": theme.value, **({"label": multilingual.record_value(labels)} if labels else {})})
             elif label and label.lower() not in {k.lower() for k in keywords}:
                 keywords.append(label)
             elif not label:
