@@ -230,6 +230,7 @@ def test_unmapped_properties_are_one_warning_each_naming_dataset_and_property():
     assert set(dropped) == {
         "dct:accrualPeriodicity",
         "owl:versionInfo",
+        "dct:publisher/foaf:mbox",
         "dcat:contactPoint/vcard:hasTelephone",
         "dcat:distribution/<http://spdx.org/rdf/terms#checksum>",
     }
@@ -279,6 +280,7 @@ def test_the_page_shows_distributions_and_contact_points(soil_page):
     assert "<td>HTML</td>" in distributions
     assert 'Soil desk <a href="mailto:soil@geo.example.net">soil@geo.example.net</a>' in page
     assert '<a href="http://eurovoc.europa.eu/100142">' in page, "the theme links to its IRI"
+    assert "<dt>Published by the source</dt><dd>2012-05-10</dd>" in page
 
 
 def test_the_page_speaks_the_readers_language_and_the_rdf_keeps_every_one(soil_page):

@@ -56,6 +56,9 @@ _DISTRIBUTION_PROPERTIES = frozenset({
     *(DCAT + p for p in ("accessURL", "downloadURL", "mediaType", "byteSize")),
 }) | _schema_terms("name", "description", "contentUrl", "encodingFormat", "license", "contentSize", "datePublished", "dateModified")
 _CONTACT_PROPERTIES = frozenset({RDF_TYPE, VCARD + "fn", VCARD + "hasEmail", VCARD + "hasURL"}) | _schema_terms("name", "email", "url")
+#: Where the name of an agent or a place is read from, first found first.
+_LABEL_PROPERTIES = (FOAF + "name", *(ns + "name" for ns in SCHEMA), SKOS + "prefLabel", DCT + "title", RDFS + "label", VCARD + "fn")
+_PERIOD_PROPERTIES = frozenset({RDF_TYPE, DCAT + "startDate", DCAT + "endDate"}) | _schema_terms("startDate", "endDate")
 
 
 def sniff_syntax(head: bytes) -> RdfFormat | None:
@@ -208,8 +211,7 @@ class _Graph:
     def label(self, node: Any) -> str | None:
         if isinstance(node, Literal):
             return node.value
-        names = self.texts(node, FOAF + "name", *(ns + "name" for ns in SCHEMA), SKOS + "prefLabel", DCT + "title",
-                           RDFS + "label", VCARD + "fn")
+        names = self.texts(node, *_LABEL_PROPERTIES)
         return names[0] if names else None
 
     def source_record(self, dataset: Any) -> dict[str, Any] | None:
@@ -267,7 +269,7 @@ class _Graph:
         catalogues = _unique(n for n in (self.label(s) for p, s in self.into.get(dataset, []) if p == DCAT + "dataset") if n)
         if catalogues:
             schema["includedInDataCatalog"] = [{"@type": "DataCatalog", "name": name} for name in catalogues]
-        period = self._period(dataset)
+        period = self._period(dataset, dropped)
         if period:
             schema["temporalCoverage"] = period
         licences = [v.value for v in self.values(dataset, DCT + "license", *(ns + "license" for ns in SCHEMA)) if not isinstance(v, BlankNode)]
@@ -283,10 +285,10 @@ class _Graph:
         countries = [_alpha2(m.group(1)) for m in (_COUNTRY.search(v.value) for v in self.values(dataset, DCT + "spatial") if isinstance(v, NamedNode)) if m]
         if any(countries):
             extra["country_codes"] = [c for c in countries if c]
-        places = [self.label(v) for v in self.values(dataset, DCT + "spatial") if not (isinstance(v, NamedNode) and _COUNTRY.search(v.value))]
-        dropped.add(DCT + "spatial", values=places.count(None))
-        if any(places):
-            extra["geographic_coverage"] = "; ".join(p for p in places if p)
+        places = [v for v in self.values(dataset, DCT + "spatial") if not (isinstance(v, NamedNode) and _COUNTRY.search(v.value))]
+        place_names = self._names(places, DCT + "spatial", dropped)
+        if place_names:
+            extra["geographic_coverage"] = "; ".join(place_names)
         languages = self._languages(dataset, dropped)
         if languages:
             extra["language_codes"] = languages
@@ -316,10 +318,32 @@ class _Graph:
         return list(dict.fromkeys(found))
 
     def _labels(self, subject: Any, predicates: tuple[str, ...], dropped: _Dropped) -> list[str]:
-        """The names of the agents (or things) *predicates* point at; unnamed ones dropped."""
-        labels = [self.label(v) for v in self.values(subject, *predicates)]
-        dropped.add(predicates[0], values=labels.count(None))
-        return [label for label in labels if label]
+        """The names of the agents *predicates* point at (see :meth:`_names`)."""
+        return [name for predicate in predicates for name in self._names(self.values(subject, predicate), predicate, dropped)]
+
+    def _names(self, nodes: list[Any], predicate: str, dropped: _Dropped) -> list[str]:
+        """One name of each node (agent or place): all an organisation node or a place
+        keeps. Unnamed nodes and the rest of the named ones' descriptions are reported."""
+        names = []
+        for node in nodes:
+            name = self.label(node)
+            if name is None:
+                dropped.add(predicate)
+                continue
+            names.append(name)
+            self._named(node, predicate, dropped)
+        return names
+
+    def _named(self, node: Any, predicate: str, dropped: _Dropped) -> None:
+        """Report what a node read only for its name says besides that one name."""
+        properties = self.out.get(node, {})
+        dropped.unread(properties, frozenset({RDF_TYPE, *_LABEL_PROPERTIES}), predicate)
+        names = [(p, len([v for v in properties.get(p, []) if isinstance(v, Literal)])) for p in _LABEL_PROPERTIES]
+        used = False
+        for name_property, count in names:
+            if count:
+                dropped.add(predicate, name_property, values=count if used else count - 1)
+                used = True
 
     def _identifiers(self, dataset: Any, dropped: _Dropped) -> list[str]:
         identifiers = [v.value for v in self.values(dataset, DCT + "identifier", *(ns + "identifier" for ns in SCHEMA)) if not isinstance(v, BlankNode)]
@@ -374,14 +398,14 @@ class _Graph:
         descriptions = self.language_texts(node, DCT + "description", *(ns + "description" for ns in SCHEMA))
         entry = {
             "iri": node.value if isinstance(node, NamedNode) else None,
-            "identifier": self._addresses(node, DCT + "identifier"),
+            "identifier": self._iris_or_texts(node, DCT + "identifier"),
             "title": multilingual.record_value(titles) if titles else None,
             "description": multilingual.record_value(descriptions) if descriptions else None,
-            "access_url": self._addresses(node, DCAT + "accessURL"),
-            "download_url": self._addresses(node, DCAT + "downloadURL", *(ns + "contentUrl" for ns in SCHEMA)),
+            "access_url": self._iris_or_texts(node, DCAT + "accessURL"),
+            "download_url": self._iris_or_texts(node, DCAT + "downloadURL", *(ns + "contentUrl" for ns in SCHEMA)),
             "media_type": [self._format(v) for v in self.values(node, DCAT + "mediaType", *(ns + "encodingFormat" for ns in SCHEMA))],
             "format": [self._format(v) for v in self.values(node, DCT + "format")],
-            "license": self._addresses(node, DCT + "license", *(ns + "license" for ns in SCHEMA)),
+            "license": self._iris_or_texts(node, DCT + "license", *(ns + "license" for ns in SCHEMA)),
             "byte_size": next(iter(self.texts(node, DCAT + "byteSize", *(ns + "contentSize" for ns in SCHEMA))), None),
             "issued": next(iter(self.texts(node, *_ISSUED)), None),
             "modified": next(iter(self.texts(node, *_MODIFIED)), None),
@@ -401,13 +425,14 @@ class _Graph:
             "iri": node.value if isinstance(node, NamedNode) else None,
             "name": multilingual.record_value(names) if names else None,
             "email": _unique(emails),
-            "url": self._addresses(node, VCARD + "hasURL", *(ns + "url" for ns in SCHEMA)),
+            "url": self._iris_or_texts(node, VCARD + "hasURL", *(ns + "url" for ns in SCHEMA)),
         }
         dropped.unread(self.out.get(node, {}), _CONTACT_PROPERTIES, predicate)
         return {k: v for k, v in entry.items() if v not in (None, [], "")}
 
-    def _addresses(self, subject: Any, *predicates: str) -> list[str]:
-        """Web addresses given as IRIs or as text (``"http://…"``, ``xsd:anyURI``)."""
+    def _iris_or_texts(self, subject: Any, *predicates: str) -> list[str]:
+        """Values given as IRIs or as text, as text: web addresses come both ways
+        (``<http://…>``, ``"http://…"``, ``"…"^^xsd:anyURI``), the mapping checks them."""
         return _unique(v.value for v in self.values(subject, *predicates) if not isinstance(v, BlankNode))
 
     def _format(self, value: Any) -> dict[str, str]:
@@ -424,12 +449,19 @@ class _Graph:
             entry["label"] = label
         return entry
 
-    def _period(self, dataset: Any) -> str | None:
+    def _period(self, dataset: Any, dropped: _Dropped) -> str | None:
+        """The first period with a start or an end (a record has one); others reported."""
+        period = None
         for node in self.values(dataset, DCT + "temporal"):
             start = self.texts(node, DCAT + "startDate", *(ns + "startDate" for ns in SCHEMA))
             end = self.texts(node, DCAT + "endDate", *(ns + "endDate" for ns in SCHEMA))
-            if start or end:
-                return f"{start[0] if start else '..'}/{end[0] if end else '..'}"
+            if period is None and (start or end):
+                period = f"{start[0] if start else '..'}/{end[0] if end else '..'}"
+                dropped.unread(self.out.get(node, {}), _PERIOD_PROPERTIES, DCT + "temporal")
+            else:
+                dropped.add(DCT + "temporal")
+        if period is not None:
+            return period
         coverage = self.texts(dataset, *(ns + "temporalCoverage" for ns in SCHEMA))
         return coverage[0] if coverage else None
 
