@@ -39,14 +39,19 @@ RIVERS = "http://data.example.org/catalogue#river-levels"
 SOIL = "http://geo.example.net/datasets/soil-samples"
 
 
+#: The fixtures' datasets by their IRI at the source, and their (English) titles.
+TITLES = {PANEL: "Household panel survey", RIVERS: "River levels", SOIL: "Soil samples of the northern hills"}
+
+
 @functools.cache
 def mapped_fixtures() -> dict[str, MappedRecord]:
     """Each dataset of the fixtures mapped on its own, by its IRI at the source."""
-    found = {}
+    by_title = {}
     for result in read_paths([str(FIXTURES / "catalogue.ttl"), str(FIXTURES / "dataset.rdf")], format="dcat"):
         assert isinstance(result, SourceRecord), result
-        found[result.provenance["url"]] = map_record(result.data, Urls(BASE), issued=STAMP, modified=STAMP)
-    return found
+        record = map_record(result.data, Urls(BASE), issued=STAMP, modified=STAMP)
+        by_title[record.summary.title] = record
+    return {dataset: by_title[title] for dataset, title in TITLES.items()}
 
 
 def graph(dataset: str) -> tuple[pyoxigraph.Store, MappedRecord]:
