@@ -115,6 +115,12 @@ class GraphStore(Protocol):
     def document_triples(self, name: str) -> list[Any]:
         """A study's document: its record graph and the descriptions of what it names."""
 
+    def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
+        """The language tags of the literals of some properties of one subject in one
+        record graph, each once ("" for a literal without one): what a page in the
+        reader's language can be chosen from, without reading the whole graph."""
+
+
     def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """A study's document serialised by Oxigraph, as triples (quad formats: the default graph)."""
 

@@ -7,10 +7,14 @@ is a set (Oxigraph's union default graph does not remove a triple repeated in tw
 
 The rules, applied inside each record's write transaction:
 
-- **first description wins**: a thing's description is written by the first record that
-  names it and is not changed by later ones, so a study's document (its graph plus the
-  descriptions of what it names) changes only when the study's own record does, and its
-  content hash stays a true validator. ``studygraph remap`` rebuilds every description.
+- **one description per thing, the same whatever the order of loading**: the first record
+  that names a thing writes its description; a later record describing it differently
+  replaces it only if its description sorts first (:func:`changes`), so two stores loaded
+  with the same records in another order hold the same descriptions. Such a replacement
+  changes the documents of other studies without their records changing, so the store
+  counts it as a direct write (part of every study's ETag). A description stays while
+  any record names its thing, even if the record that wrote it is gone; ``studygraph
+  remap`` writes every description anew from the records as they are.
 - **kept while named**: when a record is replaced or deleted, each thing it named and no
   longer names loses its description once nothing else names it — no other graph has a
   statement pointing at it (its own description and its own document aside); things that
@@ -57,19 +61,39 @@ def named_things(triples: Iterable[Triple | Quad], document: str) -> set[NamedNo
     }
 
 
-def missing(store: pyoxigraph.Store, descriptions: Iterable[Description], known: set[str]) -> list[Description]:
-    """The descriptions whose thing has none yet (first description wins).
+def canonical(ntriples: str) -> str:
+    """A description's statements in one order: what :func:`changes` compares."""
+    return "\n".join(sorted(line for line in ntriples.splitlines() if line))
 
-    *known* holds the subjects found described so far in this batch of writes, so a
-    keyword named by every record of a batch is looked up once."""
-    found = []
+
+def stored(store: pyoxigraph.Store, subject: str, graph: str) -> str:
+    """The canonical text of a thing's stored description ("" if it has none)."""
+    return canonical("".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in store.quads_for_pattern(NamedNode(subject), None, None, NamedNode(graph))))
+
+
+def changes(store: pyoxigraph.Store, descriptions: Iterable[Description], known: dict[str, str]) -> tuple[list[Description], list[Description]]:
+    """The descriptions to write: (new ones, ones that replace a stored description).
+
+    Of two records describing one thing differently (``King's`` and ``King’s``), the
+    description that sorts first wins, so the store holds the same descriptions whatever
+    the order records were loaded in (a harvest copies a catalogue exactly). *known*
+    holds the canonical text of the descriptions looked up or written so far in this
+    batch, so a keyword named by every record of a batch is read once."""
+    added, replacing = [], []
     for description in descriptions:
-        if description.subject in known:
+        current = known.get(description.subject)
+        if current is None:
+            current = stored(store, description.subject, description.graph)
+        proposed = canonical(description.ntriples)
+        if not current:
+            added.append(description)
+        elif proposed < current:
+            replacing.append(description)
+        else:
+            known[description.subject] = current
             continue
-        known.add(description.subject)
-        if next(store.quads_for_pattern(NamedNode(description.subject), None, None, NamedNode(description.graph)), None) is None:
-            found.append(description)
-    return found
+        known[description.subject] = proposed
+    return added, replacing
 
 
 def orphans(store: pyoxigraph.Store, urls: Urls, candidates: Iterable[NamedNode], replaced: NamedNode, kept: set[str]) -> list[Orphan]:
@@ -145,3 +169,11 @@ def removal(store: pyoxigraph.Store, orphaned: list[Orphan]) -> str:
 def insert_body(descriptions: Iterable[Description]) -> str:
     """``GRAPH <g> { … }`` blocks for an ``INSERT DATA`` of new descriptions."""
     return "".join(f"GRAPH <{d.graph}> {{\n{d.ntriples}}}\n" for d in descriptions)
+
+
+def replacing_update(descriptions: list[Description]) -> str:
+    """SPARQL Update text clearing the descriptions about to be written anew."""
+    if not descriptions:
+        return ""
+    rows = " ".join(f"(<{d.subject}> <{d.graph}>)" for d in descriptions)
+    return f"DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ VALUES (?s ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }} ;\n"

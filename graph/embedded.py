@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
 import pyoxigraph
-from pyoxigraph import NamedNode, RdfFormat, Variable
+from pyoxigraph import Literal, NamedNode, RdfFormat, Variable
 
 import queries
 from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
@@ -165,11 +165,17 @@ class EmbeddedStore:
                 for write in writes
                 if write.name.startswith(f"{self.base_url}/items/")
             )
-        known: set[str] = set()
+        known: dict[str, str] = {}
+        rewritten = 0
         for write in writes:
-            self._store.update(self._replacement(write, known))
+            update, replaced = self._replacement(write, known)
+            self._store.update(update)
+            rewritten += replaced
+        if rewritten:
+            # Other studies' documents changed without their records: a new version for all.
+            self._count_direct_write()
 
-    def _replacement(self, write: GraphWrite, known: set[str]) -> str:
+    def _replacement(self, write: GraphWrite, known: dict[str, str]) -> tuple[str, int]:
         """The update that replaces one record graph: drop it, drop the descriptions only
         it needed, insert its new content and the descriptions nobody gave yet."""
         graph = NamedNode(write.name)
@@ -177,12 +183,14 @@ class EmbeddedStore:
         after = descriptions.named_things(pyoxigraph.parse(write.ntriples, format=RdfFormat.N_TRIPLES), write.name) if before else set()
         kept = {thing.value for thing in after} | {d.subject for d in write.descriptions}
         orphaned = descriptions.orphans(self._store, self.urls, before, graph, kept) if before else []
-        known.difference_update(o.subject.value for o in orphaned)
-        added = descriptions.missing(self._store, write.descriptions, known)
+        for orphan in orphaned:
+            known.pop(orphan.subject.value, None)
+        added, replacing = descriptions.changes(self._store, write.descriptions, known)
         return (
             f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}"
-            f"INSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}}\n{descriptions.insert_body(added)}}}"
-        )
+            f"{descriptions.replacing_update(replacing)}"
+            f"INSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}}\n{descriptions.insert_body(added + replacing)}}}"
+        ), len(replacing)
 
     def delete(self, name: str) -> bool:
         graph = NamedNode(name)
@@ -249,6 +257,15 @@ class EmbeddedStore:
     def document_triples(self, name: str) -> list[pyoxigraph.Triple]:
         """A study's document: its record graph and the descriptions of what it names."""
         return descriptions.document_triples(self._store, self.urls, NamedNode(name))
+
+    def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
+        """The language tags of some properties' literals (direct lookups, as above)."""
+        tags: dict[str, None] = {}
+        for predicate in predicates:
+            for quad in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name)):
+                if isinstance(quad.object, Literal):
+                    tags[quad.object.language or ""] = None
+        return list(tags)
 
     def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """A study's document serialised by Oxigraph. A document is triples: in a quad

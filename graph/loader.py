@@ -16,10 +16,12 @@ from typing import Callable, Iterable, Iterator
 
 from mappings.identity import LOCAL, Identity, disambiguated, record_identity
 from mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
+from mappings.record_graph import Description
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 from mappings.urls import Urls
 
 from .backend import GraphStore, GraphWrite, StoredRecord
+from .descriptions import canonical
 from .embedded import EmbeddedStore, bulk_create
 from .search import IndexEntry
 
@@ -251,13 +253,13 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
 
     A record met twice (the same identity) keeps the last version, as on the
     transactional path: the first is bulk-loaded and later versions replace it once the
-    store is in place. Shared descriptions are gathered (first one wins) and
-    bulk-loaded after the records.
+    store is in place. Shared descriptions are gathered (the one that sorts first wins,
+    as on the transactional path) and bulk-loaded after the records.
     """
     report = LoadReport()
     loaded: dict[Identity, tuple[str, str]] = {}
     later: list[MappedRecord] = []
-    described: dict[str, bytes] = {}
+    described: dict[str, tuple[str, Description]] = {}
     slugs = SlugRegister(urls)
     stamp = now()
 
@@ -285,8 +287,10 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                 loaded[pending.identity] = (slug, mapped.content_hash)
                 emit(LoadEvent("new", str(item.origin), slug, mapped))
                 for description in mapped.graph.descriptions():
-                    if description.subject not in described:
-                        described[description.subject] = _in_graph(description.ntriples, description.graph)
+                    # The description that sorts first wins, as on the transactional path.
+                    text = canonical(description.ntriples)
+                    if description.subject not in described or text < described[description.subject][0]:
+                        described[description.subject] = (text, description)
                 yield _in_graph(mapped.graph.own_ntriples(), mapped.name), IndexEntry.of(mapped, stamp)
             elif previous[1] == mapped.content_hash:
                 emit(LoadEvent("unchanged", str(item.origin), slug))
@@ -294,8 +298,8 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                 loaded[pending.identity] = (slug, mapped.content_hash)
                 later.append(mapped)
                 emit(LoadEvent("replaced", str(item.origin), slug, mapped))
-        for quads in described.values():
-            yield quads, None
+        for _, description in described.values():
+            yield _in_graph(description.ntriples, description.graph), None
 
     bulk_create(path, _chunks(records()), urls.base)
     if later:

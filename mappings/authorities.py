@@ -3,7 +3,8 @@
 DCAT-AP wants ``dct:spatial`` and ``dct:language`` to name entries of the EU
 authority tables (``.../authority/country/GBR``, ``.../authority/language/ENG``), which
 are keyed by ISO 3166-1 alpha-3 and ISO 639 three-letter codes. Records carry two-letter
-codes, sometimes the common but non-ISO ``UK`` for the United Kingdom.
+codes, sometimes the common but non-ISO ``UK`` for the United Kingdom; harvested DCAT
+carries ``"en"``, ``"eng"`` or ``"English"`` as text.
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ def country(code: str) -> tuple[Authority, str | None]:
 
 @lru_cache(maxsize=512)
 def language(code: str) -> Authority:
-    """The authority entry for an ISO 639-1 or 639-3 language code; ValueError if unknown."""
+    """The authority entry for a language given as an ISO 639-1 or 639-3 code, an ISO
+    639-2 bibliographic code (``ger``), a language tag whose first part is one of those
+    (``en-US``) or an English name (``English``, as some DCAT publishers write
+    ``dct:language``); ValueError if unknown."""
     text = code.strip().lower()
-    found = pycountry.languages.get(alpha_2=text) if len(text) == 2 else pycountry.languages.get(alpha_3=text)
+    primary, _, region = text.replace("_", "-").partition("-")
+    if region and 2 <= len(primary) <= 3 and primary.isalpha():
+        text = primary
+    if len(text) == 2:
+        found = pycountry.languages.get(alpha_2=text)
+    elif len(text) == 3:
+        found = pycountry.languages.get(alpha_3=text) or pycountry.languages.get(bibliographic=text)
+    else:
+        found = next((entry for entry in pycountry.languages if entry.name.lower() == text), None)
     if found is None:
         raise ValueError(f"unknown language code {code!r}")
     return Authority(EU_LANGUAGE + found.alpha_3.upper(), found.alpha_3.upper(), found.name, getattr(found, "alpha_2", None))

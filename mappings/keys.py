@@ -3,9 +3,9 @@
 The same sponsor, keyword or catalogue reaches us spelt in many ways ("King's College
 London" with a straight or a curly apostrophe, "MENTAL HEALTH" and "mental health",
 "ESRC" and "Economic and Social Research Council"). The key — the last segment of the
-node's URL — is computed from a cleaned name so all of them land on one node, and the
-label is computed from the same cleaned name so the node does not collect one label per
-spelling.
+node's URL — is computed from a cleaned name, with typographic quotes and dashes folded,
+so all of them land on one node. Labels keep the text as published (markup and runs of
+white space aside): an en dash in "Stadt Rostock – Vermessungsamt" is part of the name.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from . import funders
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+#: Typographic characters folded to their plain forms in keys (never in labels).
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _ORGANISATION_WORDS = frozenset(
     "trust foundation university council institute society centre center college department "
     "unit service services research agency office ministry school hospital board "
@@ -55,15 +56,17 @@ def remembered_for_short_text(function: Callable[..., _Result]) -> Callable[...,
 
 @remembered_for_short_text
 def clean_text(value: str) -> str:
-    """Text with markup removed, entities decoded, quotes straightened, spaces collapsed."""
-    text = html.unescape(_TAGS.sub(" ", value)).translate(_QUOTES)
+    """Text with markup removed, entities decoded and spaces collapsed; every character
+    of the text itself (quotes, dashes) is kept as published."""
+    text = html.unescape(_TAGS.sub(" ", value))
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 @remembered_for_short_text
 def slugify(value: str) -> str:
     """A URL path segment of lowercase ASCII letters, digits and hyphens ('' if none)."""
-    ascii_text = unicodedata.normalize("NFKD", clean_text(value)).encode("ascii", "ignore").decode()
+    folded = clean_text(value).translate(_TYPOGRAPHY)
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
     ascii_text = ascii_text.replace("&", " and ").replace("'", "")
     return _NOT_KEY.sub("-", ascii_text.lower()).strip("-")[:120].strip("-")
 
@@ -148,5 +151,6 @@ def organisation_label(name: str) -> str:
 
 
 def keyword_label(value: str) -> str:
-    """The label of a keyword concept: cleaned and lower-cased, as one label per key."""
-    return clean_text(value).lower()
+    """The label of a keyword concept: cleaned, typography folded and lower-cased, as one
+    label per key (the keyword as published stays on the study, in ``schema:keywords``)."""
+    return clean_text(value).translate(_TYPOGRAPHY).lower()

@@ -8,10 +8,11 @@ they are kept once, in the node's own graph, while any record names the node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from . import catalogues, funders, keys
+from . import catalogues, funders, identifiers, keys
 from .record_graph import RecordGraph
-from .terms import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS, iri, literal
+from .terms import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS, InvalidTerm, iri, literal
 from .urls import Urls
 
 #: Labels of the concept schemes of each concept kind.
@@ -69,6 +70,22 @@ class Context:
         value = literal(text)
         for predicate in predicates:
             self.graph.add(subject, f"<{predicate}>", value)
+
+    def web_iri(self, field_name: str, value: Any) -> str | None:
+        """A published web address as an IRI term, repaired where it can be (with a
+        warning naming *field_name*), or None with a warning when it cannot be used."""
+        if not isinstance(value, str):
+            self.graph.warn(field_name, f"not a URL: {value!r}; dropped")
+            return None
+        try:
+            url, note = identifiers.web_url(value)
+            term = iri(url)
+        except (ValueError, InvalidTerm) as error:
+            self.graph.warn(field_name, f"{error}; dropped")
+            return None
+        if note:
+            self.graph.warn(field_name, note)
+        return term
 
 
 def organisation(ctx: Context, name: str, kind: str = "Organization", role: str | None = None) -> str | None:

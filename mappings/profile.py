@@ -15,8 +15,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from . import authorities, identifiers, keys, nodes, temporal
+from . import authorities, identifiers, keys, multilingual, nodes, temporal
+from .contact_points import write_contact_points
+from .distributions import write_distributions
 from .identity import Identity
+from .publication_dates import write_dates
 from .nodes import Context, Link
 from .records import value_at
 from .record_graph import RecordGraph, Warning_
@@ -34,6 +37,7 @@ from .terms import (
     XSD,
     InvalidTerm,
     boolean,
+    curie,
     integer,
     iri,
     literal,
@@ -42,7 +46,7 @@ from .urls import Urls
 
 #: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph
 #: whose hash was made by another version.
-MAPPING_VERSION = "3"
+MAPPING_VERSION = "4"
 
 Handler = Callable[[Context, list[Any]], None]
 
@@ -119,14 +123,13 @@ def _p(namespace: str, term: str) -> str:
 # ---------------------------------------------------------------------------- handlers
 
 
-def _text_fields(*predicates: str) -> Handler:
-    """Write the first non-empty text value with each predicate, as found."""
+def _text_fields(field_name: str, *predicates: str) -> Handler:
+    """Write the texts of the first path that has any with each predicate, as found:
+    one per language, each with its tag (see :mod:`mappings.multilingual`)."""
 
     def write(ctx: Context, values: list[Any]) -> None:
         for value in values:
-            if isinstance(value, str) and value.strip():
-                for predicate in predicates:
-                    ctx.add(ctx.study, f"<{predicate}>", literal(value))
+            if multilingual.write(ctx, ctx.study, field_name, value, *predicates):
                 return
 
     return write
@@ -138,7 +141,7 @@ def _web_pages(field_name: str, predicates: tuple[str, ...], page_class: str | N
 
     def write(ctx: Context, values: list[Any]) -> None:
         for value in _unique(values):
-            url = _web_url(ctx, field_name, value)
+            url = ctx.web_iri(field_name, value)
             if url:
                 for predicate in predicates:
                     ctx.add(ctx.study, f"<{predicate}>", url)
@@ -472,11 +475,56 @@ def _count_property(term: str, field_name: str, placeholders: Iterable[int] = ()
     return write
 
 
+def _source_dates(ctx: Context, values: list[Any]) -> None:
+    """The dataset's own ``dct:issued``/``dct:modified`` as its source published them, on
+    the study (the catalogue record, ``<doc>``, has ours: when we first and last wrote it)."""
+    write_dates(ctx, ctx.study, "datePublished", *values)
+
+
+def _themes(ctx: Context, values: list[Any]) -> None:
+    """A source's themes (``dcat:theme <IRI>``) kept as those IRIs, not made keywords.
+
+    DCAT-AP wants a theme to be a ``skos:Concept`` with a ``skos:prefLabel``: the label
+    the source gives, else the last segment of the IRI (``ECON`` of the EU data themes).
+    """
+    for value in _unique(values):
+        theme = value.get("iri") if isinstance(value, dict) else value
+        try:
+            node = iri(theme) if isinstance(theme, str) else None
+        except InvalidTerm as error:
+            ctx.graph.warn("themes", f"{error}; dropped")
+            continue
+        if node is None:
+            ctx.graph.warn("themes", f"theme without an IRI: {value!r}; dropped")
+            continue
+        ctx.add(ctx.study, _p(DCAT, "theme"), node)
+        ctx.add(ctx.study, _p(SCHEMA, "about"), node)
+        ctx.graph.typed(node, SKOS + "Concept")
+        label = value.get("label") if isinstance(value, dict) else None
+        if not multilingual.write(ctx, node, "themes", label, SKOS + "prefLabel"):
+            ctx.label(node, theme.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1], SKOS + "prefLabel")
+
+
+def _unmapped(ctx: Context, values: list[Any]) -> None:
+    """One warning per property of a harvested dataset that the reader could not carry
+    over (``extra_data.unmapped``), naming the dataset and the property."""
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        dataset = f"<{value['dataset']}>" if value.get("dataset") else "(a blank node)"
+        for entry in value.get("properties") or []:
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if not isinstance(path, list) or not path:
+                continue
+            count = entry.get("values", 1)
+            ctx.graph.warn("/".join(curie(p) for p in path), f"dataset {dataset}: {count} value{'s' if count != 1 else ''} not mapped; dropped")
+
+
 # ------------------------------------------------------------------------------- table
 
 PROFILE: tuple[Field, ...] = (
-    Field("name", ("dataset_schema.name", "extra_data.name"), _text_fields(DCT + "title", SCHEMA + "name")),
-    Field("description", ("dataset_schema.description",), _text_fields(DCT + "description", SCHEMA + "description")),
+    Field("name", ("dataset_schema.name", "extra_data.name"), _text_fields("name", DCT + "title", SCHEMA + "name"), positional=True),
+    Field("description", ("dataset_schema.description",), _text_fields("description", DCT + "description", SCHEMA + "description"), positional=True),
     Field("url", ("dataset_schema.url", "extra_data.urls"), _web_pages("url", (DCAT + "landingPage", SCHEMA + "url"), FOAF + "Document")),
     Field("keywords", ("dataset_schema.keywords",), _keywords),
     Field("identifier", ("dataset_schema.identifier", "extra_data.dois"), _identifiers),
@@ -513,6 +561,12 @@ PROFILE: tuple[Field, ...] = (
     Field("num_variables", ("extra_data.num_variables", "extra_data.number_of_variables"), _count_property("numberOfVariables", "num_variables")),
     Field("num_descendant_variables", ("num_descendant_variables",), _count_property("numberOfDescendantVariables", "num_descendant_variables")),
     Field("ai_summary", ("extra_data.ai_summary",), _text_property("aiSummary")),
+    # What harvested DCAT says beyond the Harmony fields (see mappings/readers/dcat.py).
+    Field("datePublished", ("dataset_schema.datePublished", "dataset_schema.dateModified"), _source_dates, positional=True),
+    Field("themes", ("extra_data.themes",), _themes),
+    Field("distributions", ("extra_data.distributions",), write_distributions),
+    Field("contact_points", ("extra_data.contact_points",), write_contact_points),
+    Field("unmapped", ("extra_data.unmapped",), _unmapped),
 )
 
 
@@ -536,10 +590,12 @@ def record_slug(data: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def record_name(data: dict[str, Any]) -> str:
+    """The name that stands for the record (its key, its search title): of a name in
+    several languages, the one without a tag, else the first."""
     for path in ("dataset_schema.name", "extra_data.name"):
-        value = value_at(data, path)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        name = multilingual.primary(value_at(data, path))
+        if name:
+            return name
     raise RecordError("name", "record has no name")
 
 
@@ -603,11 +659,10 @@ def map_record(
 
 def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
     """The record as the search index sees it: the text as written, the linked nodes."""
-    description = value_at(data, "dataset_schema.description")
     return RecordSummary(
         slug=slug,
         title=record_name(data),
-        description=description.strip() if isinstance(description, str) else "",
+        description=multilingual.primary(value_at(data, "dataset_schema.description")) or "",
         keywords=tuple(link.label for link in ctx.links if link.kind == "keyword"),
         links=tuple(ctx.links),
         start_year=_plain_year(value_at(data, "extra_data.start_year")),
@@ -681,21 +736,6 @@ def _unique(values: Iterable[Any]) -> list[Any]:
         if value not in seen:
             seen.append(value)
     return seen
-
-
-def _web_url(ctx: Context, field_name: str, value: Any) -> str | None:
-    if not isinstance(value, str):
-        ctx.graph.warn(field_name, f"not a URL: {value!r}; dropped")
-        return None
-    try:
-        url, note = identifiers.web_url(value)
-        term = iri(url)
-    except (ValueError, InvalidTerm) as error:
-        ctx.graph.warn(field_name, f"{error}; dropped")
-        return None
-    if note:
-        ctx.graph.warn(field_name, note)
-    return term
 
 
 def _name_of(value: Any) -> str | None:

@@ -40,7 +40,25 @@ class Period:
 
 
 def parse_bound(text: str) -> Bound:
-    """A date, datetime, year-month or year, typed by its precision; ValueError if none."""
+    """A date, datetime, year-month or year, typed by its precision; ValueError if none.
+
+    A datetime at midnight UTC is read as the date it stands for.
+    """
+    bound = parse_date(text)
+    if bound.datatype == XSD + "dateTime":
+        moment = dt.datetime.fromisoformat(bound.value.replace("Z", "+00:00"))
+        if moment.time() == dt.time(0, 0) and moment.utcoffset() in (None, dt.timedelta(0)):
+            # Midnight UTC is how a date is published as a datetime: keep the date.
+            return Bound(bound.value[:10], XSD + "date", bound.year)
+    return bound
+
+
+def parse_date(text: str) -> Bound:
+    """A date as published (a source's ``dct:issued``), typed by its precision.
+
+    The moment is kept as given; only a datetime without seconds (``2012-05-10T21:04``)
+    gets ``:00``, which ``xsd:dateTime`` requires. ValueError if it is no date.
+    """
     text = text.strip()
     if m := _YEAR.match(text):
         year = int(m.group(1))
@@ -53,12 +71,10 @@ def parse_bound(text: str) -> Bound:
     elif _DATE.match(text):
         year = dt.date.fromisoformat(text).year
         datatype = XSD + "date"
-    elif _DATETIME.match(text):
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        year = moment.year
-        if moment.time() == dt.time(0, 0) and moment.utcoffset() in (None, dt.timedelta(0)):
-            # Midnight UTC is how a date is published as a datetime: keep the date.
-            return Bound(text[:10], XSD + "date", year)
+    elif m := _DATETIME.match(text):
+        if m.group(1) is None:
+            text = text[:16] + ":00" + text[16:]
+        year = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).year
         datatype = XSD + "dateTime"
     else:
         raise ValueError(f"not a date, year or datetime: {text!r}")

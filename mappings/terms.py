@@ -19,14 +19,20 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 OWL = "http://www.w3.org/2002/07/owl#"
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
+#: The older Dublin Core elements (``dc:language``), still written by some publishers.
+DC = "http://purl.org/dc/elements/1.1/"
 FOAF = "http://xmlns.com/foaf/0.1/"
 PROV = "http://www.w3.org/ns/prov#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 ADMS = "http://www.w3.org/ns/adms#"
 SCHEMA = "https://schema.org/"
+VCARD = "http://www.w3.org/2006/vcard/ns#"
 RELATORS = "http://id.loc.gov/vocabulary/relators/"
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
+#: IANA's registry of media types: ``<IANA_MEDIA_TYPES>text/csv`` is the IRI DCAT-AP gives
+#: ``text/csv``.
+IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
 
 #: Prefixes for readable Turtle/TriG output; the project vocabulary is added per base URL.
 PREFIXES: dict[str, str] = {
@@ -41,10 +47,21 @@ PREFIXES: dict[str, str] = {
     "skos": SKOS,
     "adms": ADMS,
     "schema": SCHEMA,
+    "vcard": VCARD,
     "relators": RELATORS,
     "country": EU_COUNTRY,
     "lang": EU_LANGUAGE,
 }
+
+
+def curie(value: str) -> str:
+    """*value* as ``prefix:local`` under :data:`PREFIXES`, else as ``<value>``: how a
+    property is named to a person (in warnings)."""
+    for prefix, namespace in PREFIXES.items():
+        local = value[len(namespace):]
+        if value.startswith(namespace) and local and "/" not in local and "#" not in local:
+            return f"{prefix}:{local}"
+    return f"<{value}>"
 
 
 class InvalidTerm(ValueError):

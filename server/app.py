@@ -124,17 +124,23 @@ def create_app(
         # list is not in the node's statements, so its validator comes from the page itself.
         listed = chosen.name == "html" and document.kind not in ("item", "vocab")
         body = render(document, chosen, profile.token) if listed else None
-        etag = etag_for(RENDER_VERSION, document.version, chosen.variant, profile.token, *([etag_for(body.decode())] if listed else []))
+        # A study published in several languages gets its page in the reader's language:
+        # one variant (and ETag) per language chosen.
+        language = views.page_language(document) if chosen.name == "html" and document.kind == "item" else None
+        chosen_language = [f"lang={language}"] if language is not None else []
+        etag = etag_for(RENDER_VERSION, document.version, chosen.variant, profile.token, *chosen_language, *([etag_for(body.decode())] if listed else []))
         response = Response(status=200, content_type=_content_type(chosen))
         document_headers(
             response, path=path, chosen=chosen, offered=offered, profile=profile, etag=etag,
             modified=document.modified, cite_as=document.cite_as, base_url=urls.base,
         )
+        if language is not None:
+            response.headers["Vary"] += ", Accept-Language"
         if not_modified(request, etag, document.modified):
             response.status_code = 304
             return response
         if body is None:
-            variant = variant_key(path, chosen.variant, profile.token)
+            variant = variant_key(path, chosen.variant, profile.token, *chosen_language)
             body = cache.get(variant, etag)
             response.headers["X-Cache"] = "HIT" if body is not None else "MISS"
             if body is None:

@@ -56,9 +56,10 @@ def render_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def variant_key(path: str, format: str, profile: str) -> str:
-    """The disk cache's key for one representation of one document."""
-    return f"{path}\0{format}\0{profile}"
+def variant_key(path: str, format: str, profile: str, *more: str) -> str:
+    """The disk cache's key for one representation of one document (*more*: what else
+    it was chosen by, such as the language of a multilingual study's page)."""
+    return "\0".join((path, format, profile, *more))
 
 
 class DiskCache:

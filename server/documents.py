@@ -54,6 +54,9 @@ class Document:
     cite_as: str | None = None
     #: The record graph at the heart of this document, when there is one.
     graph: str | None = None
+    #: The language tags of a study's title and description ("" for untagged): the
+    #: choice its HTML page makes by Accept-Language, known without reading the graph.
+    languages: tuple[str, ...] = ()
 
     @property
     def triples(self) -> list[Triple]:
@@ -89,6 +92,7 @@ def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
     return Document(
         "item", slug, f"/items/{slug}", thing, lambda: store.document_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
         _latest(parse_modified(state.modified), parse_modified(store.last_direct_write)), dois[0] if dois else None, graph=name,
+        languages=tuple(store.languages_of(name, thing, (DCT + "title", DCT + "description"))),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, RDFS, SCHEMA, SKOS
+from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
 from mappings.urls import Urls
 
 from .documents import INDEX_KINDS, LIST_PAGE_SIZE, NODE_PAGE_SIZE, PROF, Document, select
@@ -99,9 +99,33 @@ def render_html(document: Document, urls: Urls, index: Any = None) -> str:
     return render_template("node.html", node=node, pager=node_pager, **common)
 
 
+def page_language(document: Document) -> str | None:
+    """The language a study's HTML page is shown in: of the languages its title and
+    description are published in, the best for the request's ``Accept-Language`` ("" when
+    none fits: the untagged text, else the first, is shown). None when there is no choice
+    to make, so the page does not vary by language."""
+    if len(document.languages) < 2:
+        return None
+    return request.accept_languages.best_match([tag for tag in document.languages if tag]) or ""
+
+
+def choose_text(literals: list, language: str | None) -> str | None:
+    """Of a text published in several languages, the one in *language*, else the one
+    without a tag, else the first. (The RDF representations keep every one.)"""
+    texts = [value for value in literals if isinstance(value, Literal)]
+    if not texts:
+        return None
+    if language:
+        chosen = next((t for t in texts if (t.language or "").lower() == language.lower()), None)
+        if chosen is not None:
+            return chosen.value
+    return next((t for t in texts if not t.language), texts[0]).value
+
+
 def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     thing = document.thing
     labels = Labels(document, urls)
+    language = page_language(document)
 
     def values(predicate: str) -> list:
         return document.objects(thing, predicate)
@@ -112,8 +136,8 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     def links(predicate: str) -> list[Link]:
         return sorted((labels.link(v.value) for v in values(predicate) if isinstance(v, NamedNode)), key=lambda l: l.label.lower())
 
-    title = (texts(DCT + "title") or texts(SCHEMA + "name") or [document.key])[0]
-    description = (texts(DCT + "description") or [""])[0]
+    title = choose_text(values(DCT + "title"), language) or choose_text(values(SCHEMA + "name"), language) or document.key
+    description = choose_text(values(DCT + "description"), language) or ""
     vocab = urls.vocab
     period = None
     for node in values(DCT + "temporal"):
@@ -137,6 +161,9 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
     ):
         for value in document.objects(thing, vocab + term):
             facts.append((label, {"true": "yes", "false": "no"}.get(value.value, value.value)))
+    for label, term in (("Published by the source", DCT + "issued"), ("Modified at the source", DCT + "modified")):
+        facts += [(label, value.value) for value in values(term)]
+    themes = links(DCAT + "theme")
     schema_jsonld = jsonld(google_dataset(document, urls, title), urls.base, root=thing)
     return {
         "title": title,
@@ -145,7 +172,8 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
         "paragraphs": paragraphs(description),
         "resource_type": next((labels.link(v.value).label for v in values(DCT + "type")), None),
         "linked": [
-            ("Keywords", links(DCAT + "theme")),
+            ("Keywords", [link for link in themes if link.href.startswith("/keywords/")]),
+            ("Themes", [link for link in themes if not link.href.startswith("/keywords/")]),
             ("Sponsors", links(SCHEMA + "sponsor")),
             ("Funders", links(SCHEMA + "funder")),
             ("Publishers", links(SCHEMA + "publisher")),
@@ -170,7 +198,51 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
         "variables": variables,
         "facts": facts,
         "image": next((v.value for v in values(SCHEMA + "image")), None),
+        "distributions": [distribution_view(document, labels, node, language) for node in numbered(values(DCAT + "distribution"))],
+        "contacts": [contact_view(document, node, language) for node in numbered(values(DCAT + "contactPoint"))],
+        "language": language or None,
         "jsonld": script_json(schema_jsonld),
+    }
+
+
+def numbered(nodes: list) -> list[str]:
+    """Nodes of a document (``#distribution-1`` … ``#distribution-10``) in their order."""
+    return sorted((node.value for node in nodes), key=lambda iri: (len(iri), iri))
+
+
+def distribution_view(document: Document, labels: Labels, node: str, language: str | None) -> dict[str, Any]:
+    """A distribution as its row on the page: title, format, access and download links."""
+
+    def objects(predicate: str) -> list:
+        return document.objects(node, predicate)
+
+    formats = [format_label(labels, value.value) for value in objects(DCT + "format") + objects(DCAT + "mediaType")]
+    size = next((value.value for value in objects(DCAT + "byteSize") + objects(SCHEMA + "contentSize")), None)
+    return {
+        "title": choose_text(objects(DCT + "title"), language) or "",
+        "description": choose_text(objects(DCT + "description"), language) or "",
+        "formats": list(dict.fromkeys(formats)),
+        "access": [value.value for value in objects(DCAT + "accessURL")],
+        "downloads": [value.value for value in objects(DCAT + "downloadURL")],
+        "size": f"{int(size):,} bytes" if size and size.isdigit() else None,
+    }
+
+
+def format_label(labels: Labels, iri: str) -> str:
+    """A format or media type as a person reads it: its label, ``text/csv`` of IANA's
+    IRI, else the last segment of the IRI (``CSV`` of the EU file types)."""
+    for prefix in (IANA_MEDIA_TYPES, IANA_MEDIA_TYPES.replace("http:", "https:", 1)):
+        if iri.startswith(prefix) and iri not in labels.labels:
+            return iri[len(prefix):]
+    return labels.link(iri).label
+
+
+def contact_view(document: Document, node: str, language: str | None) -> dict[str, Any]:
+    """A contact point: its name, e-mail addresses and web pages."""
+    return {
+        "name": choose_text(document.objects(node, VCARD + "fn"), language) or "",
+        "emails": [v.value.removeprefix("mailto:") for v in document.objects(node, VCARD + "hasEmail")],
+        "pages": [v.value for v in document.objects(node, VCARD + "hasURL")],
     }
 
 
