@@ -88,6 +88,13 @@ def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 
     raise RuntimeError(f"nothing listens on port {port} after {seconds}s")
 
 
+def load_shared_records(store: Path, base_url: str) -> Path:
+    """The shared records loaded into a fresh store at *store* under *base_url*."""
+    result = run_cli("load", str(RECORDS), "--store", str(store), "--base-url", base_url, "-q")
+    assert result.returncode == 0, result.stderr
+    return store
+
+
 class LiveServer:
     """`studygraph serve` on a loopback port, in a subprocess."""
 
@@ -172,8 +179,7 @@ def dereferenceable_server(tmp_path_factory):
     link traversal, a JSON-LD processor loading ``/context.jsonld``)."""
     port = free_port()
     store = tmp_path_factory.mktemp("dereferenceable") / "store"
-    result = run_cli("load", str(RECORDS), "--store", str(store), "--base-url", f"http://127.0.0.1:{port}", "-q")
-    assert result.returncode == 0, result.stderr
+    load_shared_records(store, f"http://127.0.0.1:{port}")
     live = LiveServer(store, port=port, env={"TMPDIR": str(tmp_path_factory.mktemp("dereferenceable-tmp"))})
     yield live
     live.stop()

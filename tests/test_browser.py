@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import BASE, RECORDS, LiveServer, run_cli
+from conftest import BASE, LiveServer, load_shared_records
 
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
 SEED_TITLE_SLUG = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
@@ -47,7 +47,7 @@ def browser(tmp_path_factory):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     store = tmp_path_factory.mktemp("browser") / "store"
-    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(store, BASE)
     live = LiveServer(store)
     yield live
     live.stop()

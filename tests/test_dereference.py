@@ -10,7 +10,7 @@ import pytest
 import rdflib
 from pyoxigraph import NamedNode
 
-from conftest import RECORDS, LiveServer, free_port, run_cli
+from conftest import LiveServer, free_port, load_shared_records
 from graph.embedded import EmbeddedStore
 from server.app import ServerSettings, create_app
 from test_shapes import _shapes, _violations
@@ -24,7 +24,7 @@ HYDRA = "http://www.w3.org/ns/hydra/core#"
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     path = tmp_path_factory.mktemp("deref") / "store"
-    assert run_cli("load", str(RECORDS), "--store", str(path), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(path, BASE)
     store = EmbeddedStore(path, read_only=True)
     yield store
     store.close()
@@ -105,7 +105,7 @@ def test_node_documents_lead_to_their_studies_in_rdf(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     store = tmp_path / "s"
-    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", base, "-q").returncode == 0
+    load_shared_records(store, base)
     opened = EmbeddedStore(store, read_only=True)
     (most_used,) = opened.index.facet_counts("keyword", limit=1)
     opened.close()

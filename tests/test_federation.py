@@ -8,7 +8,7 @@ import threading
 import pyoxigraph
 import pytest
 
-from conftest import BASE, RECORDS, run_cli
+from conftest import BASE, load_shared_records
 from graph.embedded import EmbeddedStore
 from graph.loader import Loader
 from mappings.records import Origin, SourceRecord
@@ -21,7 +21,7 @@ AS = "https://www.w3.org/ns/activitystreams#"
 @pytest.fixture
 def site(tmp_path):
     directory = tmp_path / "store"
-    assert run_cli("load", str(RECORDS), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(directory, BASE)
     store = EmbeddedStore(directory)
     app = create_app(store, ServerSettings(base_url=BASE, token="t"), index=store.index)
     yield store, app.test_client()

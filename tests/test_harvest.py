@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from conftest import RECORDS, LiveServer, free_port, run_cli
+from conftest import LiveServer, free_port, load_shared_records, run_cli
 from graph.embedded import EmbeddedStore
 
 TOKEN = "harvest-token"
@@ -35,7 +35,7 @@ def source(tmp_path):
     store = tmp_path / "a"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", base, "-q").returncode == 0
+    load_shared_records(store, base)
     server = LiveServer(store, token=TOKEN, port=port)
     yield server, store, base
     server.stop()

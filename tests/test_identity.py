@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-import pyoxigraph
 import pytest
 from pyoxigraph import NamedNode
 
-from conftest import RECORDS, run_cli
+from conftest import RECORDS, load_shared_records, run_cli
 from graph.embedded import EmbeddedStore
 from mappings.identity import LOCAL, Identity, record_identity, source_of
 
@@ -91,7 +90,7 @@ def test_same_path_on_two_hosts_are_two_records_with_stable_slugs(tmp_path, fres
 
 def test_a_harvest_never_replaces_a_local_record(static_site, tmp_path):
     store = tmp_path / "s"
-    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(store, BASE)
     local = titles(store)["born-in-bradford-bib"]
     url = static_site.put("/catalog.ttl", FOREIGN_BIB.replace("{title}", "Foreign Bradford"))
     result = run_cli("harvest", url, "--store", str(store))

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BASE, RECORDS, LiveServer, run_cli
+from conftest import BASE, RECORDS, LiveServer, load_shared_records, run_cli
 
 TOKEN = "s3cret-token"
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
@@ -26,7 +26,7 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     store = tmp_path_factory.mktemp("live") / "store"
-    assert run_cli("load", str(RECORDS), "--store", str(store), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(store, BASE)
     live = LiveServer(store, token=TOKEN)
     yield live
     live.stop()

@@ -14,7 +14,7 @@ import pytest
 from pyoxigraph import NamedNode
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from conftest import RECORDS, LiveServer, run_cli
+from conftest import RECORDS, LiveServer, load_shared_records, run_cli
 from graph.embedded import EmbeddedStore
 from graph.loader import Loader
 from mappings.readers import read_bytes
@@ -90,7 +90,7 @@ def test_the_union_is_a_set_after_loads_replaces_and_deletes(transactional):
 
 def test_bulk_and_transactional_loads_give_the_same_set(transactional, tmp_path):
     bulk = tmp_path / "bulk"
-    assert run_cli("load", str(RECORDS), "--store", str(bulk), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(bulk, BASE)
     opened = EmbeddedStore(bulk, read_only=True)
     try:
         assert assert_a_set(opened) == assert_a_set(transactional)
@@ -103,7 +103,7 @@ def test_bulk_and_transactional_loads_give_the_same_set(transactional, tmp_path)
 
 def test_remap_and_export_lose_nothing(tmp_path):
     path = tmp_path / "s"
-    assert run_cli("load", str(RECORDS), "--store", str(path), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(path, BASE)
     before = run_cli("export", "--store", str(path), "--format", "nq").stdout
     assert run_cli("remap", "--store", str(path), "-q").returncode == 0
     after = run_cli("export", "--store", str(path), "--format", "nq").stdout
@@ -119,7 +119,7 @@ def test_remap_and_export_lose_nothing(tmp_path):
 
 def test_sparql_clients_see_each_triple_once(tmp_path):
     path = tmp_path / "s"
-    assert run_cli("load", str(RECORDS), "--store", str(path), "--base-url", BASE, "-q").returncode == 0
+    load_shared_records(path, BASE)
     server = LiveServer(path)
     try:
         client = SPARQLWrapper(f"{server.url}/sparql")
