@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
 from mappings.identity import Identity
 from mappings.record_graph import Description
 
+from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
 
 
@@ -87,6 +88,8 @@ class GraphStore(Protocol):
     last_direct_write: str | None
     #: The search index kept in step with the graphs (None if the store has none).
     index: SearchIndex | None
+    #: The change log behind /changes, with the writes in flight (None if none).
+    changes: ChangeLog | None
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         """The state of each named record that exists (absent names are left out)."""
@@ -102,6 +105,12 @@ class GraphStore(Protocol):
 
     def drop_descriptions(self) -> int:
         """Drop every shared description, for ``remap`` to write them anew."""
+
+    def record_hashes(self) -> dict[str, str]:
+        """Every record graph's name and content hash (a full scan: for ``check``)."""
+
+    def stored_record(self, name: str) -> StoredRecord | None:
+        """One record with its original source (None if there is no such record)."""
 
     def stored_records(self) -> Iterator[StoredRecord]:
         """Every record with its original source, for re-mapping."""

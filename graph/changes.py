@@ -2,10 +2,16 @@
 
 Harvesters keep in step by asking for the changes since the last one they saw (a
 sequence number, the token of ``/changes``) or since a time, and learn of deletions
-without downloading everything. The log is a small SQLite file beside the graph; every
-write appends to it before the graph changes, so a write killed in between leaves at
-worst an entry for a change that did not happen (a harvester fetches the record again
-and finds it as it was), never a change without an entry.
+without downloading everything. The log is a small SQLite file beside the graph, written
+*after* the graph and the search index, so a client following the feed never hears of a
+change it cannot see yet.
+
+The same file keeps the writes in flight (``pending``): a write notes its records there
+before it touches the graph and clears them, in one transaction with their feed
+entries, once graph and index are both written. A write killed in between leaves its
+records pending, and the next read-write opening of the store settles them from the
+graph, which is the truth (graph.loader.Loader.recover): the index made to agree, the
+feed given the entry it missed.
 """
 
 from __future__ import annotations
@@ -16,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-KINDS = ("created", "replaced", "deleted")
-
+from .sqlite_files import connect_read_only
 
 @dataclass(frozen=True)
 class Change:
@@ -43,22 +48,52 @@ class ChangeLog:
             )
             self._writer.execute("CREATE INDEX IF NOT EXISTS changes_by_slug ON changes(slug, sequence)")
             self._writer.execute("CREATE INDEX IF NOT EXISTS changes_by_time ON changes(time, sequence)")
+            self._writer.execute("CREATE TABLE IF NOT EXISTS pending (slug TEXT PRIMARY KEY, kind TEXT NOT NULL)")
 
     def _reader(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False, timeout=30)
+            connection = connect_read_only(self.path)
             self._local.connection = connection
         return connection
 
+    def intend(self, changes: Iterable[tuple[str, str]]) -> None:
+        """Note (slug, kind) of records about to be written, before the graph is touched."""
+        rows = list(changes)
+        if rows:
+            self._transaction(lambda db: db.executemany("INSERT OR REPLACE INTO pending (slug, kind) VALUES (?, ?)", rows))
+
     def record(self, changes: Iterable[tuple[str, str, str]]) -> None:
-        """Append (slug, kind, time) entries in one transaction."""
+        """Append (slug, kind, time) entries and settle those records' pending writes, in
+        one transaction."""
         rows = list(changes)
         if not rows:
             return
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT INTO changes (slug, kind, time) VALUES (?, ?, ?)", rows)
+            db.executemany("DELETE FROM pending WHERE slug = ?", ((slug,) for slug, _, _ in rows))
+
+        self._transaction(write)
+
+    def settle(self, slugs: Iterable[str]) -> None:
+        """Clear pending writes that changed nothing (so the feed has nothing to say)."""
+        rows = [(slug,) for slug in slugs]
+        if rows:
+            self._transaction(lambda db: db.executemany("DELETE FROM pending WHERE slug = ?", rows))
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(slug, kind) of the writes that were started and not finished."""
+        return self._reader().execute("SELECT slug, kind FROM pending ORDER BY slug").fetchall()
+
+    def _transaction(self, work) -> None:
         with self._lock:
-            self._writer.execute("BEGIN")
-            self._writer.executemany("INSERT INTO changes (slug, kind, time) VALUES (?, ?, ?)", rows)
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                work(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
             self._writer.execute("COMMIT")
 
     def since(self, *, after: int = 0, time: str | None = None, limit: int = 1000) -> list[Change]:

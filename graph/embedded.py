@@ -2,9 +2,10 @@
 
 A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database,
 ``search.sqlite`` the search index kept in step with it (graph.search), and
-``settings.json`` what the store was created with (its base URL). Every write goes to
-the index first and to the graph second: a write killed in between leaves the graph's
-content hash unchanged, so the next load of the record writes both again.
+``settings.json`` what the store was created with (its base URL). The graph is the truth:
+a write goes to the graph, then to the index and the change log, noted as pending
+before it starts so that a write killed midway is settled when the store is next opened
+for writing (graph.loader.Loader.recover).
 
 Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
 DATA``, with the shared descriptions it adds or leaves unneeded: graph.descriptions),
@@ -17,6 +18,8 @@ is moved into place only once the load is complete.
 from __future__ import annotations
 
 import datetime
+import errno
+import gc
 import json
 import os
 import queue
@@ -51,6 +54,29 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used as asked (locked, wrong base URL, ...)."""
 
 
+class StoreFull(OSError):
+    """No room on the disk to write; the store is as it was before the write."""
+
+    def __init__(self, path: Path, free: int, needed: int) -> None:
+        super().__init__(errno.ENOSPC, f"no room to write to the store at {path}: {free:,} bytes free, "
+                         f"{needed:,} kept free (STUDYGRAPH_MIN_FREE_BYTES); nothing was written")
+
+
+class _Reopening:
+    """Stands in for the database while it is being opened again."""
+
+    def __getattr__(self, name: str) -> object:
+        raise OSError(errno.EAGAIN, "the store is being reopened after a full disk; try again")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether *error* says the disk had no room (RocksDB, SQLite or the OS saying so)."""
+    if isinstance(error, StoreFull) or getattr(error, "errno", None) == errno.ENOSPC:
+        return True
+    text = str(error)
+    return "No space left" in text or "disk is full" in text
+
+
 def is_fresh(path: str | os.PathLike[str]) -> bool:
     """Whether *path* holds no store yet (missing or an empty directory)."""
     directory = Path(path)
@@ -60,9 +86,12 @@ def is_fresh(path: str | os.PathLike[str]) -> bool:
 class EmbeddedStore:
     """A :class:`graph.backend.GraphStore` over a pyoxigraph store directory."""
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False, min_free_bytes: int = 0) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        #: Free disk space below which writes are refused (see check_room).
+        self.min_free_bytes = min_free_bytes
+        self._failed: OSError | None = None
         database = self.path / GRAPH_DIRECTORY
         if read_only and not database.is_dir():
             raise StoreError(f"no store at {self.path}")
@@ -107,6 +136,46 @@ class EmbeddedStore:
         self.direct_writes += 1
         self.last_direct_write = _now()
         self._save_settings(direct_writes=self.direct_writes, last_direct_write=self.last_direct_write)
+
+    # -- room to write
+
+    def check_room(self) -> None:
+        """Refuse a write (StoreFull, nothing touched) when the disk has less than
+        ``min_free_bytes`` free, and bring the database back if an earlier write failed
+        for lack of room and there is room again.
+
+        RocksDB that runs out of space mid-write stops taking writes until it is opened
+        again; refusing before that point keeps it writable, so writes resume by
+        themselves once room is made, with no restart."""
+        free = shutil.disk_usage(self.path).free
+        if free < self.min_free_bytes:
+            raise StoreFull(self.path, free, self.min_free_bytes)
+        if self._failed is not None:
+            self._reopen()
+
+    def _write(self, update: str, base_iri: str | None = None) -> None:
+        """Run one update (one transaction); a write the disk had no room for is a StoreFull."""
+        try:
+            self._store.update(update, base_iri=base_iri)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            self._failed = error
+            raise StoreFull(self.path, shutil.disk_usage(self.path).free, self.min_free_bytes) from None
+
+    def _reopen(self) -> None:
+        """Open the database again after a failed write (RocksDB refuses writes until
+        then). The old handle must be gone first: it is dropped, and readers that come
+        in the meantime get an OSError rather than a stale handle."""
+        old, self._store = self._store, _Reopening()
+        del old
+        gc.collect()
+        try:
+            self._store = pyoxigraph.Store(str(self.path / GRAPH_DIRECTORY))
+        except OSError as error:
+            self._store = pyoxigraph.Store.read_only(str(self.path / GRAPH_DIRECTORY))
+            raise StoreFull(self.path, shutil.disk_usage(self.path).free, self.min_free_bytes) from error
+        self._failed = None
 
     def _vocab(self, term: str) -> NamedNode:
         return NamedNode(f"{self.base_url}/vocab#{term}")
@@ -154,26 +223,36 @@ class EmbeddedStore:
         return found
 
     def replace(self, writes: Iterable[GraphWrite]) -> None:
+        """Write each record's graph (one transaction each), then the search index (one
+        transaction for the batch), then the change log: the index never lists a study
+        before its graph is there, and the feed announces only what can be read. The
+        batch is noted as pending first, so a write killed midway is settled at the next
+        opening (graph.loader.Loader.recover)."""
+        self.check_room()
         writes = list(writes)
-        entries = [write.entry for write in writes if write.entry is not None]
-        if entries and self.index is not None:
-            self.index.replace(entries)
-        if self.changes is not None and self.base_url:
-            stamp = _now()
-            self.changes.record(
-                (write.name.rsplit("/", 1)[1], write.change, write.entry.modified if write.entry else stamp)
-                for write in writes
-                if write.name.startswith(f"{self.base_url}/items/")
-            )
+        records = [(slug, write) for write in writes if (slug := self._slug(write.name)) is not None]
+        if self.changes is not None:
+            self.changes.intend((slug, write.change) for slug, write in records)
         known: dict[str, str] = {}
         rewritten = 0
         for write in writes:
             update, replaced = self._replacement(write, known)
-            self._store.update(update)
+            self._write(update)
             rewritten += replaced
         if rewritten:
             # Other studies' documents changed without their records: a new version for all.
             self._count_direct_write()
+        entries = [write.entry for write in writes if write.entry is not None]
+        if entries and self.index is not None:
+            self.index.replace(entries)
+        if self.changes is not None:
+            stamp = _now()
+            self.changes.record((slug, write.change, write.entry.modified if write.entry else stamp) for slug, write in records)
+
+    def _slug(self, name: str) -> str | None:
+        """The slug of a record graph's name (None for other graphs)."""
+        prefix = f"{self.base_url}/items/"
+        return name[len(prefix):] if self.base_url and name.startswith(prefix) else None
 
     def _replacement(self, write: GraphWrite, known: dict[str, str]) -> tuple[str, int]:
         """The update that replaces one record graph: drop it, drop the descriptions only
@@ -193,18 +272,22 @@ class EmbeddedStore:
         ), len(replacing)
 
     def delete(self, name: str) -> bool:
+        """Drop a record's graph and the descriptions only it needed: the index first (a
+        listing never links a study that is gone), then the graph, then the feed."""
         graph = NamedNode(name)
         if not self._store.contains_named_graph(graph):
             return False
-        if self.base_url and name.startswith(f"{self.base_url}/items/"):
-            slug = name.rsplit("/", 1)[1]
-            if self.index is not None:
-                self.index.delete(slug)
-            if self.changes is not None:
-                self.changes.record([(slug, "deleted", _now())])
+        self.check_room()
+        slug = self._slug(name)
+        if slug is not None and self.changes is not None:
+            self.changes.intend([(slug, "deleted")])
+        if slug is not None and self.index is not None:
+            self.index.delete(slug)
         before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), name)
         orphaned = descriptions.orphans(self._store, self.urls, before, graph, set()) if self.base_url else []
-        self._store.update(f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}")
+        self._write(f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}")
+        if slug is not None and self.changes is not None:
+            self.changes.record([(slug, "deleted", _now())])
         return True
 
     def drop_descriptions(self) -> int:
@@ -213,12 +296,24 @@ class EmbeddedStore:
         urls = self.urls
         dropped = [g for g in self._store.named_graphs() if isinstance(g, NamedNode) and urls.is_description_graph(g.value)]
         for graph in dropped:
-            self._store.remove_graph(graph)
+            self._write(f"DROP SILENT GRAPH {graph}")
         if dropped:
             self._count_direct_write()
         return len(dropped)
 
+    def record_hashes(self) -> dict[str, str]:
+        """Every record graph's name and content hash (a full scan: for ``check``)."""
+        rows = self._store.query(queries.load("record_hashes"), substitutions={Variable("contentHash"): self._vocab("contentHash")})
+        return {row["g"].value: row["hash"].value for row in rows}
+
+    def stored_record(self, name: str) -> StoredRecord | None:
+        """One record with its original source (None if there is no such record)."""
+        return next(self._stored({Variable("g"): NamedNode(name)}), None)
+
     def stored_records(self) -> Iterator[StoredRecord]:
+        return self._stored({})
+
+    def _stored(self, bound: dict[Variable, NamedNode]) -> Iterator[StoredRecord]:
         bindings = {
             Variable("sourceRecord"): self._vocab("sourceRecord"),
             Variable("sourceName"): self._vocab("sourceName"),
@@ -228,7 +323,7 @@ class EmbeddedStore:
             Variable("recordSource"): self._vocab("recordSource"),
             Variable("recordIdentifier"): self._vocab("recordIdentifier"),
         }
-        for row in self._store.query(queries.load("stored_records"), substitutions=bindings):
+        for row in self._store.query(queries.load("stored_records"), substitutions={**bindings, **bound}):
             yield StoredRecord(
                 name=row["g"].value,
                 source_json=row["json"].value,
@@ -329,7 +424,7 @@ class EmbeddedStore:
     def update(self, update: str, base_iri: str | None = None) -> None:
         """Run an authenticated SPARQL update (one transaction). The search index is not
         touched: records changed this way are re-indexed by their next load or remap."""
-        self._store.update(update, base_iri=base_iri)
+        self._write(update, base_iri=base_iri)
         self._count_direct_write()
 
     def graph_store_get(self, graph: NamedNode | None) -> list[pyoxigraph.Triple] | None:
@@ -341,9 +436,9 @@ class EmbeddedStore:
 
     def graph_store_delete(self, graph: NamedNode | None) -> bool:
         if graph is None:
-            self._store.clear_graph(pyoxigraph.DefaultGraph())
+            self._write("CLEAR SILENT DEFAULT")
         elif self._store.contains_named_graph(graph):
-            self._store.remove_graph(graph)
+            self._write(f"DROP SILENT GRAPH {graph}")
         else:
             return False
         self._count_direct_write()
@@ -362,7 +457,7 @@ class EmbeddedStore:
         body = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
         where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body
         clear = (f"DROP SILENT GRAPH {graph} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
-        self._store.update(f"{clear}INSERT DATA {{ {where} }}")
+        self._write(f"{clear}INSERT DATA {{ {where} }}")
         self._count_direct_write()
         return created
 
@@ -415,19 +510,27 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     worker = threading.Thread(target=consume, args=(store,), name="bulk-load", daemon=True)
     worker.start()
     try:
-        for quads, entries in chunks:
-            if failure:
-                break
-            pending.put(quads)
-            # The bulk loader is the slowest stage: the index and the change log are
-            # written here, while it works, rather than after it on its thread.
-            index.replace(entries)
-            changes.record((e.summary.slug, "created", e.modified) for e in entries)
-    finally:
-        pending.put(None)
-        worker.join()
-    if failure:
-        raise StoreError(f"bulk load failed: {failure[0]}")
+        try:
+            for quads, entries in chunks:
+                if failure:
+                    break
+                pending.put(quads)
+                # The bulk loader is the slowest stage: the index and the change log are
+                # written here, while it works, rather than after it on its thread.
+                index.replace(entries)
+                changes.record((e.summary.slug, "created", e.modified) for e in entries)
+        finally:
+            pending.put(None)
+            worker.join()
+        if failure:
+            raise StoreError(f"bulk load failed: {failure[0]}")
+    except BaseException:
+        # Nothing half-built stays behind (it may be what filled the disk).
+        index.close()
+        changes.close()
+        del store
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     store.flush()
     del store
     index.optimize()

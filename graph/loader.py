@@ -143,6 +143,8 @@ class Loader:
         self.slugs = SlugRegister(urls, store)
 
     def load(self, items: Iterable[ReadResult], listener: Listener | None = None) -> LoadReport:
+        if not self.dry_run:
+            recover(self.store, self.urls)  # a write that failed earlier in this process
         report = LoadReport()
         batch: dict[Identity, _Pending] = {}
 
@@ -223,17 +225,94 @@ class Loader:
         return report
 
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
-        record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")
-        slug = stored.name.rsplit("/", 1)[1]
         try:
-            identity = stored.identity or record_identity(record.data, stored.provenance, slug)
-            mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name,
-                          provenance=stored.provenance, slug=slug, identity=identity)
+            mapped = _map_stored(stored, self.urls)
         except RecordError as error:
-            return _rejected(record, error)
+            return LoadEvent("rejected", stored.name, rejection=Rejection(Origin(stored.name), error.reason, error.field))
         if not self.dry_run:
             self.store.replace([_write(mapped, IndexEntry.of(mapped, stored.modified))])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
+
+
+def recover(store: GraphStore, urls: Urls) -> int:
+    """Settle the writes a crash or a failure left pending (see graph.changes), from the
+    graph, which is the truth: a study whose graph is there is indexed from its kept
+    original (and the feed told of its change); one whose graph is not is taken out of
+    the index (and the feed told of its deletion, if that was the write). Returns how
+    many were settled. Runs whenever a store is opened for writing."""
+    if store.changes is None:
+        return 0
+    pending = store.changes.pending()
+    for slug, kind in pending:
+        stored = store.stored_record(urls.item(slug))
+        if stored is None:
+            if store.index is not None:
+                store.index.delete(slug)
+            if kind == "deleted":
+                store.changes.record([(slug, kind, now())])
+            else:
+                store.changes.settle([slug])
+            continue
+        try:
+            mapped = _map_stored(stored, urls)
+        except RecordError:
+            store.changes.settle([slug])
+            continue
+        if store.index is not None:
+            store.index.replace([IndexEntry.of(mapped, stored.modified)])
+        if kind == "deleted":
+            store.changes.settle([slug])  # the deletion never reached the graph
+        else:
+            store.changes.record([(slug, kind, stored.modified)])
+    return len(pending)
+
+
+@dataclass
+class IndexCheck:
+    """Where the search index and the record graphs disagree (slugs)."""
+
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def check_index(store: GraphStore, urls: Urls, *, repair: bool = False) -> IndexCheck:
+    """Compare the search index with the record graphs, the truth: studies whose graph is
+    not indexed (*missing*), indexed studies without a graph (*extra*), and entries of
+    another content hash (*stale*); with *repair*, make the index agree. For stores a
+    crash left inconsistent before writes were journalled; :func:`recover` settles the
+    rest at every opening."""
+    if store.index is None:
+        return IndexCheck()
+    graphs = {name.rsplit("/", 1)[1]: digest for name, digest in store.record_hashes().items() if name.startswith(f"{urls.base}/items/")}
+    indexed = store.index.hashes(set(graphs) | set(store.index.slugs()))
+    found = IndexCheck(
+        missing=sorted(set(graphs) - set(indexed)),
+        extra=sorted(set(indexed) - set(graphs)),
+        stale=sorted(slug for slug in set(graphs) & set(indexed) if graphs[slug] != indexed[slug]),
+    )
+    if repair:
+        for slug in found.extra:
+            store.index.delete(slug)
+        for slug in found.missing + found.stale:
+            stored = store.stored_record(urls.item(slug))
+            if stored is not None:
+                store.index.replace([IndexEntry.of(_map_stored(stored, urls), stored.modified)])
+    return found
+
+
+def _map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
+    """A stored record mapped again from its kept original, keeping its dates, its slug
+    and its identity. Raises RecordError as map_record does."""
+    record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")
+    slug = stored.name.rsplit("/", 1)[1]
+    identity = stored.identity or record_identity(record.data, stored.provenance, slug)
+    return _map(record, urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name,
+                provenance=stored.provenance, slug=slug, identity=identity)
 
 
 def _pending(record: SourceRecord) -> _Pending:

@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from mappings.profile import RecordSummary
 
+from .sqlite_files import connect_read_only
+
 if TYPE_CHECKING:
     from mappings.profile import MappedRecord
 
@@ -351,10 +353,9 @@ class SearchIndex:
             raise SearchIndexError("the search index is closed")
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            uri = self.path.resolve().as_uri() + "?mode=ro"
-            # check_same_thread=False only so that close() may close it from any thread;
+            # Shared with other threads only so that close() may close it from any thread;
             # only its own thread uses it.
-            connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+            connection = connect_read_only(self.path)
             connection.execute("PRAGMA temp_store=MEMORY")
             connection.execute("PRAGMA mmap_size=268435456")
             connection.execute("CREATE TEMP TABLE IF NOT EXISTS matching(id INTEGER PRIMARY KEY, score REAL NOT NULL)")

@@ -13,9 +13,9 @@ from typing import Iterable
 
 import click
 
-from graph.embedded import EmbeddedStore, StoreError, is_fresh
+from graph.embedded import EmbeddedStore, StoreError, is_disk_full, is_fresh
 from graph.backend import EXPORT_FORMATS
-from graph.loader import LoadEvent, LoadReport, Loader, load_fresh
+from graph.loader import LoadEvent, LoadReport, Loader, check_index, load_fresh, recover
 from mappings.readers import FORMATS, ReadProgress, read_paths
 from mappings.urls import Urls, check_base_url
 
@@ -36,7 +36,21 @@ def _base_url_option(command):
     )(command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The commands; a store that cannot be written (a full disk, a damaged store) ends a
+    command with one line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, OSError, sqlite3.OperationalError) as error:
+            if not isinstance(error, StoreError) and not is_disk_full(error):
+                raise
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Publish a catalogue of research studies as linked data."""
 
@@ -153,6 +167,28 @@ def stats(store: str | None, as_json: bool) -> None:
         click.echo(f"{kind:<16} {count}")
 
 
+@main.command()
+@_store_option
+@click.option("--repair", is_flag=True, help="Make the search index agree with the graphs.")
+def check(store: str | None, repair: bool) -> None:
+    """Find (and with --repair, mend) studies on which the search index and the graphs
+    disagree. Opening the store already settles writes a crash left unfinished."""
+    config = Config.from_env(store=store)
+    opened = _open(config)
+    try:
+        found = check_index(opened, Urls(_base_url(config, opened)), repair=repair)
+    finally:
+        opened.close()
+    for label, slugs in (("not indexed", found.missing), ("indexed without a graph", found.extra), ("indexed as another version", found.stale)):
+        for slug in slugs:
+            click.echo(f"{label}: {slug}")
+    if found.agrees:
+        click.echo("the search index agrees with the graphs")
+    elif repair:
+        click.echo("repaired")
+    sys.exit(0 if found.agrees or repair else 1)
+
+
 #: Rendered representations kept beside the store (server/cache.py), shared by
 #: `studygraph serve` and `studygraph prerender`.
 CACHE_FILE = "representations.sqlite"
@@ -226,9 +262,14 @@ def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) ->
             return None
         raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
     try:
-        return EmbeddedStore(config.store, read_only=read_only)
+        opened = EmbeddedStore(config.store, read_only=read_only, min_free_bytes=config.min_free_bytes)
     except StoreError as error:
         raise click.ClickException(str(error)) from None
+    if not read_only and opened.base_url:
+        settled = recover(opened, Urls(opened.base_url))
+        if settled:
+            click.echo(f"settled {settled} writes an earlier process left unfinished", err=True)
+    return opened
 
 
 def _base_url(config: Config, store: EmbeddedStore | None) -> str:
@@ -249,6 +290,9 @@ class _NoStore:
     """Stands in for a store that does not exist yet during a dry run: it holds nothing."""
 
     base_url = None
+
+    changes = None
+    index = None
 
     def record_states(self, names: Iterable[str]) -> dict:
         return {}

@@ -40,6 +40,9 @@ class Config:
     max_rows: int = 100_000
     #: SPARQL endpoints public queries may call with SERVICE (space-separated IRIs).
     allowed_services: str = ""
+    #: Free disk space (bytes) below which writes to the store are refused, so the
+    #: database never runs out of room mid-write and writes resume once room is made.
+    min_free_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> "Config":

@@ -1,0 +1,29 @@
+"""Opening the store's SQLite files (search index, change log) for reading.
+
+Readers open a file read-only (``mode=ro``), which in WAL mode still needs to create the
+``-shm`` file beside it. On a read-only filesystem (a store published on a read-only
+mount, a backup) that fails, so the file is opened as immutable instead: SQLite then
+neither locks nor reads the write-ahead log, which is right for a file nobody can be
+writing. Commands that only read (``stats``, ``export``, ``serve`` of a read-only store)
+thus work on read-only stores.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the SQLite file at *path* (see the module docstring)."""
+    uri = path.resolve().as_uri()
+    connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        connection.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
