@@ -128,7 +128,47 @@ def _named_elsewhere(store: pyoxigraph.Store, thing: NamedNode, replaced: NamedN
     return False
 
 
-def document_triples(store: pyoxigraph.Store, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = ()) -> list[Triple]:
+class DescriptionCache:
+    """The descriptions of shared things read lately, for the process that owns the
+    store (its only writer), which tells the cache of every change: a keyword named by
+    thousands of studies is read from the store once, not once per study document.
+
+    Reading a statement out of Oxigraph costs about as much per term as a small
+    serialisation; a study's document is half descriptions, most of them shared."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self.size = size
+        self._entries: dict[NamedNode, tuple[Triple, ...]] = {}
+
+    def get(self, thing: NamedNode) -> tuple[Triple, ...] | None:
+        return self._entries.get(thing)
+
+    def put(self, thing: NamedNode, description: tuple[Triple, ...]) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[thing] = description
+
+    def forget(self, things: Iterable[str]) -> None:
+        for thing in things:
+            self._entries.pop(NamedNode(thing), None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def description(store: pyoxigraph.Store, urls: Urls, thing: NamedNode, cache: DescriptionCache | None) -> tuple[Triple, ...]:
+    """The stored description of *thing* (empty if it has none)."""
+    found = cache.get(thing) if cache is not None else None
+    if found is None:
+        found = tuple(q.triple for q in store.quads_for_pattern(thing, None, None, NamedNode(urls.description_graph(thing.value))))
+        if cache is not None:
+            cache.put(thing, found)
+    return found
+
+
+def document_triples(
+    store: pyoxigraph.Store, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = (), cache: DescriptionCache | None = None,
+) -> list[Triple]:
     """A document's statements: a record graph's (if *graph*) and the descriptions of
     what it names, followed :data:`DOCUMENT_DEPTH` deep; or, with *things* and no graph,
     those things' own descriptions and what they name (a node's document)."""
@@ -144,10 +184,10 @@ def document_triples(store: pyoxigraph.Store, urls: Urls, graph: NamedNode | Non
             if thing in seen:
                 continue
             seen.add(thing)
-            for quad in store.quads_for_pattern(thing, None, None, NamedNode(urls.description_graph(thing.value))):
-                triples.append(quad.triple)
-                if isinstance(quad.object, NamedNode) and quad.predicate != _TYPE:
-                    following.append(quad.object)
+            for triple in description(store, urls, thing, cache):
+                triples.append(triple)
+                if isinstance(triple.object, NamedNode) and triple.predicate != _TYPE:
+                    following.append(triple.object)
         frontier = following
     return triples
 

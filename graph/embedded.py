@@ -92,6 +92,9 @@ class EmbeddedStore:
         #: Free disk space below which writes are refused (see check_room).
         self.min_free_bytes = min_free_bytes
         self._failed: OSError | None = None
+        #: Descriptions read lately; only a store that owns its directory (the only
+        #: writer, which tells the cache of every change) keeps one.
+        self._described = descriptions.DescriptionCache() if not read_only else None
         database = self.path / GRAPH_DIRECTORY
         if read_only and not database.is_dir():
             raise StoreError(f"no store at {self.path}")
@@ -132,7 +135,10 @@ class EmbeddedStore:
         write_settings(self.path, {**read_settings(self.path), **values})
 
     def _count_direct_write(self) -> None:
-        """Count a write that bypassed the loader (kept in settings.json across restarts)."""
+        """Count a write that bypassed the loader (kept in settings.json across restarts);
+        such a write may change any description, so the cache of them starts afresh."""
+        if self._described is not None:
+            self._described.clear()
         self.direct_writes += 1
         self.last_direct_write = _now()
         self._save_settings(direct_writes=self.direct_writes, last_direct_write=self.last_direct_write)
@@ -265,6 +271,8 @@ class EmbeddedStore:
         for orphan in orphaned:
             known.pop(orphan.subject.value, None)
         added, replacing = descriptions.changes(self._store, write.descriptions, known)
+        if self._described is not None:
+            self._described.forget([o.subject.value for o in orphaned] + [d.subject for d in added + replacing])
         return (
             f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}"
             f"{descriptions.replacing_update(replacing)}"
@@ -286,6 +294,8 @@ class EmbeddedStore:
         before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), name)
         orphaned = descriptions.orphans(self._store, self.urls, before, graph, set()) if self.base_url else []
         self._write(f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}")
+        if self._described is not None:
+            self._described.forget(o.subject.value for o in orphaned)
         if slug is not None and self.changes is not None:
             self.changes.record([(slug, "deleted", _now())])
         return True
@@ -351,7 +361,7 @@ class EmbeddedStore:
 
     def document_triples(self, name: str) -> list[pyoxigraph.Triple]:
         """A study's document: its record graph and the descriptions of what it names."""
-        return descriptions.document_triples(self._store, self.urls, NamedNode(name))
+        return descriptions.document_triples(self._store, self.urls, NamedNode(name), cache=self._described)
 
     def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
         """The language tags of some properties' literals (direct lookups, as above)."""
@@ -370,7 +380,7 @@ class EmbeddedStore:
 
     def description_triples(self, iri: str) -> list[pyoxigraph.Triple]:
         """A shared thing's description and the descriptions of what it names."""
-        return descriptions.document_triples(self._store, self.urls, None, [NamedNode(iri)])
+        return descriptions.document_triples(self._store, self.urls, None, [NamedNode(iri)], cache=self._described)
 
     def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[pyoxigraph.Triple]:
         """The statements of record graphs (those *names*, or all) that point at *iri*."""
