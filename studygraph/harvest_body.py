@@ -17,6 +17,8 @@ from typing import BinaryIO
 from .harvest_errors import HarvestError
 
 CHUNK = 64 * 1024
+#: Most bytes one step of decompression produces.
+SLICE = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 #: Layers of compression taken off one body; a body gzipped more often than this is refused.
 MAX_LAYERS = 3
@@ -53,7 +55,8 @@ class Inflating:
         data = chunk
         while data:
             try:
-                out = self._inflate.decompress(data, self.limit + 1 - len(self.body))
+                # At most a slice at a time, so memory grows with the body, not by leaps.
+                out = self._inflate.decompress(data, min(SLICE, self.limit + 1 - len(self.body)))
             except zlib.error as error:
                 if self.encoding == "deflate" and not self.body and not self._raw_deflate:
                     # Some servers send raw deflate under "deflate": try once without a header.
