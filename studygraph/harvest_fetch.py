@@ -163,7 +163,7 @@ class Fetcher:
             if not isinstance(reason, TimeoutError):
                 raise _Retry(f"{url}: {_describe(reason)}") from None
             if limit == "--max-time":
-                raise HarvestLimit(f"{url}: the harvest's time limit (--max-time {_seconds(self.politeness.max_time)}) passed during the response") from None
+                raise HarvestLimit(f"{url}: {self._time_limit()} passed during the response") from None
             raise _Retry(f"{url}: no complete response within {_seconds(self.politeness.timeout)} (--timeout)") from None
         except http.client.IncompleteRead:
             raise _Retry(f"{url}: the response ended before its last byte") from None
@@ -186,9 +186,9 @@ class Fetcher:
 
     def _pause(self, url: str) -> None:
         """Keep ``--delay`` between requests; never wait past the deadline."""
-        self._sleep_until(self._last + self.politeness.delay, f"{url}: not fetched: the harvest's time limit (--max-time {_seconds(self.politeness.max_time)}) comes first")
+        self._sleep_until(self._last + self.politeness.delay, f"{url}: not fetched: waiting --delay would pass {self._time_limit()}")
         if self._clock() >= self.deadline:
-            raise HarvestLimit(f"{url}: not fetched: the harvest has run for its limit of {_seconds(self.politeness.max_time)} (--max-time)")
+            raise HarvestLimit(f"{url}: not fetched: {self._time_limit()} has passed")
         self._last = self._clock()
 
     def _wait_to_retry(self, url: str, problem: _Retry, backoff: float) -> None:
@@ -198,8 +198,11 @@ class Fetcher:
         wait = max(backoff, asked or 0.0)
         self._sleep_until(
             self._clock() + wait,
-            f"{problem}: a retry in {_seconds(wait)} would pass the harvest's time limit (--max-time {_seconds(self.politeness.max_time)})",
+            f"{problem}: a retry in {_seconds(wait)} would pass {self._time_limit()}",
         )
+
+    def _time_limit(self) -> str:
+        return f"the harvest's time limit (--max-time {_seconds(self.politeness.max_time)})"
 
     def _sleep_until(self, moment: float, too_late: str) -> None:
         if moment > self.deadline:
