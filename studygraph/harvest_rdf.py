@@ -7,10 +7,11 @@ a :class:`HarvestError` naming the page's URL, never a traceback.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import pyoxigraph
-from pyoxigraph import BlankNode, NamedNode
+from pyoxigraph import NamedNode
 
 from mappings.formats import RDF_MEDIA_TYPES
 from mappings.readers.dcat import sniff_syntax
@@ -21,6 +22,9 @@ from .harvest_walk import Walk
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_HYDRA_TERM = f"<{HYDRA}".encode()
+_RDF_TYPE_TERM = f"<{RDF_TYPE}>".encode()
+_BLANK_NODE = re.compile(rb"_:[^\s]+")
 
 
 def parse(fetched: Fetched) -> pyoxigraph.Store:
@@ -68,21 +72,18 @@ def fingerprint(page: pyoxigraph.Store) -> str:
     """What the page says, apart from how it is paged: a hash of its statements without
     Hydra's and without those about paging nodes (nodes with Hydra properties or of a
     Hydra type: the page, its collection). Two pages with the same fingerprint hold the
-    same records, whatever their URLs and next links. Blank nodes are compared as one."""
-    paging = set()
-    for quad in page:
-        if quad.predicate.value.startswith(HYDRA) or (quad.predicate.value == RDF_TYPE and getattr(quad.object, "value", "").startswith(HYDRA)):
-            paging.add(getattr(quad.subject, "value", None))
-    lines = sorted(
-        " ".join("_:" if isinstance(term, BlankNode) else str(term) for term in (quad.subject, quad.predicate, quad.object))
-        for quad in page
-        if not quad.predicate.value.startswith(HYDRA) and getattr(quad.subject, "value", None) not in paging
-    )
-    digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode("utf-8", "surrogatepass"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+    same records, whatever their URLs and next links. Blank nodes are compared as one.
+
+    Worked on the page's N-Quads as bytes (serialised in Rust), which costs a third of
+    walking the statements as Python objects: it runs for every page of a harvest."""
+    lines = [line.split(b" ", 2) for line in page.dump(format=pyoxigraph.RdfFormat.N_QUADS).splitlines()]
+    paging = {
+        parts[0]
+        for parts in lines
+        if len(parts) == 3 and (parts[1].startswith(_HYDRA_TERM) or (parts[1] == _RDF_TYPE_TERM and parts[2].startswith(_HYDRA_TERM)))
+    }
+    kept = b"\n".join(b" ".join(parts) for parts in lines if len(parts) == 3 and parts[0] not in paging and not parts[1].startswith(_HYDRA_TERM))
+    return hashlib.sha256(b"\n".join(sorted(_BLANK_NODE.sub(b"_:", kept).split(b"\n")))).hexdigest()
 
 
 def next_page_of_walk(walk: Walk, page: pyoxigraph.Store, fetcher: Fetcher, notices: list[str]) -> tuple[Fetched, pyoxigraph.Store] | None:
