@@ -358,21 +358,54 @@ class _Progress:
         click.echo(f"{prefix}{verb} {self.count} records in {elapsed:.1f}s: {report.summary()}")
 
 
+class _Size(click.ParamType):
+    """A size in bytes: ``1048576``, ``512K``, ``256M``, ``1G``."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx) -> int:
+        from .harvest_body import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 @main.command()
 @click.argument("url")
 @_store_option
 @_base_url_option
 @click.option("--prune", is_flag=True, help="Delete records this source gave before and no longer has.")
 @click.option("--since", default=None, help="Change-feed token or ISO date/time to start from (default: where the last harvest stopped).")
-@click.option("--delay", type=float, default=0.0, show_default=True, help="Seconds between requests.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a response.")
+@click.option("--follow-hosts", "follow_hosts", multiple=True, metavar="HOSTS",
+              help="Other hosts links and redirects may lead to: comma-separated host, host:port or scheme://host[:port], "
+                   "or * for any (repeatable) [default: only the scheme, host and port of URL].")
+@click.option("--delay", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Seconds between requests.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds one response may take in all, from the request to its last byte.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Further attempts after a connection error, a timeout, 429 or 5xx.")
+@click.option("--max-pages", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Documents fetched at the most (catalogue pages, sitemaps, pages, records of a feed).")
+@click.option("--max-time", type=click.FloatRange(min=0, min_open=True), default=6 * 3600.0, show_default=True,
+              help="Seconds after which the harvest fetches nothing more (waits for retries included).")
+@click.option("--max-size", type=_Size(), default="256M", show_default=True,
+              help="Largest response, as sent and once decompressed (bytes, or with K, M, G).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
-def harvest(url: str, store: str | None, base_url: str | None, prune: bool, since: str | None, delay: float, timeout: float, quiet: bool) -> None:
+def harvest(url: str, store: str | None, base_url: str | None, prune: bool, since: str | None, follow_hosts: tuple[str, ...],
+            delay: float, timeout: float, retries: int, max_pages: int, max_time: float, max_size: int, quiet: bool) -> None:
     """Pull records from another catalogue at URL into the store.
 
     URL may be a DCAT catalogue (any RDF syntax, Hydra-paged: another studygraph's
     /catalog, a ckanext-dcat /catalog.ttl), a SPARQL endpoint (.../sparql), a sitemap of
     pages with schema.org JSON-LD, or another studygraph's change feed (.../changes).
+    Only http(s) is fetched, and only on URL's scheme, host and port unless
+    --follow-hosts allows others. Every harvest ends: a page read before ends a walk, and
+    --max-pages, --max-time, --timeout and --max-size bound the rest. Exit status 1 if a
+    record was rejected or the source failed (the records harvested before stay).
     """
     from .harvest import Politeness
     from .harvest import harvest as run_harvest
@@ -384,10 +417,11 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     if opened is not None and opened.base_url is None:
         opened.set_base_url(urls.base)
     progress = _Progress(quiet=quiet)
+    politeness = Politeness(timeout=timeout, delay=delay, retries=retries, max_pages=max_pages, max_time=max_time, max_bytes=max_size)
     try:
         report = run_harvest(
             url, opened, Loader(opened or _NoStore(), urls), prune=prune, since=since,
-            politeness=Politeness(timeout=timeout, delay=delay), listener=progress,
+            politeness=politeness, follow_hosts=follow_hosts, listener=progress,
             state_dir=None if fresh else Path(config.store), fresh_store=Path(config.store) if fresh else None,
         )
     finally:
@@ -397,12 +431,15 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
         from .harvest import save_state
 
         save_state(Path(config.store), report.state)
+    for notice in report.notices:
+        click.echo(f"warning: {notice}", err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     progress.finish(report.load, False, verb="harvested")
     click.echo(
         f"{report.pages} pages read, {report.unchanged_pages} unchanged (304), {report.deleted} records deleted"
         + (f", change token {report.token}" if report.token is not None else "")
+        + f"; {report.requests} requests"
     )
     sys.exit(0 if report.load.ok and not report.errors else 1)
 
