@@ -260,7 +260,11 @@ def test_service_to_an_endpoint_not_allow_listed_is_refused_without_connecting(s
     text = SERVICE_FORMS[form].format(url=url, allowed=f"{oxigraph}/query")
     status, _, body = query(server, text)
     assert 400 <= status < 500, body
-    assert b"SERVICE" in body and b"not allowed" in body
+    if form == "escaped-keyword":
+        # Oxigraph reads \\u escapes only in strings and IRIs: nor does the guard.
+        assert b"backslash outside a string or IRI" in body
+    else:
+        assert b"SERVICE" in body and b"not allowed" in body
     assert connections_made(listener) == 0
 
 
@@ -475,7 +479,11 @@ def test_update_with_the_token(server):
 def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_worker_one_waiting):
     """One worker, room for one waiting query. While a runaway holds the worker, two more
     queries arrive: one takes the place in line and is answered once the runaway is
-    stopped at the deadline; the other finds the line full and gets 503 at once."""
+    stopped at its deadline; the other finds the line full and gets 503 at once.
+
+    The waiting counts against the waiting query's own deadline, so the two are sent once
+    the runaway has used two seconds of CPU (hence run two seconds of the clock at least):
+    when the runaway is stopped, two seconds of the waiting query's deadline are left."""
     server = one_worker_one_waiting
     [worker] = query_workers(server)
     assert query(server, TITLE)[0] == 200
@@ -484,7 +492,7 @@ def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_work
     runaway = threading.Thread(target=lambda: answers.update(runaway=query(server, RUNAWAY)))
     runaway.start()
     try:
-        wait_for(lambda: cpu_ticks(worker) >= idle + os.sysconf("SC_CLK_TCK") // 10, "the runaway query to run on the only worker")
+        wait_for(lambda: cpu_ticks(worker) >= idle + 2 * os.sysconf("SC_CLK_TCK"), "the runaway query to run two seconds on the only worker")
         others = [threading.Thread(target=lambda n=n: answers.update({n: query(server, TITLE)})) for n in (1, 2)]
         for thread in others:
             thread.start()
