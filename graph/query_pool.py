@@ -342,9 +342,15 @@ class _Worker:
             answer.set_result(None)
 
     def kill(self) -> None:
+        """Stop the process now (SIGKILL) and reap it in the background: a process that
+        holds gigabytes takes a second or more to exit, and the answer at a deadline need
+        not wait for that."""
         self.killed = True
         self.process.kill()
-        self.process.join(5)
+        threading.Thread(target=self._reap, daemon=True, name="sparql-reaper").start()
+
+    def _reap(self) -> None:
+        self.process.join()
         self._reader.join(5)
         self.connection.close()
 

@@ -144,7 +144,7 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
     # The query process that ran it was killed (and reaped) and replaced.
     after = query_workers(server)
     assert len(after) == 1 and before not in after
-    assert not Path(f"/proc/{before}").exists()
+    wait_for(lambda: not Path(f"/proc/{before}").exists(), "the killed query process to be reaped")
     # The server goes on as normal: a page, then queries (on both workers).
     status, _, page = request(server, "GET", f"/items/{SEED}", headers={"Accept": "text/html"})
     assert status == 200 and SEED_TITLE.encode() in page
