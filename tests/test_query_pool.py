@@ -110,7 +110,8 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
                                    pyoxigraph.Literal(str(n)), graph))
     source.flush()
     endpoint = _HeldEndpoint()
-    pool = QueryPool(lambda target: source.backup(str(target)), size=2, deadline=6, spool_dir=str(tmp_path))
+    # A deadline long enough for the runaway to get two seconds of CPU on a busy machine.
+    pool = QueryPool(lambda target: source.backup(str(target)), size=2, deadline=20, spool_dir=str(tmp_path))
     outcomes: dict = {}
 
     def run(name: str, query: str) -> None:

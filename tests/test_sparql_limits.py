@@ -311,11 +311,11 @@ def test_a_long_get_url_is_refused(server):
 # ------------------------------------------------------------------------------ concurrency
 
 
-def one_worker_server(tmp_path_factory, name: str, queue: int):
-    """A live server with one query worker, a line of *queue* waiting queries and a 5 s deadline."""
+def one_worker_server(tmp_path_factory, name: str, queue: int, deadline: int = 5):
+    """A live server with one query worker, a line of *queue* waiting queries and a deadline."""
     live = LiveServer(load_records(tmp_path_factory, name), env={
         **scratch(tmp_path_factory, name), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": str(queue),
-        "STUDYGRAPH_QUERY_DEADLINE": "5"})
+        "STUDYGRAPH_QUERY_DEADLINE": str(deadline)})
     yield live
     live.stop()
 
@@ -327,7 +327,8 @@ def one_worker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def one_worker_one_waiting(tmp_path_factory):
-    yield from one_worker_server(tmp_path_factory, "one-waiting", queue=1)
+    # A deadline long enough for the runaway to get two seconds of CPU on a busy machine.
+    yield from one_worker_server(tmp_path_factory, "one-waiting", queue=1, deadline=15)
 
 
 def test_queries_beyond_the_worker_cap_get_503(one_worker):
