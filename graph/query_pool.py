@@ -11,11 +11,24 @@ result is written whole (in memory, or in a spool file once it is large) before 
 process answers, so a client never gets a 200 with a truncated body, and memory stays
 flat however large the result.
 
-A query still running at its deadline gets :class:`QueryTimeout`, and the process is
-killed and replaced. The queries that were running beside it are run again, once, on
-the new process with a fresh deadline: they are read-only, so running one twice is
-harmless, and they did nothing to be stopped for. After each committed write the owner
-calls :meth:`QueryPool.refresh` to take a new checkpoint, which queries use from then on.
+Every query has one deadline, counted from when the request arrived (the caller passes
+that moment): the time it waits for a place, and any run again, come out of it, so every
+answer comes within the deadline (and the moment it takes to say so). A query still
+running at its deadline gets :class:`QueryTimeout`, and the process is killed and
+replaced. The queries that were running beside it are run again, once, on the new
+process within what is left of their own deadlines: they are read-only, so running one
+twice is harmless, and they did nothing to be stopped for.
+
+The query process has a memory limit (``RLIMIT_DATA``, set in the process itself before
+it loads pyoxigraph): a query whose evaluation grows past it makes an allocation fail,
+which Rust's allocator answers by aborting the process. The pool treats that like a
+kill: the queries that were running are run again once, and a query whose process ends
+that way a second time gets :class:`QueryOutOfMemory` (503, like a timeout). RLIMIT_DATA
+counts the heap and private writable mappings (not the store's files mapped from disk,
+nor address space merely reserved), which is what a runaway sort or join grows; an RSS
+watchdog would act only between polls, after the memory is taken. After each committed
+write the owner calls :meth:`QueryPool.refresh` to take a new checkpoint, which queries
+use from then on.
 """
 
 from __future__ import annotations
@@ -41,7 +54,15 @@ from typing import Any, BinaryIO, Callable
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
-class QueryTimeout(RuntimeError):
+class QueryStopped(RuntimeError):
+    """The query was stopped before it finished (503: the client may try again later)."""
+
+
+class QueryTimeout(QueryStopped):
+    pass
+
+
+class QueryOutOfMemory(QueryStopped):
     pass
 
 
@@ -91,9 +112,12 @@ class QueryResult:
     data: bytes | None = None
 
 
-def _run_worker(connection: Connection, threads: int) -> None:
+def _run_worker(connection: Connection, threads: int, memory: int = 0) -> None:
     """The query process: jobs arrive numbered on the pipe and run on *threads* threads;
-    each answer goes back with its job's number, in whatever order they finish."""
+    each answer goes back with its job's number, in whatever order they finish. With
+    *memory* (bytes), the process's data segment is limited to it, before pyoxigraph loads."""
+    if memory > 0:
+        limit_memory(memory)
     sending = threading.Lock()
     stores = _OpenCheckpoints()
 
@@ -114,6 +138,14 @@ def _run_worker(connection: Connection, threads: int) -> None:
         if message is None:
             return
         runner.submit(answer, *message)
+
+
+def limit_memory(limit: int) -> None:
+    """Limit this process's heap and private writable mappings (RLIMIT_DATA) to *limit*
+    bytes; an allocation past it fails (Rust then aborts the process)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
 class _Threads:
@@ -179,8 +211,13 @@ class _OpenCheckpoints:
 
 
 def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: str) -> tuple:
-    """Run one job: ("ok", rows, truncated, seconds, inline bytes or None) or
-    ("error", message, whether it is a syntax error, 0.0, None)."""
+    """Run one job: ("ok", rows, truncated, seconds, inline bytes or None),
+    ("error", message, whether it is a syntax error, 0.0, None), or ("memory", message,
+    False, 0.0, None) when Python ran out of memory.
+
+    Only the parse (``Store.query``) can raise a syntax error of the query; anything raised
+    while the results are read is an evaluation error, even a SyntaxError (a SERVICE
+    endpoint's unreadable answer)."""
     import pyoxigraph
 
     from graph.sparql_results import write_results
@@ -195,15 +232,18 @@ def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: s
             options["use_default_graph_as_union"] = True
         if job.named_graphs:
             options["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs]
-        result = store.query(job.query, **options)
+        try:
+            result = store.query(job.query, **options)
+        except SyntaxError as error:
+            return ("error", str(error), True, 0.0, None)
         out = _SpillingBuffer(spool)
         try:
             rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes, within_cap=job.within_cap)
         finally:
             inline = out.finish()
         return ("ok", rows, truncated, time.monotonic() - started, inline)
-    except SyntaxError as error:
-        return ("error", str(error), True, 0.0, None)
+    except MemoryError:
+        return ("memory", "the query process ran out of memory", False, 0.0, None)
     except Exception as error:  # reported to the client as a query error
         return ("error", f"{type(error).__name__}: {error}", False, 0.0, None)
     except BaseException:
@@ -251,14 +291,16 @@ class _Worker:
     """The query process, and a thread that hands each of its answers to the query
     waiting for it."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, memory: int = 0) -> None:
         self.connection, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_run_worker, args=(child, threads), daemon=True, name="sparql-worker")
+        self.process = _CONTEXT.Process(target=_run_worker, args=(child, threads, memory), daemon=True, name="sparql-worker")
         self.process.start()
         child.close()
         #: Set once the pool has stopped the process (at a deadline, or after it died):
         #: queries it cut short are then run again rather than failed.
         self.killed = False
+        #: Set when the process ended by itself (an abort at its memory limit, a crash).
+        self.died = False
         self._gone = False
         self._lock = threading.Lock()
         self._sending = threading.Lock()
@@ -294,14 +336,21 @@ class _Worker:
                 answer.set_result(tuple(reply))
         with self._lock:
             self._gone = True
+            self.died = not self.killed
             left, self._waiting = list(self._waiting.values()), {}
         for answer in left:
             answer.set_result(None)
 
     def kill(self) -> None:
+        """Stop the process now (SIGKILL) and reap it in the background: a process that
+        holds gigabytes takes a second or more to exit, and the answer at a deadline need
+        not wait for that."""
         self.killed = True
         self.process.kill()
-        self.process.join(5)
+        threading.Thread(target=self._reap, daemon=True, name="sparql-reaper").start()
+
+    def _reap(self) -> None:
+        self.process.join()
         self._reader.join(5)
         self.connection.close()
 
@@ -316,16 +365,18 @@ class _Worker:
 
 class QueryPool:
     """Public queries over the latest checkpoint of a store, *size* at a time, in one
-    query process that is killed and replaced when a query runs past the deadline."""
+    query process that is killed and replaced when a query runs past the deadline, and
+    that aborts (and is replaced) when it grows past *memory* bytes (0: no limit)."""
 
     def __init__(
         self, take_checkpoint: Callable[[Path], None], *, size: int = 8, deadline: float = 10.0, queue: int = 0,
-        spool_dir: str | None = None,
+        spool_dir: str | None = None, memory: int = 0,
     ) -> None:
         self.size = size
         self.deadline = deadline
-        #: Queries that may wait for one of the *size* places (each at most the
-        #: deadline); beyond that, :class:`PoolBusy` at once.
+        self.memory = memory
+        #: Queries that may wait for one of the *size* places (within their deadline);
+        #: beyond that, :class:`PoolBusy` at once.
         self.queue = queue
         self._running = 0
         self._waiting = 0
@@ -336,12 +387,14 @@ class QueryPool:
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._numbers = itertools.count(1)
-        self._worker = _Worker(size)
+        self._worker = _Worker(size, memory)
         self._generation = 0
         self._users: dict[str, int] = {}
         self._checkpoint = self._new_checkpoint()
         #: Query processes killed at a deadline so far.
         self.killed = 0
+        #: Query processes that ended by themselves (memory limit, crash) so far.
+        self.died = 0
 
     def _new_checkpoint(self) -> str:
         self._generation += 1
@@ -361,29 +414,42 @@ class QueryPool:
             self._users.pop(checkpoint, None)
             shutil.rmtree(checkpoint, ignore_errors=True)
 
-    def run(self, job: QueryJob) -> QueryResult:
-        """Run *job*, waiting in line for a place if the line has room; PoolBusy if it has
-        none (or no place frees up within the deadline), QueryTimeout when the query itself
-        runs past the deadline."""
+    def run(self, job: QueryJob, started: float | None = None) -> QueryResult:
+        """Run *job* within the deadline counted from *started* (``time.monotonic()`` when
+        the request arrived; now by default), waiting in line for a place if the line has
+        room. PoolBusy if it has none (or no place frees up in time); QueryTimeout when the
+        deadline passes; QueryOutOfMemory when its process ends by itself twice."""
+        until = (time.monotonic() if started is None else started) + self.deadline
         with self._lock:
             if self._running >= self.size:
-                self._wait_for_place()
+                self._wait_for_place(until)
             self._running += 1
         try:
-            result = self._attempt(job)
-            if result is None:  # its process was killed for another query: once more
-                result = self._attempt(job)
-            if result is None:
-                raise QueryFailed("the query process was stopped twice while this query ran; try again", syntax=False)
-            return result
+            ended: _Worker | None = None
+            for _ in range(2):  # a run cut short by another query's kill, or a crash, runs once more
+                result = self._attempt(job, until)
+                if isinstance(result, QueryResult):
+                    return result
+                ended = result
+            if ended is not None and ended.died:
+                raise QueryOutOfMemory(self._out_of_memory())
+            raise QueryStopped("the query process was stopped twice while this query ran; try again")
         finally:
             with self._lock:
                 self._running -= 1
                 self._freed.notify()
 
-    def _attempt(self, job: QueryJob) -> QueryResult | None:
-        """One run of *job* on the current process; None if that process was killed
-        (past another query's deadline) before it answered."""
+    def _out_of_memory(self) -> str:
+        limit = f" ({self.memory / 2**20:g} MiB)" if self.memory else ""
+        return f"the query process reached its memory limit{limit}, or stopped, while evaluating the query"
+
+    def _attempt(self, job: QueryJob, until: float) -> QueryResult | _Worker | None:
+        """One run of *job* on the current process, or the process that ended before it
+        answered (killed past another query's deadline, or died by itself), or None if
+        the process was gone before the job could be sent."""
+        left = until - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout(self._timeout())
         with self._lock:
             worker, checkpoint = self._worker, self._checkpoint
             self._users[checkpoint] = self._users.get(checkpoint, 0) + 1
@@ -395,19 +461,22 @@ class QueryPool:
                 self._replace(worker)
                 return None
             try:
-                reply = answer.result(self.deadline)
+                reply = answer.result(left)
             except FutureTimeout:
                 if self._replace(worker):
                     self.killed += 1
                 _remove(spool)
-                raise QueryTimeout(f"the query ran past the {self.deadline:g} s deadline and was stopped") from None
+                raise QueryTimeout(self._timeout()) from None
             if reply is None:
                 _remove(spool)
-                if worker.killed:
-                    return None
-                self._replace(worker)
-                raise QueryFailed("the query process stopped while evaluating the query", syntax=False)
+                if self._replace(worker) and worker.died:
+                    self.died += 1
+                return worker
             status, value, flag, seconds, inline = reply
+            if status == "memory":
+                _remove(spool)
+                self._replace(worker)  # its other threads may be failing too: start afresh
+                raise QueryOutOfMemory(self._out_of_memory())
             if status == "error":
                 _remove(spool)
                 raise QueryFailed(value, syntax=bool(flag))
@@ -419,24 +488,26 @@ class QueryPool:
                 self._users[checkpoint] -= 1
                 self._drop_unused(checkpoint)
 
+    def _timeout(self) -> str:
+        return f"the query ran past the {self.deadline:g} s deadline and was stopped"
+
     def _replace(self, worker: _Worker) -> bool:
         """Kill *worker* and start a new process in its place, unless another query has
         already done so; True if this call did."""
         with self._lock:
             if self._worker is not worker:
                 return False
-            self._worker = _Worker(self.size)
+            self._worker = _Worker(self.size, self.memory)
         worker.kill()
         return True
 
-    def _wait_for_place(self) -> None:
+    def _wait_for_place(self, until: float) -> None:
         """Wait (holding the lock's condition) until fewer than *size* queries run;
         PoolBusy if the line is full or the deadline passes first."""
         if self._waiting >= self.queue:
             raise PoolBusy("all query places are taken")
         self._waiting += 1
         try:
-            until = time.monotonic() + self.deadline
             while self._running >= self.size:
                 left = until - time.monotonic()
                 if left <= 0:

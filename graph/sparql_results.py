@@ -4,14 +4,23 @@ pyoxigraph serialises a whole result set or nothing; a public endpoint needs to 
 a row limit and say so, so SELECT and ASK results are written here in the four W3C
 formats (JSON, XML, CSV, TSV), one solution at a time, straight to a file.
 CONSTRUCT/DESCRIBE triples go through pyoxigraph's RDF serialisers, cut at the same cap.
+
+The query page's results (``html``) are written here too, in the query process and cut at
+the same cap: a table of the solutions, or the triples as Turtle in a ``<pre>``. The web
+process only streams them into its page, so a large answer never sits whole in it. In
+that table only ``http:`` and ``https:`` IRIs become links: a result can be any IRI
+(``IRI("javascript:...")``), and a link is a thing a person clicks.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import html
 import io
 import itertools
 import json
+import re
 from typing import Any, BinaryIO, Iterable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
@@ -52,6 +61,8 @@ def write_results(
     if isinstance(result, QueryBoolean):
         _write_boolean(bool(result), out, format)
         return 1, False
+    if format == "html" and not isinstance(result, QuerySolutions):
+        return _write_graph_html(result, out, max_rows, prefixes or {})
     if isinstance(result, QuerySolutions):
         if within_cap:
             result.serialize(out, _NATIVE_SOLUTIONS[format])
@@ -120,6 +131,8 @@ def _write_boolean(value: bool, out: BinaryIO, format: str) -> None:
             b'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
             + f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n".encode()
         )
+    elif format == "html":
+        out.write(f'<p class="boolean">{"true" if value else "false"}</p>\n'.encode())
     else:
         out.write(b"true\n" if value else b"false\n")
 
@@ -243,4 +256,63 @@ def _write_tsv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int
     return capped.count, capped.cut
 
 
-_WRITERS = {"json": _write_json, "xml": _write_xml, "csv": _write_csv, "tsv": _write_tsv}
+_LINKABLE = re.compile(r"https?://", re.IGNORECASE)
+
+
+def _html_term(term: Any) -> str:
+    """A cell of the results table: http(s) IRIs as links, everything else as text."""
+    if term is None:
+        return ""
+    kind = type(term)
+    if kind is NamedNode:
+        text = html.escape(term.value)
+        return f'<a href="{text}">{text}</a>' if _LINKABLE.match(term.value) else text
+    if kind is BlankNode:
+        return html.escape(f"_:{term.value}")
+    if kind is Literal:
+        return html.escape(term.value)
+    return html.escape(str(term))
+
+
+def _write_html(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in variables)
+    out.write(f"<table><thead><tr>{head}</tr></thead><tbody>\n".encode())
+    capped = _Capped(rows, cap)
+    for batch in capped.batches():
+        out.write("".join("<tr>" + "".join(f"<td>{_html_term(term)}</td>" for term in row) + "</tr>\n" for row in batch).encode())
+    out.write(b"</tbody></table>\n")
+    return capped.count, capped.cut
+
+
+class _HtmlEscaping:
+    """A writer that passes what an RDF serialiser writes on to *out* as HTML text
+    (decoded incrementally: a chunk may end inside a character)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def write(self, data: bytes) -> int:
+        self.out.write(html.escape(self.decoder.decode(data), quote=False).encode())
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        self.out.write(html.escape(self.decoder.decode(b"", final=True), quote=False).encode())
+
+
+def _write_graph_html(result: Any, out: BinaryIO, cap: int, prefixes: dict[str, str]) -> tuple[int, bool]:
+    """Triples as Turtle, HTML-escaped in a ``<pre>``, cut at *cap*."""
+    capped = _Capped(result, cap)
+    escaping = _HtmlEscaping(out)
+    out.write(b'<pre class="graph">')
+    triples = itertools.chain.from_iterable(capped.batches())
+    pyoxigraph.serialize(triples, escaping, pyoxigraph.RdfFormat.TURTLE, **({"prefixes": prefixes} if prefixes else {}))
+    escaping.finish()
+    out.write(b"</pre>\n")
+    return capped.count, capped.cut
+
+
+_WRITERS = {"json": _write_json, "xml": _write_xml, "csv": _write_csv, "tsv": _write_tsv, "html": _write_html}

@@ -13,21 +13,22 @@ SERVICE is refused unless its endpoint is allow-listed; updates are refused.
 from __future__ import annotations
 
 import functools
-import json
 import os
+import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import parse_qs, urlencode
 
 from flask import Flask, Request, Response, render_template, request
+from markupsafe import Markup
 from pyoxigraph import Literal, NamedNode, Triple
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import wrap_file
 
-from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryTimeout
-from graph.sparql_guard import QueryRefused, add_using, inspect
+from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
+from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
 from graph.sparql_results import RESULT_FORMATS
 
 from .negotiation import BY_MEDIA_TYPE, format_named
@@ -62,8 +63,22 @@ QUERIES_ONLY = "this endpoint only answers queries; updates go to the authentica
 class SparqlSettings:
     deadline_seconds: float = 10.0
     max_rows: int = 100_000
-    max_query_bytes: int = 1024 * 1024
+    #: Longest public query: the guard reads every query in the web process before it
+    #: runs (linear time, but time all the same), and real queries are far shorter.
+    max_query_bytes: int = 256 * 1024
+    #: Longest update (authenticated: INSERT DATA may carry a lot).
+    max_update_bytes: int = 1024 * 1024
     allowed_services: frozenset[str] = frozenset()
+
+
+#: A query that uses SERVICE and fails while running gets this, not Oxigraph's message:
+#: that would say how the endpoint failed ("connection refused" on a host and port).
+SERVICE_FAILED = (
+    "the query could not be evaluated: a SERVICE endpoint did not answer usably, or the evaluation failed "
+    "(queries that use SERVICE get no details)"
+)
+#: Where the results go in the rendered query page (streamed in between its two halves).
+RESULTS_MARK = "<!--studygraph:results-->"
 
 
 class ProtocolError(Exception):
@@ -96,6 +111,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             return _error(error.status, error.message)
 
     def _query(req: Request) -> Response:
+        started = time.monotonic()  # the deadline counts from here: reading the query, waiting, running
         if req.method not in ("GET", "POST", "HEAD"):
             raise ProtocolError(405, "use GET or POST for SPARQL queries")
         query, defaults, named, formats = _read_query_request(req, settings.max_query_bytes)
@@ -104,24 +120,24 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         try:
             shape = inspect(query, settings.allowed_services)
         except QueryRefused as error:
-            raise ProtocolError(403, str(error)) from None
+            raise ProtocolError(error.status, str(error)) from None
         chosen, media = _choose_result_format(req, shape.form or "SELECT", formats)
         html = chosen == "html"
         graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
         job = QueryJob(
-            query=query,
-            format=("ttl" if graph_form else "json") if html else chosen,
+            query=shape.text,  # the guard's normal form, never the client's text
+            format=chosen,
             max_rows=settings.max_rows,
             default_graphs=defaults,
             named_graphs=named,
             union_default_graph=not shape.dataset or bool(defaults or named),
             base_iri=f"{base_url}/sparql",
             prefixes=prefixes(base_url) if graph_form else {},
-            within_cap=shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
+            within_cap=not html and shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
         )
         try:
-            result = pool.run(job)
-        except QueryTimeout as error:
+            result = pool.run(job, started)
+        except QueryStopped as error:
             response = _error(503, f"{error}. Narrow the query (LIMIT, more specific patterns) and try again.")
             response.headers["Retry-After"] = "5"
             return response
@@ -130,15 +146,14 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             response.headers["Retry-After"] = "1"
             return response
         except QueryFailed as error:
+            message = SERVICE_FAILED if shape.services and not error.syntax else str(error)
             if html:
-                return _page(req, query, error=str(error), status=400 if error.syntax else 500)
-            raise ProtocolError(400 if error.syntax else 500, str(error)) from None
+                return _page(req, query, error=message, status=400 if error.syntax else 500)
+            raise ProtocolError(400 if error.syntax else 500, message) from None
         if html:
-            data = _result_bytes(result).decode("utf-8")
-            if graph_form:
-                return _page(req, query, graph_text=data, truncated=result.truncated, rows=result.rows)
-            return _page(req, query, results=json.loads(data), truncated=result.truncated, rows=result.rows)
-        if result.path is None:
+            kind = "graph" if graph_form else "boolean" if shape.form == "ASK" else "table"
+            response = _results_page(query, kind, result)
+        elif result.path is None:
             response = Response(result.data, content_type=_with_charset(media))
         else:
             response = _spooled_response(req, result.path, _with_charset(media))
@@ -146,6 +161,24 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
         if result.truncated:
             response.headers["X-SPARQL-Truncated"] = f"true; the result was cut at {settings.max_rows} rows"
+        return response
+
+    def _results_page(query: str, kind: str, result: QueryResult) -> Response:
+        """The query page with the results the query process wrote as HTML (a table, a
+        boolean, or the triples as Turtle), streamed from memory or the spool file between
+        the page's two halves: the web process never holds more than a chunk of them."""
+        page = _render(query, kind=kind, rows=result.rows or 0, truncated=result.truncated, body=Markup(RESULTS_MARK))
+        head, tail = (part.encode() for part in page.split(RESULTS_MARK, 1))
+        if result.path is None:
+            data = result.data or b""
+            chunks: Iterator[bytes] = iter((head, data, tail))
+            size = len(data)
+        else:
+            spooled = _open_spooled(result.path)
+            size = os.fstat(spooled.fileno()).st_size
+            chunks = _between(head, spooled, tail)
+        response = Response(chunks, content_type="text/html; charset=utf-8", direct_passthrough=True)
+        response.content_length = len(head) + size + len(tail)
         return response
 
     def _no_query(req: Request, formats: tuple[str, ...]) -> Response:
@@ -159,14 +192,17 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         response.headers["Vary"] = "Accept"
         return response
 
-    def _page(req: Request, query: str, *, results: Any = None, graph_text: str | None = None, error: str | None = None, status: int = 200, truncated: bool = False, rows: int = 0) -> Response:
-        names = ["ttl", "nt", "rdf", "jsonld"] if graph_text is not None else ["json", "xml", "csv", "tsv"]
+    def _page(req: Request, query: str, *, error: str | None = None, status: int = 200) -> Response:
+        """The query page without results: empty, or with an error."""
+        return Response(_render(query, error=error), status=status, content_type="text/html; charset=utf-8")
+
+    def _render(query: str, *, kind: str | None = None, error: str | None = None, rows: int = 0, truncated: bool = False, body: Markup | None = None) -> str:
+        names = ["ttl", "nt", "rdf", "jsonld"] if kind == "graph" else ["json", "xml", "csv", "tsv"]
         download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
-        body = render_template(
-            "sparql.html", query=query or examples()[0]["query"], examples=examples(), results=results, graph_text=graph_text, error=error,
+        return render_template(
+            "sparql.html", query=query or examples()[0]["query"], examples=examples(), kind=kind, results=body, error=error,
             downloads=download, truncated=truncated, rows=rows, max_rows=settings.max_rows, deadline=settings.deadline_seconds,
         )
-        return Response(body, status=status, content_type="text/html; charset=utf-8")
 
     @app.route("/sparql/update", methods=["GET", "POST", "PUT", "DELETE"])
     def sparql_update() -> Response:
@@ -176,9 +212,10 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         try:
             if request.method != "POST":
                 raise ProtocolError(405, "updates are sent by POST")
-            update, using, using_named = _read_update_request(request, settings.max_query_bytes)
+            update, using, using_named = _read_update_request(request, settings.max_update_bytes)
             try:
-                update = add_using(update, using, using_named)
+                # The normal form, like queries: LOAD refused, SERVICE held to the allow-list.
+                update = add_using(inspect_update(update, settings.allowed_services), using, using_named)
             except QueryRefused as error:
                 raise ProtocolError(400, str(error)) from None
             with writes:
@@ -358,15 +395,27 @@ def _format_for_accept(header: str, graph: bool) -> Chosen:
     return choices[best]
 
 
-def _result_bytes(result: QueryResult) -> bytes:
-    """A whole result (for the query page), from memory or its spool file."""
-    if result.path is None:
-        return result.data or b""
+def _open_spooled(path: str) -> BinaryIO:
+    """A spool file, open and already unlinked: nothing is left behind whatever happens
+    to the connection (the handle keeps it readable)."""
+    spooled = open(path, "rb")
     try:
-        with open(result.path, "rb") as spooled:
-            return spooled.read()
+        os.unlink(path)
+    except OSError:
+        spooled.close()
+        raise
+    return spooled
+
+
+def _between(head: bytes, spooled: BinaryIO, tail: bytes) -> Iterator[bytes]:
+    """*head*, the spool file in chunks, then *tail*; the file is closed at the end."""
+    try:
+        yield head
+        while chunk := spooled.read(256 * 1024):
+            yield chunk
+        yield tail
     finally:
-        os.unlink(result.path)
+        spooled.close()
 
 
 def _spooled_response(req: Request, path: str, content_type: str) -> Response:
@@ -377,13 +426,8 @@ def _spooled_response(req: Request, path: str, content_type: str) -> Response:
     Waitress sends a wrapped file from the file itself, rather than copying a large body
     into its output buffer, which spills past 1 MiB into a temporary file of its own.
     """
-    spooled = open(path, "rb")
-    try:
-        os.unlink(path)
-        size = os.fstat(spooled.fileno()).st_size
-    except OSError:
-        spooled.close()
-        raise
+    spooled = _open_spooled(path)
+    size = os.fstat(spooled.fileno()).st_size
     response = Response(wrap_file(req.environ, spooled, buffer_size=256 * 1024), content_type=content_type, direct_passthrough=True)
     response.content_length = size
     return response

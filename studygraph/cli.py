@@ -19,7 +19,7 @@ from graph.loader import LoadEvent, LoadReport, Loader, check_index, load_fresh,
 from mappings.readers import FORMATS, ReadProgress, read_paths
 from mappings.urls import Urls, check_base_url
 
-from .config import DEFAULT_BASE_URL, Config
+from .config import DEFAULT_BASE_URL, Config, byte_size
 
 
 def _store_option(command):
@@ -453,14 +453,16 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 @click.option("--host", default=None, help="Address to listen on [env STUDYGRAPH_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [env STUDYGRAPH_PORT; default 8000].")
 @click.option("--threads", type=int, default=None, help="Worker threads [env STUDYGRAPH_THREADS; default 16].")
-def serve(store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None) -> None:
+@click.option("--query-memory", default=None, metavar="SIZE",
+              help="Memory limit of the SPARQL query process, e.g. 4G, 512M; 0 for none [env STUDYGRAPH_QUERY_MEMORY; default 4G].")
+def serve(store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None) -> None:
     """Serve the store: content-negotiated pages and data, search, and the write API.
 
     One process owns the embedded store and answers with a pool of threads (Waitress).
     Writes (POST /api/records, DELETE /api/records/SLUG) need the bearer token in
     STUDYGRAPH_TOKEN; without it they are refused.
     """
-    config = Config.from_env(store=store, base_url=base_url, host=host, port=port, threads=threads)
+    config = Config.from_env(store=store, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory)
     _serve(config)
 
 
@@ -510,10 +512,14 @@ def _serve(config: Config) -> None:
         cache_path=str(Path(config.store) / CACHE_FILE),
     )
     sparql_settings = SparqlSettings(
-        deadline_seconds=config.query_deadline, max_rows=config.max_rows,
+        deadline_seconds=config.query_deadline, max_rows=config.max_rows, max_query_bytes=config.max_query_bytes,
         allowed_services=frozenset(config.allowed_services.split()),
     )
-    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue)
+    try:
+        memory = byte_size(config.query_memory)
+    except ValueError as error:
+        raise click.ClickException(f"STUDYGRAPH_QUERY_MEMORY / --query-memory: {error}") from None
+    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue, memory=memory)
     app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the

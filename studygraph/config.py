@@ -36,6 +36,13 @@ class Config:
     #: Public SPARQL queries that may wait for a place; beyond them, 503. Keep workers +
     #: queue below the thread count, so waiting queries never hold every thread.
     query_queue: int = 4
+    #: Memory the query process may take, all its queries together (its heap and private
+    #: writable mappings, RLIMIT_DATA): "4G", "512M", "65536K" or bytes; "0" for no limit.
+    #: A query that grows past it gets 503, like one past the deadline.
+    query_memory: str = "4G"
+    #: Longest public SPARQL query, in bytes (longer ones get 413). The guard reads each
+    #: query in the web process before it runs; real queries are far shorter.
+    max_query_bytes: int = 256 * 1024
     #: Rows (or triples) after which a SPARQL result is cut.
     max_rows: int = 100_000
     #: SPARQL endpoints public queries may call with SERVICE (space-separated IRIs).
@@ -61,3 +68,16 @@ class Config:
             if item.type in ("int", "float") and isinstance(values.get(item.name), str):
                 values[item.name] = (int if item.type == "int" else float)(values[item.name])
         return replace(cls(), **values)
+
+
+_SIZE = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def byte_size(text: str) -> int:
+    """Bytes in a size such as "4G", "512M", "65536K" or "1048576" (binary units; an
+    optional trailing "B", "iB" is ignored); ValueError if it is not one."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned[-1:] in _SIZE else (cleaned, "")
+    if not number.replace(".", "", 1).isdigit():
+        raise ValueError(f"not a size: {text!r} (say 4G, 512M or a number of bytes)")
+    return int(float(number) * _SIZE[unit])

@@ -144,7 +144,7 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
     # The query process that ran it was killed (and reaped) and replaced.
     after = query_workers(server)
     assert len(after) == 1 and before not in after
-    assert not Path(f"/proc/{before}").exists()
+    wait_for(lambda: not Path(f"/proc/{before}").exists(), "the killed query process to be reaped")
     # The server goes on as normal: a page, then queries (on both workers).
     status, _, page = request(server, "GET", f"/items/{SEED}", headers={"Accept": "text/html"})
     assert status == 200 and SEED_TITLE.encode() in page
@@ -260,7 +260,11 @@ def test_service_to_an_endpoint_not_allow_listed_is_refused_without_connecting(s
     text = SERVICE_FORMS[form].format(url=url, allowed=f"{oxigraph}/query")
     status, _, body = query(server, text)
     assert 400 <= status < 500, body
-    assert b"SERVICE" in body and b"not allowed" in body
+    if form == "escaped-keyword":
+        # Oxigraph reads \\u escapes only in strings and IRIs: nor does the guard.
+        assert b"backslash outside a string or IRI" in body
+    else:
+        assert b"SERVICE" in body and b"not allowed" in body
     assert connections_made(listener) == 0
 
 
@@ -307,11 +311,11 @@ def test_a_long_get_url_is_refused(server):
 # ------------------------------------------------------------------------------ concurrency
 
 
-def one_worker_server(tmp_path_factory, name: str, queue: int):
-    """A live server with one query worker, a line of *queue* waiting queries and a 5 s deadline."""
+def one_worker_server(tmp_path_factory, name: str, queue: int, deadline: int = 5):
+    """A live server with one query worker, a line of *queue* waiting queries and a deadline."""
     live = LiveServer(load_records(tmp_path_factory, name), env={
         **scratch(tmp_path_factory, name), "STUDYGRAPH_QUERY_WORKERS": "1", "STUDYGRAPH_QUERY_QUEUE": str(queue),
-        "STUDYGRAPH_QUERY_DEADLINE": "5"})
+        "STUDYGRAPH_QUERY_DEADLINE": str(deadline)})
     yield live
     live.stop()
 
@@ -323,7 +327,8 @@ def one_worker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def one_worker_one_waiting(tmp_path_factory):
-    yield from one_worker_server(tmp_path_factory, "one-waiting", queue=1)
+    # A deadline long enough for the runaway to get two seconds of CPU on a busy machine.
+    yield from one_worker_server(tmp_path_factory, "one-waiting", queue=1, deadline=15)
 
 
 def test_queries_beyond_the_worker_cap_get_503(one_worker):
@@ -475,7 +480,11 @@ def test_update_with_the_token(server):
 def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_worker_one_waiting):
     """One worker, room for one waiting query. While a runaway holds the worker, two more
     queries arrive: one takes the place in line and is answered once the runaway is
-    stopped at the deadline; the other finds the line full and gets 503 at once."""
+    stopped at its deadline; the other finds the line full and gets 503 at once.
+
+    The waiting counts against the waiting query's own deadline, so the two are sent once
+    the runaway has used two seconds of CPU (hence run two seconds of the clock at least):
+    when the runaway is stopped, two seconds of the waiting query's deadline are left."""
     server = one_worker_one_waiting
     [worker] = query_workers(server)
     assert query(server, TITLE)[0] == 200
@@ -484,7 +493,7 @@ def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_work
     runaway = threading.Thread(target=lambda: answers.update(runaway=query(server, RUNAWAY)))
     runaway.start()
     try:
-        wait_for(lambda: cpu_ticks(worker) >= idle + os.sysconf("SC_CLK_TCK") // 10, "the runaway query to run on the only worker")
+        wait_for(lambda: cpu_ticks(worker) >= idle + 2 * os.sysconf("SC_CLK_TCK"), "the runaway query to run two seconds on the only worker")
         others = [threading.Thread(target=lambda n=n: answers.update({n: query(server, TITLE)})) for n in (1, 2)]
         for thread in others:
             thread.start()
