@@ -23,6 +23,7 @@ import pytest
 import rdflib
 
 from conftest import BASE, RECORDS, LiveServer, cpu_ticks, free_port, run_cli, wait_for, wait_until_listening
+from sparql_support import query, query_processes, request
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -40,45 +41,8 @@ JSON_RESULTS = "application/sparql-results+json"
 # ------------------------------------------------------------------------------ helpers
 
 
-def request(server: LiveServer, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 60):
-    """One request on its own connection: (status, lower-cased headers, body)."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
-
-
-def query(server: LiveServer, text: str, accept: str = JSON_RESULTS, timeout: float = 60):
-    return request(server, "POST", "/sparql", text.encode(), {"Content-Type": "application/sparql-query", "Accept": accept}, timeout)
-
-
 def bindings(body: bytes) -> list[dict[str, str]]:
     return [{k: v["value"] for k, v in row.items()} for row in json.loads(body)["results"]["bindings"]]
-
-
-def children(pid: int) -> dict[int, bytes]:
-    """The child processes of *pid* (from each /proc/N/stat's PPID) and their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:  # the process ended while we looked
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found[int(entry.name)] = cmdline
-    return found
-
-
-def query_workers(server: LiveServer) -> set[int]:
-    """PIDs of the server's query worker processes (multiprocessing spawn children)."""
-    return {pid for pid, cmdline in children(server.process.pid).items() if b"spawn_main" in cmdline}
 
 
 def scratch(tmp_path_factory, name: str) -> dict[str, str]:
@@ -132,7 +96,7 @@ def server(tmp_path_factory, oxigraph):
 
 
 def test_a_runaway_query_is_stopped_at_the_deadline(server):
-    [before] = query_workers(server)
+    [before] = query_processes(server)
     started = time.monotonic()
     status, headers, body = query(server, RUNAWAY)
     elapsed = time.monotonic() - started
@@ -142,7 +106,7 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
     message = body.decode()
     assert "deadline" in message and f"{DEADLINE} s" in message and "LIMIT" in message, message
     # The query process that ran it was killed (and reaped) and replaced.
-    after = query_workers(server)
+    after = query_processes(server)
     assert len(after) == 1 and before not in after
     wait_for(lambda: not Path(f"/proc/{before}").exists(), "the killed query process to be reaped")
     # The server goes on as normal: a page, then queries (on both workers).
@@ -151,7 +115,7 @@ def test_a_runaway_query_is_stopped_at_the_deadline(server):
     for _ in range(3):
         status, _, body = query(server, TITLE)
         assert status == 200 and bindings(body) == [{"title": SEED_TITLE}]
-    assert query_workers(server) == after
+    assert query_processes(server) == after
 
 
 def test_a_large_result_is_sent_whole_from_its_spool_file(server):
@@ -337,7 +301,7 @@ def test_queries_beyond_the_worker_cap_get_503(one_worker):
     "Busy" is read from the worker itself: an idle worker waits on its pipe and uses no
     CPU, so once it has used a tenth of a second of CPU more than after a query it
     finished, it is evaluating the runaway."""
-    [worker] = query_workers(one_worker)
+    [worker] = query_processes(one_worker)
     status, _, body = query(one_worker, TITLE)  # the worker is up, has opened the store, and is idle again
     assert status == 200, body
     idle = cpu_ticks(worker)
@@ -486,7 +450,7 @@ def test_a_query_waits_in_line_for_a_busy_worker_and_the_line_is_capped(one_work
     the runaway has used two seconds of CPU (hence run two seconds of the clock at least):
     when the runaway is stopped, two seconds of the waiting query's deadline are left."""
     server = one_worker_one_waiting
-    [worker] = query_workers(server)
+    [worker] = query_processes(server)
     assert query(server, TITLE)[0] == 200
     idle = cpu_ticks(worker)
     answers: dict = {}

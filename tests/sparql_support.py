@@ -29,9 +29,9 @@ def query(server: LiveServer, text: str, accept: str = "application/sparql-resul
     return request(server, "POST", "/sparql", text.encode(), {"Content-Type": "application/sparql-query", "Accept": accept}, timeout)
 
 
-def query_processes(server: LiveServer) -> set[int]:
-    """PIDs of the server's query processes (its multiprocessing spawn children)."""
-    found = set()
+def children(pid: int) -> dict[int, bytes]:
+    """The child processes of *pid* (from each /proc/N/stat's PPID) and their command lines."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -40,9 +40,14 @@ def query_processes(server: LiveServer) -> set[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:  # the process ended while we looked
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == server.process.pid and b"spawn_main" in cmdline:
-            found.add(int(entry.name))
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
     return found
+
+
+def query_processes(server: LiveServer) -> set[int]:
+    """PIDs of the server's query processes (its multiprocessing spawn children)."""
+    return {pid for pid, cmdline in children(server.process.pid).items() if b"spawn_main" in cmdline}
 
 
 class Listener:
