@@ -220,9 +220,10 @@ class Server(TcpWSGIServer):
             if channel.linger_until is not None and monotonic > channel.linger_until:
                 HTTPChannel.handle_close(channel)
             elif channel.overdue(monotonic) or (channel.requests and channel.total_outbufs_len and channel.last_activity < idle_since):
-                # Closed by the loop's next write pass; a worker thread waiting for this
-                # client to read is woken by the close and stops (ClientDisconnected).
-                channel.will_close = True
+                # Closed now: ``will_close`` would wait for a write pass, which never
+                # comes for a client that does not read (its socket is never writable).
+                # A worker thread waiting for it to read wakes and stops (ClientDisconnected).
+                channel.handle_close()
 
 
 def refuse(connection: socket.socket, retry_after: int) -> None:

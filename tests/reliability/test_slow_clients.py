@@ -13,12 +13,14 @@ import json
 import os
 import select
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import BASE, RECORDS, LiveServer, load_shared_records, run_cli, wait_for
+from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, load_shared_records, run_cli, wait_for, wait_until_listening
 from studygraph.synthetic import write_jsonl
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
@@ -254,3 +256,43 @@ def test_connections_past_the_cap_are_refused_not_queued(small_store):
         assert page(capped) == 200
     finally:
         capped.stop()
+
+
+#: A WSGI app streaming 128 MiB in 64 KiB chunks at /stream, and "ok" elsewhere, on
+#: server.connections with one worker thread: what a streamed response to a client that
+#: stops reading does to that thread.
+STREAMING_SERVER = """
+import sys
+from server import connections
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    if environ["PATH_INFO"] == "/stream":
+        return (b"x" * 65536 for _ in range(2048))
+    return [b"ok"]
+
+limits = connections.Limits(idle_timeout=1, stream_buffer_bytes=65536)
+connections.create(app, host="127.0.0.1", port=int(sys.argv[1]), threads=1, limits=limits,
+                   refuses_body=lambda method, path, authorization: False, max_body_bytes=1000).run()
+"""
+
+
+def test_a_client_that_stops_reading_a_stream_frees_its_thread(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", STREAMING_SERVER, str(port)], cwd=ROOT, stderr=subprocess.PIPE)
+    try:
+        wait_until_listening(process, port)
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.settimeout(PATIENCE)
+        stalled.connect(("127.0.0.1", port))
+        stalled.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert stalled.recv(12) == b"HTTP/1.1 200", "the stream is being written to it"
+        # The one worker thread is writing the stream and waits for this client to read;
+        # after the idle deadline the connection is closed and the thread is free again.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ok", timeout=PATIENCE) as response:
+            assert response.read() == b"ok"
+        assert closed_by_server(stalled)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
