@@ -136,6 +136,9 @@ class Channel(HTTPChannel):
         self.served = False
         self.refused_body = False
         self.linger_until: float | None = None
+        #: When a byte of output was last sent, or output last became pending: a client
+        #: is stalled when output has waited for it longer than ``idle_timeout``.
+        self.progress = self.opened
 
     def service(self) -> None:
         """Serve the first request in line (in a worker thread); noted before its answer
@@ -144,6 +147,22 @@ class Channel(HTTPChannel):
         self.refused_body = self.refused_body or getattr(self.requests[0], "refused", False)
         super().service()
 
+    def write_soon(self, data: Any) -> int:
+        if not self.total_outbufs_len:
+            self.progress = time.monotonic()
+        return super().write_soon(data)
+
+    def _flush_some(self, do_close: bool = True) -> bool:
+        sent = super()._flush_some(do_close=do_close)
+        if sent:
+            self.progress = time.monotonic()
+        return sent
+
+    def stalled(self, now: float) -> bool:
+        """Whether a response has waited longer than ``idle_timeout`` for the client to
+        read any of it."""
+        return bool(self.requests and self.total_outbufs_len) and now - self.progress > self.limits.idle_timeout
+
     def overdue(self, now: float) -> bool:
         """Whether the request being read (or the first one) is past its deadline."""
         if self.linger_until is not None:
@@ -151,6 +170,22 @@ class Channel(HTTPChannel):
         if self.request is not None and not self.request.completed:
             return now > self.request.deadline(self.limits)
         return not self.served and not self.requests and now > self.opened + self.limits.header_timeout
+
+    def end(self) -> None:
+        """Cut the connection (from the server's maintenance), to be closed by the loop.
+
+        ``will_close`` alone waits for a write pass, which never comes for a client that
+        does not read (its socket never becomes writable); closing the socket here would
+        free its descriptor during the loop's pass, and a connection accepted in that
+        same pass would take it and be closed by the stale poll event. Shut down, the
+        socket reports hang-up on the next poll and the loop closes it; a worker thread
+        waiting for this client to read then wakes and stops (ClientDisconnected)."""
+        self.will_close = True
+        if self.socket is not None:
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     # -- the lingering close after a refused body
 
@@ -215,15 +250,9 @@ class Server(TcpWSGIServer):
         ``idle_timeout`` while their response waits for them to read."""
         super().maintenance(now)
         monotonic = time.monotonic()
-        idle_since = now - self.adj.channel_timeout
         for channel in list(self.active_channels.values()):
-            if channel.linger_until is not None and monotonic > channel.linger_until:
-                HTTPChannel.handle_close(channel)
-            elif channel.overdue(monotonic) or (channel.requests and channel.total_outbufs_len and channel.last_activity < idle_since):
-                # Closed now: ``will_close`` would wait for a write pass, which never
-                # comes for a client that does not read (its socket is never writable).
-                # A worker thread waiting for it to read wakes and stops (ClientDisconnected).
-                channel.handle_close()
+            if channel.overdue(monotonic) or channel.stalled(monotonic):
+                channel.end()
 
 
 def refuse(connection: socket.socket, retry_after: int) -> None:
