@@ -246,8 +246,9 @@ def test_requests_past_their_deadlines_are_closed(small_store):
 
 def test_connections_past_the_cap_are_refused_not_queued(small_store):
     capped = LiveServer(small_store, env={"STUDYGRAPH_CONNECTION_LIMIT": "10", "STUDYGRAPH_HEADER_TIMEOUT": "600"})
-    idle = [socket.create_connection(("127.0.0.1", capped.port), timeout=PATIENCE) for _ in range(10)]
+    idle: list[socket.socket] = []
     try:
+        idle += [socket.create_connection(("127.0.0.1", capped.port), timeout=PATIENCE) for _ in range(10)]
         wait_for(lambda: accepted(capped) >= 10, "the server to hold ten connections")
         extra = socket.create_connection(("127.0.0.1", capped.port), timeout=PATIENCE)
         try:
@@ -261,13 +262,13 @@ def test_connections_past_the_cap_are_refused_not_queued(small_store):
                 assert b"Retry-After:" in answer
         finally:
             extra.close()
-    finally:
         for connection in idle:
             connection.close()
-    try:
         wait_for(lambda: accepted(capped) < 10, "the idle connections to be closed")
         assert page(capped) == 200
     finally:
+        for connection in idle:
+            connection.close()
         capped.stop()
 
 
