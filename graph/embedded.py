@@ -38,6 +38,7 @@ from mappings.identity import Identity, source_of
 from mappings.urls import Urls
 
 from . import descriptions
+from .disk import is_disk_full
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
@@ -67,14 +68,6 @@ class _Reopening:
 
     def __getattr__(self, name: str) -> object:
         raise OSError(errno.EAGAIN, "the store is being reopened after a full disk; try again")
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """Whether *error* says the disk had no room (RocksDB, SQLite or the OS saying so)."""
-    if isinstance(error, StoreFull) or getattr(error, "errno", None) == errno.ENOSPC:
-        return True
-    text = str(error)
-    return "No space left" in text or "disk is full" in text
 
 
 def is_fresh(path: str | os.PathLike[str]) -> bool:

@@ -8,7 +8,6 @@ workers' checkpoint after a change.
 
 from __future__ import annotations
 
-import hmac
 import json
 import threading
 from typing import Any, Callable
@@ -20,6 +19,9 @@ from mappings.keys import is_slug
 from mappings.readers import FORMATS as READ_FORMATS
 from mappings.readers import read_bytes
 from mappings.urls import Urls
+
+from . import auth, errors
+from .params import ParameterError
 
 #: Reader format of a write by its Content-Type (anything else is recognised by content).
 FORMAT_BY_CONTENT_TYPE = {
@@ -33,28 +35,14 @@ FORMAT_BY_CONTENT_TYPE = {
 }
 
 
-def _plain(text: str, status: int) -> Response:
-    return Response(text, status=status, content_type="text/plain; charset=utf-8")
-
-
 def bearer_guard(token: str | None) -> Callable[[], Response | None]:
-    """A check for the write token: None when the request may write, else the refusal."""
-
-    def authorised() -> Response | None:
-        if not token:
-            return _plain("writes are disabled: the server has no STUDYGRAPH_TOKEN\n", 403)
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            response = _plain("a valid bearer token is required\n", 401)
-            response.headers["WWW-Authenticate"] = 'Bearer realm="studygraph"'
-            return response
-        return None
-
-    return authorised
+    """A check for the write token: None when the request may write, else the refusal.
+    (The app runs it before every request to a token path: server.auth.guard.)"""
+    return lambda: auth.refusal(token)
 
 
 def register(
-    app: Flask, *, store: Any, urls: Urls, pool: Any, authorised: Callable[[], Response | None], writes: threading.Lock,
+    app: Flask, *, store: Any, urls: Urls, pool: Any, writes: threading.Lock,
     forget: Callable[[str], None] = lambda path: None, written: Callable[[list[str]], None] = lambda slugs: None,
 ) -> None:
     """Add the write routes; *forget* drops a deleted document's cached representations,
@@ -62,13 +50,10 @@ def register(
 
     @app.route("/api/records", methods=["POST"])
     def post_records() -> Response:
-        refused = authorised()
-        if refused is not None:
-            return refused
-        body = request.get_data(cache=False)
         format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
         if format_name is not None and format_name not in READ_FORMATS:
-            return _plain(f"unknown format; use one of {', '.join(READ_FORMATS)}\n", 400)
+            raise ParameterError("format", f"unknown format; use one of {', '.join(READ_FORMATS)}")
+        body = request.get_data(cache=False)
         changed: list[str] = []
 
         def note_change(event: LoadEvent) -> None:
@@ -91,15 +76,12 @@ def register(
 
     @app.route("/api/records/<slug>", methods=["DELETE"])
     def delete_record(slug: str) -> Response:
-        refused = authorised()
-        if refused is not None:
-            return refused
         if not is_slug(slug):
-            return _plain("no such record\n", 404)
+            return errors.answer(404, f"no record /items/{slug}")
         with writes:
             deleted = store.delete(urls.item(slug))
             if pool is not None and deleted:
                 pool.refresh()
         if deleted:
             forget(f"/items/{slug}")
-        return Response(status=204) if deleted else _plain("no such record\n", 404)
+        return Response(status=204) if deleted else errors.answer(404, f"no record /items/{slug}")

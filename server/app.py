@@ -20,10 +20,11 @@ from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
 
-from . import api, documents, federation, listing, sparql, views
+from . import api, auth, documents, errors, federation, listing, params, sparql, views
 from .cache import RepresentationCache, open_disk_cache, render_version, variant_key
 from .documents import Document
-from .http import document_headers, etag_for, not_modified
+from .dump import DumpFiles
+from .http import document_headers, etag_for, not_modified, security_headers
 from .negotiation import (
     FORMATS,
     SUFFIX_RULE,
@@ -32,6 +33,7 @@ from .negotiation import (
     UnknownProfile,
     choose_format,
     choose_profile,
+    content_type,
     profiles,
     split_suffix,
 )
@@ -65,13 +67,12 @@ class ServerSettings:
     cache_bytes: int = 256 * 1024 * 1024
     #: SQLite file of rendered representations kept across restarts (None: memory only).
     cache_path: str | None = None
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    #: Directory the dump file (/dump.nq.gz) is built in, once per store state (None: a
+    #: temporary directory of this process).
+    dump_dir: str | None = None
+    #: Dumps built at once (for different store states); a request that would start
+    #: another, or that finds its dump being built, gets 503 with Retry-After.
+    dump_builds: int = 1
 
 
 def create_app(
@@ -92,11 +93,14 @@ def create_app(
     cache = RepresentationCache(settings.cache_bytes, open_disk_cache(settings.cache_path) if settings.cache_path else None)
     available_profiles = profiles(urls.base)
     app.extensions["studygraph"] = {"store": store, "settings": settings, "urls": urls, "cache": cache}
+    errors.register(app, messages={413: f"request body larger than {settings.max_body_bytes} bytes"})
+    # The token is checked before any view runs, so a refused request's body is never read.
+    app.before_request(auth.guard(settings.token))
 
     @app.before_request
     def limit_url() -> Any:
         if len(request.full_path.encode()) > settings.max_url_bytes:
-            return _plain(f"URL longer than {settings.max_url_bytes} bytes\n", 414)
+            return errors.answer(414, f"URL longer than {settings.max_url_bytes} bytes")
         return None
 
     @app.after_request
@@ -105,14 +109,15 @@ def create_app(
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = "Link, ETag, Content-Location, Vary"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        security_headers(response)
         return response
 
     def serve_document(load: Callable[[], Document | None], path: str, suffix: Format | None, offered=FORMATS) -> Response:
         try:
             profile = choose_profile(available_profiles, request.args.get("_profile"), request.headers.get("Accept-Profile"))
             chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"), offered)
-        except UnknownProfile:
-            return _plain("unknown profile; ?_profile=alt lists the profiles\n", 400)
+        except UnknownProfile as error:
+            raise params.ParameterError("_profile", f"unknown profile {params.quoted(str(error))}; ?_profile=alt lists the profiles") from None
         except NotAcceptable as error:
             return _not_acceptable(error)
         document = load()
@@ -185,7 +190,7 @@ def create_app(
         if not is_slug(key):
             found = is_slug(key.lower()) and store.description_triples(documents.node_thing(urls, segment, key.lower()))
             return _canonical(key, suffix) if found else _not_found(suffix or FORMATS[0], request.path)
-        page = views.page_number()
+        page = params.page(request.args)
         return serve_document(lambda: documents.node(store, urls, segment, key, index, page), f"/{segment}/{key}", suffix)
 
     @app.route("/<segment>", methods=["GET", "HEAD"])
@@ -193,7 +198,7 @@ def create_app(
         segment, suffix = split_suffix(segment)
         if segment not in documents.INDEX_KINDS:
             abort(404)
-        page = views.page_number()
+        page = params.page(request.args)
         return serve_document(lambda: documents.node_list(urls, index, segment, page), f"/{segment}", suffix)
 
     @app.route("/profiles/<key>", methods=["GET", "HEAD"])
@@ -221,14 +226,11 @@ def create_app(
     @app.route("/catalog" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def catalog(ext: str | None = None) -> Response:
         _, suffix = split_suffix("catalog" + (ext or ""))
-        try:
-            page = documents.CatalogPage(
-                after=request.args.get("after") or None,
-                before=request.args.get("before"),
-                modified_since=listing.parse_since(request.args.get("modified_since")),
-            )
-        except ValueError as error:
-            return _plain(f"{error}\n", 400)
+        page = documents.CatalogPage(
+            after=params.cursor(request.args, "after") or None,
+            before=params.cursor(request.args, "before"),
+            modified_since=params.optional_moment(request.args, "modified_since"),
+        )
         return serve_document(lambda: documents.catalog(store, urls, index, page, settings.catalog_page_size), "/catalog", suffix)
 
     @app.route("/context.jsonld", methods=["GET", "HEAD"])
@@ -251,12 +253,10 @@ def create_app(
         _, suffix = split_suffix("items" + (ext or ""))
         try:
             chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"))
-            params = listing.listing_params(request, settings.page_size)
+            search = listing.listing_params(request, settings.page_size)
         except NotAcceptable as error:
             return _not_acceptable(error)
-        except listing.ListingError as error:
-            return _plain(f"{error}\n", 400)
-        result = index.search(**params)
+        result = index.search(**search)
         path = "/items"
         if chosen.name == "html":
             kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "page")]
@@ -265,8 +265,8 @@ def create_app(
                 for f in FORMATS if f.rdf
             ]
             body = render_template(
-                "items.html", result=result, search_text=params["text"], facets=listing.facet_links(request, result.facets),
-                pager=views.pager(result.page, result.size, result.total), kept=kept, years=params["years"] or (None, None),
+                "items.html", result=result, search_text=search["text"], facets=listing.facet_links(request, result.facets),
+                pager=views.pager(result.page, result.size, result.total), kept=kept, years=search["years"] or (None, None),
                 decades=listing.decade_links(request, result.decades), formats=alternates,
             )
         else:
@@ -281,10 +281,12 @@ def create_app(
     authorised = api.bearer_guard(settings.token)
     renderer = BackgroundRenderer(app)
     app.extensions["studygraph"]["renderer"] = renderer
-    api.register(app, store=store, urls=urls, pool=pool, authorised=authorised, writes=writes, forget=cache.forget, written=renderer.add)
+    api.register(app, store=store, urls=urls, pool=pool, writes=writes, forget=cache.forget, written=renderer.add)
 
+    dumps = DumpFiles(store, settings.dump_dir, builds=settings.dump_builds)
+    app.extensions["studygraph"]["dumps"] = dumps
     federation.register(app, store=store, base_url=urls.base, not_acceptable=_not_acceptable, content_type=_content_type,
-                        sitemap_size=settings.sitemap_size)
+                        sitemap_size=settings.sitemap_size, dumps=dumps)
     void_cache = VoidCache(store, urls.base)
 
     @app.route("/.well-known/void", methods=["GET", "HEAD"])
@@ -312,23 +314,16 @@ def create_app(
 
     @app.errorhandler(404)
     def page_not_found(error: Exception) -> Response:
-        return _plain("not found\n", 404)
-
-    @app.errorhandler(413)
-    def too_large(error: Exception) -> Response:
-        return _plain(f"request body larger than {settings.max_body_bytes} bytes\n", 413)
+        return errors.answer(404, f"nothing is published at {request.path}")
 
     return app
 
 
-def _content_type(chosen: Format) -> str:
-    if chosen.media_type.startswith("text/") or chosen.name in ("jsonld", "rdf", "nt", "nq", "trig"):
-        return f"{chosen.media_type}; charset=utf-8"
-    return chosen.media_type
+_content_type = content_type
 
 
 def _plain(text: str, status: int) -> Response:
-    return Response(text, status=status, content_type="text/plain; charset=utf-8")
+    return errors.plain(text, status)
 
 
 def _not_acceptable(error: NotAcceptable) -> Response:
@@ -340,22 +335,7 @@ def _not_acceptable(error: NotAcceptable) -> Response:
 
 def _not_found(chosen: Format, path: str) -> Response:
     """404 in the format asked for, so a client parsing Turtle gets Turtle."""
-    message = f"nothing is published at {path}"
-    bodies = {
-        "html": None,
-        "jsonld": json.dumps({"@context": {}, "@graph": [], "error": message}),
-        "ttl": f"# {message}\n",
-        "trig": f"# {message}\n",
-        "nt": "",
-        "nq": "",
-        "rdf": '<?xml version="1.0" encoding="UTF-8"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n',
-    }
-    body = bodies[chosen.name]
-    if body is None:
-        body = render_template("error.html", status=404, title="Not found", message=message)
-    response = Response(body, status=404, content_type=_content_type(chosen))
-    response.headers["Vary"] = "Accept, Accept-Profile"
-    return response
+    return errors.document_error(chosen, 404, f"nothing is published at {path}")
 
 
 def _alternates(document: Document, chosen: Format, available, urls: Urls) -> Response:

@@ -8,12 +8,7 @@ follows links learns of deletions too.
 
 from __future__ import annotations
 
-import datetime as dt
-import gzip
-import io
-import queue
-import threading
-from typing import Any, Iterator
+from typing import Any
 
 from xml.sax.saxutils import escape
 
@@ -22,7 +17,10 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from mappings.terms import RDF, XSD
 
+from . import errors, params
 from .documents import HYDRA
+from .dump import DumpBusy, DumpFiles
+from .dump import send as send_dump
 from .negotiation import SUFFIX_RULE, NotAcceptable, choose_format, split_suffix
 from .representations import serialise
 
@@ -35,7 +33,8 @@ CHANGES_PAGE = 1000
 SITEMAP_SIZE = 50_000
 
 
-def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type, sitemap_size: int = SITEMAP_SIZE) -> None:
+def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type, dumps: DumpFiles,
+             sitemap_size: int = SITEMAP_SIZE) -> None:
     @app.route("/changes", methods=["GET", "HEAD"])
     @app.route("/changes" + SUFFIX_RULE, methods=["GET", "HEAD"])
     def changes(ext: str | None = None) -> Response:
@@ -44,18 +43,9 @@ def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_t
             chosen = choose_format(suffix, request.args.get("format"), request.headers.get("Accept"))
         except NotAcceptable as error:
             return not_acceptable(error)
-        since = (request.args.get("since") or "").strip()
-        after, time = 0, None
-        if since.isdigit():
-            after = int(since)
-        elif since:
-            try:
-                moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
-            except ValueError:
-                return Response("since= takes a change token (a number) or an ISO date/datetime\n", 400, content_type="text/plain; charset=utf-8")
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
-            time = moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        after, time = params.since(request.args)
+        # The page's own IRI names where it starts in canonical form (a date as UTC).
+        since = time if time is not None else str(after) if (request.args.get("since") or "").strip() else ""
         log = store.changes
         entries = log.since(after=after, time=time, limit=CHANGES_PAGE) if log is not None else []
         latest = log.latest() if log is not None else 0
@@ -71,12 +61,13 @@ def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_t
 
     @app.route("/dump.nq.gz", methods=["GET", "HEAD"])
     def dump() -> Response:
-        """The whole dataset as gzipped N-Quads, streamed as it is written."""
-        if request.method == "HEAD":
-            return Response(content_type="application/n-quads", headers={"Content-Encoding": "gzip"})
-        response = Response(_gzipped_export(store), content_type="application/gzip")
-        response.headers["Content-Disposition"] = 'attachment; filename="dump.nq.gz"'
-        return response
+        """The whole dataset as gzipped N-Quads: a file per store state (server.dump)."""
+        try:
+            current = dumps.current()
+        except DumpBusy as busy:
+            return errors.answer(503, f"{busy}: the dump of the store's current state is being built",
+                                 headers={"Retry-After": str(busy.retry_after)})
+        return send_dump(current)
 
     @app.route("/sitemap.xml")
     def sitemap_index() -> Response:
@@ -88,8 +79,9 @@ def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_t
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{SITEMAP_NS}">{entries}</sitemapindex>\n'
         return Response(body, content_type="application/xml; charset=utf-8")
 
-    @app.route("/sitemap-<int:number>.xml")
-    def sitemap(number: int) -> Response:
+    @app.route("/sitemap-<part>.xml")
+    def sitemap(part: str) -> Response:
+        number = params.sitemap_number(part)
         index = store.index
         rows = index.sitemap_page(number, sitemap_size) if index is not None else []
         if not rows and number > 0:
@@ -126,55 +118,3 @@ def change_triples(base_url: str, since: str, entries: list, latest: int) -> lis
             Triple(activity, NamedNode(f"{base_url}/vocab#changeSequence"), Literal(str(entry.sequence), datatype=NamedNode(XSD + "integer"))),
         ]
     return triples
-
-
-def _gzipped_export(store: Any) -> Iterator[bytes]:
-    """Run the export in a thread, gzip it, and yield the compressed bytes as they come."""
-    chunks: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=16)
-    cancelled = threading.Event()
-
-    class Pipe(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data) -> int:
-            if cancelled.is_set():
-                raise BrokenPipeError("the client went away")
-            chunks.put(bytes(data))
-            return len(data)
-
-    def produce() -> None:
-        try:
-            with gzip.GzipFile(fileobj=Pipe(), mode="wb", compresslevel=6) as compressed:
-                store.export(io.BufferedWriter(_Forward(compressed), buffer_size=1 << 20), "nq")
-            chunks.put(None)
-        except BaseException as error:  # handed to the consumer
-            chunks.put(error)
-
-    threading.Thread(target=produce, name="dump", daemon=True).start()
-    try:
-        while True:
-            item = chunks.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        cancelled.set()
-        while not chunks.empty():
-            chunks.get_nowait()
-
-
-class _Forward(io.RawIOBase):
-    """A raw stream that forwards writes to another file object (the gzip writer)."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.target.write(data)
-        return len(data)

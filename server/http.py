@@ -79,3 +79,33 @@ def document_headers(
     if profile is not None:
         links.append(f'<{profile.uri}>; rel="profile"')
     response.headers["Link"] = ", ".join(links)
+
+
+#: Content-Security-Policy of every HTML page. Pages load only their own stylesheet and
+#: scripts (static/sparql.js: no inline script, no inline handler, no CDN), submit forms
+#: only here, and may not be framed. The study page's ``<script
+#: type="application/ld+json">`` is a data block, which CSP does not govern (browsers
+#: never execute it; crawlers read it as text), so it needs no hash.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    # frame-ancestors for browsers that predate CSP 2.
+    "X-Frame-Options": "DENY",
+    # Other sites (DOI resolvers, landing pages) learn only that a visitor came from here.
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+def security_headers(response: Response) -> None:
+    """Add the security headers to *response* if it is an HTML page."""
+    if response.mimetype == "text/html":
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)

@@ -6,7 +6,6 @@ collections with paging links, so a client can walk every page.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +14,9 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from mappings.terms import DCT, SCHEMA
 
+from . import params
 from .documents import HYDRA, hydra_view
+
 #: Facets offered, in display order, with their headings.
 FACET_TITLES = {
     "keyword": "Keywords",
@@ -34,40 +35,18 @@ FACET_SEGMENTS = {
     "country": "countries",
     "study-design": "study-designs",
 }
-MAX_PAGE = 10000
 MAX_QUERY_CHARS = 500
 
 
-class ListingError(ValueError):
-    """A listing request that cannot be answered (bad page or year)."""
-
-
 def listing_params(request: Request, page_size: int) -> dict[str, Any]:
-    """The search parameters of a request, validated."""
+    """The search parameters of a request, validated (server.params: a bad page or year
+    is a 400 naming it)."""
     text = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS] or None
     filters = {name: [v[:200] for v in request.args.getlist(name)[:20] if v] for name in FACET_TITLES}
     filters = {k: v for k, v in filters.items() if v}
-    try:
-        page = int(request.args.get("page", "1"))
-        years = tuple(int(request.args[k]) if request.args.get(k) else None for k in ("from", "to"))
-    except ValueError:
-        raise ListingError("page, from and to must be whole numbers") from None
-    if not 1 <= page <= MAX_PAGE:
-        raise ListingError(f"page must be between 1 and {MAX_PAGE}")
+    page = params.page(request.args)
+    years = (params.year(request.args, "from"), params.year(request.args, "to"))
     return {"text": text, "filters": filters, "years": years if any(y is not None for y in years) else None, "page": page, "size": page_size}
-
-
-def parse_since(value: str | None) -> str | None:
-    """An ISO date or date-time as the UTC ``xsd:dateTime`` the index stores, or None."""
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("modified_since takes an ISO date (2024-01-31) or date-time (2024-01-31T12:00:00Z)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def page_url(path: str, request: Request, page: int | None) -> str:

@@ -92,6 +92,13 @@ class NotAcceptable(Exception):
         self.reason = reason
 
 
+def content_type(chosen: Format) -> str:
+    """The Content-Type header of an answer in *chosen*: text and the RDF syntaxes are UTF-8."""
+    if chosen.media_type.startswith("text/") or chosen.name in ("jsonld", "rdf", "nt", "nq", "trig"):
+        return f"{chosen.media_type}; charset=utf-8"
+    return chosen.media_type
+
+
 def split_suffix(key: str) -> tuple[str, Format | None]:
     """``"abc.ttl"`` -> ``("abc", turtle)``; a key without a known suffix is returned whole."""
     match = _SUFFIX.match(key)

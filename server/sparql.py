@@ -31,6 +31,7 @@ from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, Query
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
 from graph.sparql_results import RESULT_FORMATS
 
+from . import errors
 from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 
@@ -224,6 +225,8 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
                 except SyntaxError as error:
                     raise ProtocolError(400, str(error)) from None
                 except OSError as error:
+                    if errors.is_disk_full(error):
+                        raise  # 507, by the app's error handler (server.errors)
                     raise ProtocolError(500, str(error)) from None
                 pool.refresh()
         except ProtocolError as error:

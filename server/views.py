@@ -17,6 +17,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
 from mappings.urls import Urls
 
+from . import params
 from .documents import INDEX_KINDS, LIST_PAGE_SIZE, NODE_PAGE_SIZE, PROF, Document, select
 from .listing import page_url
 from .negotiation import FORMATS
@@ -451,10 +452,8 @@ def _summary(text: str, limit: int = 300) -> str:
 
 
 def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100000))
-    except ValueError:
-        return 1
+    """The request's ``?page=`` (server.params.page: a bad one is a 400, never page 1)."""
+    return params.page(request.args)
 
 
 def pager(page: int, size: int, total: int) -> dict[str, Any] | None:

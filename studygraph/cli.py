@@ -8,12 +8,14 @@ import signal
 import sqlite3
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Iterable
 
 import click
 
-from graph.embedded import EmbeddedStore, StoreError, is_disk_full, is_fresh
+from graph.disk import is_disk_full
+from graph.embedded import EmbeddedStore, StoreError, is_fresh
 from graph.backend import EXPORT_FORMATS
 from graph.loader import LoadEvent, LoadReport, Loader, check_index, load_fresh, recover
 from mappings.readers import FORMATS, ReadProgress, read_paths
@@ -455,14 +457,25 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 @click.option("--threads", type=int, default=None, help="Worker threads [env STUDYGRAPH_THREADS; default 16].")
 @click.option("--query-memory", default=None, metavar="SIZE",
               help="Memory limit of the SPARQL query process, e.g. 4G, 512M; 0 for none [env STUDYGRAPH_QUERY_MEMORY; default 4G].")
-def serve(store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None) -> None:
+@click.option("--connection-limit", type=int, default=None, help="Open connections kept; past it, 503 [env STUDYGRAPH_CONNECTION_LIMIT; default 1000].")
+@click.option("--header-timeout", type=float, default=None, help="Seconds a request's headers may take [env STUDYGRAPH_HEADER_TIMEOUT; default 20].")
+@click.option("--body-timeout", type=float, default=None, help="Seconds a request's body may take [env STUDYGRAPH_BODY_TIMEOUT; default 120].")
+@click.option("--idle-timeout", type=int, default=None, help="Seconds a connection may stay silent, mid-response too [env STUDYGRAPH_IDLE_TIMEOUT; default 60].")
+def serve(
+    store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None,
+    connection_limit: int | None, header_timeout: float | None, body_timeout: float | None, idle_timeout: int | None,
+) -> None:
     """Serve the store: content-negotiated pages and data, search, and the write API.
 
-    One process owns the embedded store and answers with a pool of threads (Waitress).
+    One process owns the embedded store and answers with a pool of threads (Waitress,
+    with deadlines and a connection cap against slow clients: server/connections.py).
     Writes (POST /api/records, DELETE /api/records/SLUG) need the bearer token in
-    STUDYGRAPH_TOKEN; without it they are refused.
+    STUDYGRAPH_TOKEN; without it they are refused, before their body is read.
     """
-    config = Config.from_env(store=store, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory)
+    config = Config.from_env(
+        store=store, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory,
+        connection_limit=connection_limit, header_timeout=header_timeout, body_timeout=body_timeout, idle_timeout=idle_timeout,
+    )
     _serve(config)
 
 
@@ -497,9 +510,10 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
 
 
 def _serve(config: Config) -> None:
-    import waitress
+    import logging
 
     from graph.query_pool import QueryPool
+    from server import auth, connections
     from server.app import ServerSettings, create_app
     from server.sparql import SparqlSettings
 
@@ -509,7 +523,7 @@ def _serve(config: Config) -> None:
         opened.set_base_url(urls.base)
     settings = ServerSettings(
         base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes,
-        cache_path=str(Path(config.store) / CACHE_FILE),
+        cache_path=str(Path(config.store) / CACHE_FILE), dump_dir=config.store, dump_builds=config.dump_builds,
     )
     sparql_settings = SparqlSettings(
         deadline_seconds=config.query_deadline, max_rows=config.max_rows, max_query_bytes=config.max_query_bytes,
@@ -519,15 +533,21 @@ def _serve(config: Config) -> None:
         memory = byte_size(config.query_memory)
     except ValueError as error:
         raise click.ClickException(f"STUDYGRAPH_QUERY_MEMORY / --query-memory: {error}") from None
+    # Every limit is a setting of the same name.
+    limits = connections.Limits(**{f.name: getattr(config, f.name) for f in fields(connections.Limits) if hasattr(config, f.name)})
     pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue, memory=memory)
     app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
+    logging.basicConfig()
+    server = connections.create(
+        app, host=config.host, port=config.port, threads=config.threads, limits=limits,
+        refuses_body=auth.body_refused(config.token), max_body_bytes=config.max_body_bytes,
+    )
     click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the
     # query process and its checkpoints are cleaned up and the store is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="studygraph",
-                       max_request_body_size=config.max_body_bytes, clear_untrusted_proxy_headers=True)
+        server.run()
     finally:
         pool.close()
         opened.close()

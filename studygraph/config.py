@@ -29,6 +29,17 @@ class Config:
     threads: int = 16
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024 * 1024
+    #: What one client may take of `serve` (server.connections.Limits says each): open
+    #: connections, seconds for a request's headers and for its body, seconds of silence,
+    #: bytes of headers, bytes of a streamed response buffered per client.
+    connection_limit: int = 1000
+    header_timeout: float = 20.0
+    body_timeout: float = 120.0
+    idle_timeout: int = 60
+    max_header_bytes: int = 64 * 1024
+    stream_buffer_bytes: int = 4 * 1024 * 1024
+    #: Dumps (/dump.nq.gz) built at once; other requests for one get 503 + Retry-After.
+    dump_builds: int = 1
     #: Seconds a public SPARQL query may run before its worker is killed (503).
     query_deadline: float = 10.0
     #: Public SPARQL queries evaluated at once, on threads of the query process.
