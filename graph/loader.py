@@ -3,7 +3,9 @@
 The CLI, the server's write API and the harvester all hand :class:`Loader` the results of
 a reader. Each record is hashed first; a record whose hash matches the stored one is left
 alone (``unchanged``), others are mapped and their graph replaced. A record that cannot be
-read or mapped is reported as a rejection with its place and reason, and the load goes on.
+read or mapped is reported as a rejection with its place and reason, and the load goes on:
+whatever goes wrong while one record is hashed, placed or mapped — even a fault no check
+foresaw — is that record's rejection (:func:`_rejected`), never the end of the load.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from mappings.canonical import canonical_json
 from mappings.identity import LOCAL, Identity, disambiguated, record_identity
 from mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
 from mappings.record_graph import Description
@@ -151,13 +154,13 @@ class Loader:
             if listener:
                 listener(event)
 
-        for item in items:
+        for item in _contained(items):
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
             try:
                 pending = _pending(item)
-            except RecordError as error:
+            except Exception as error:  # noqa: BLE001 - contained per record
                 emit(_rejected(item, error))
                 continue
             if pending.identity in batch:
@@ -182,7 +185,7 @@ class Loader:
                 continue
             try:
                 placed.append((pending, *self.slugs.place(identity, pending.wanted)))
-            except RecordError as error:
+            except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
         states = self.store.record_states(self.urls.item(slug) for _, slug, _ in placed)
         writes: list[GraphWrite] = []
@@ -195,12 +198,13 @@ class Loader:
             try:
                 mapped = _map(pending.record, self.urls, issued=(state and state.issued) or stamp, modified=stamp,
                               slug=slug, identity=pending.identity)
-            except RecordError as error:
+                write = _write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created")
+            except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
                 continue
             if clash:
                 mapped.graph.warn("slug", clash)
-            writes.append(_write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created"))
+            writes.append(write)
             events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)
@@ -223,25 +227,50 @@ class Loader:
         return report
 
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
-        record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")
+        record = SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or "")
         slug = stored.name.rsplit("/", 1)[1]
         try:
+            record.data = json.loads(stored.source_json)
             identity = stored.identity or record_identity(record.data, stored.provenance, slug)
             mapped = _map(record, self.urls, issued=stored.issued, modified=stored.modified, source_name=stored.source_name,
                           provenance=stored.provenance, slug=slug, identity=identity)
-        except RecordError as error:
+        except Exception as error:  # noqa: BLE001 - contained per record
             return _rejected(record, error)
         if not self.dry_run:
             self.store.replace([_write(mapped, IndexEntry.of(mapped, stored.modified))])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
 
 
+def _contained(items: Iterable[ReadResult]) -> Iterator[ReadResult]:
+    """The reader's results, and an error a reader raises (which ends its input) as one
+    last rejection: what was read before it is still written, and a fresh store is still
+    built, rather than the whole load lost."""
+    iterator = iter(items)
+    where = "input"
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - contained: the load goes on without the rest of this input
+            yield Rejection(Origin(where), f"reading stopped ({type(error).__name__}: {str(error)[:300]})")
+            return
+        where = item.origin.source
+        yield item
+
+
 def _pending(record: SourceRecord) -> _Pending:
-    """A record's hash, identity and wanted slug; RecordError if it has no usable key."""
+    """A record's hash, identity and wanted slug; RecordError if it has no usable key.
+
+    The hash comes first: it is made from the record's canonical JSON, which refuses a
+    record holding a value no JSON text can (mappings.canonical), naming that value."""
     if not isinstance(record.data, dict):
         raise RecordError("record", "record is not a JSON object")
+    digest = content_hash(record.data)
+    provenance = _provenance(record)
+    canonical_json(provenance, root="_provenance")
     wanted, _ = record_slug(record.data)
-    return _Pending(record, content_hash(record.data), record_identity(record.data, _provenance(record), wanted), wanted)
+    return _Pending(record, digest, record_identity(record.data, provenance, wanted), wanted)
 
 
 def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") -> GraphWrite:
@@ -269,7 +298,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
             listener(event)
 
     def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
-        for item in items:
+        for item in _contained(items):
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
@@ -278,7 +307,8 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                 previous = loaded.get(pending.identity)
                 slug, clash = (previous[0], None) if previous else slugs.place(pending.identity, pending.wanted)
                 mapped = _map(item, urls, issued=stamp, modified=stamp, slug=slug, identity=pending.identity)
-            except RecordError as error:
+                entry = IndexEntry.of(mapped, stamp)
+            except Exception as error:  # noqa: BLE001 - contained per record
                 emit(_rejected(item, error))
                 continue
             if clash:
@@ -291,7 +321,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                     text = canonical(description.ntriples)
                     if description.subject not in described or text < described[description.subject][0]:
                         described[description.subject] = (text, description)
-                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), IndexEntry.of(mapped, stamp)
+                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), entry
             elif previous[1] == mapped.content_hash:
                 emit(LoadEvent("unchanged", str(item.origin), slug))
             else:
@@ -358,6 +388,12 @@ def _map(
     )
 
 
-def _rejected(record: SourceRecord, error: RecordError) -> LoadEvent:
-    rejection = Rejection(record.origin, error.reason, error.field)
+def _rejected(record: SourceRecord, error: Exception) -> LoadEvent:
+    """A record-level failure as that record's rejection: a RecordError names the field
+    and the reason; any other error is a fault no check foresaw, reported with its type
+    so that it can be fixed, while the load goes on with the next record."""
+    if isinstance(error, RecordError):
+        rejection = Rejection(record.origin, error.reason, error.field)
+    else:
+        rejection = Rejection(record.origin, f"could not be mapped ({type(error).__name__}: {str(error)[:300]})")
     return LoadEvent("rejected", str(record.origin), rejection=rejection)

@@ -7,8 +7,9 @@ they are kept once, in the node's own graph, while any record names the node.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from . import catalogues, funders, identifiers, keys
 from .record_graph import RecordGraph
@@ -46,6 +47,18 @@ class Context:
     def link(self, role: str | None, kind: str, key: str, label: str) -> None:
         if role:
             self.links[Link(role, kind, key, label)] = None
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Statements and links made inside the block are kept only if it completes."""
+        links = len(self.links)
+        with self.graph.all_or_nothing():
+            try:
+                yield
+            except BaseException:
+                while len(self.links) > links:
+                    self.links.popitem()
+                raise
 
     @property
     def doc(self) -> str:

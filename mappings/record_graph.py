@@ -16,6 +16,7 @@ a SPARQL ``INSERT DATA`` (for the transactional path) — the same text either w
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -23,6 +24,8 @@ from .terms import RDF, iri
 from .urls import Urls
 
 A = f"<{RDF}type>"
+#: The longest warning message kept (the rest is cut).
+WARNING_LENGTH = 300
 
 
 @dataclass
@@ -61,6 +64,8 @@ class RecordGraph:
     #: Statements about shared things, by subject term.
     shared: dict[str, dict[Statement, None]] = field(default_factory=dict)
     warnings: list[Warning_] = field(default_factory=list)
+    #: The statements added since :meth:`all_or_nothing` began, to take back on failure.
+    _journal: list[Statement] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._document = f"<{self.name}>"
@@ -69,12 +74,42 @@ class RecordGraph:
     def _own(self, term: str) -> bool:
         return term == self._document or term.startswith(self._inside)
 
+    def _holder(self, subject: str, obj: str) -> dict[Statement, None]:
+        """Where a statement about *subject* pointing at *obj* is filed."""
+        if self._own(subject) or self._own(obj) or not subject.startswith("<"):
+            return self.statements
+        held = self.shared.get(subject)
+        if held is None:
+            held = self.shared[subject] = {}
+        return held
+
     def add(self, subject: str, predicate: str, obj: str) -> None:
         """Add a statement; *subject*, *predicate* and *obj* are N-Triples terms."""
-        if self._own(subject) or self._own(obj) or not subject.startswith("<"):
-            self.statements[(subject, predicate, obj)] = None
+        statement = (subject, predicate, obj)
+        holder = self._holder(subject, obj)
+        if self._journal is not None and statement not in holder:
+            self._journal.append(statement)
+        holder[statement] = None
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Keep what is added inside the block only if the block completes: a field
+        whose value fails half-way leaves no half-written node behind."""
+        outer, self._journal = self._journal, []
+        try:
+            yield
+        except BaseException:
+            for subject, predicate, obj in reversed(self._journal):
+                holder = self._holder(subject, obj)
+                del holder[(subject, predicate, obj)]
+                if not holder and holder is not self.statements:
+                    del self.shared[subject]
+            raise
         else:
-            self.shared.setdefault(subject, {})[(subject, predicate, obj)] = None
+            if outer is not None:
+                outer.extend(self._journal)
+        finally:
+            self._journal = outer
 
     def add_all(self, statements: tuple[Statement, ...]) -> None:
         """Add statements already made (N-Triples terms), in their order."""
@@ -99,6 +134,10 @@ class RecordGraph:
             self.add(subject, A, f"<{cls}>")
 
     def warn(self, field_name: str, message: str) -> None:
+        """Note a repair or a drop. Messages quote values, which may be huge (a list of
+        100,000 keywords): they are cut to one line's worth."""
+        if len(message) > WARNING_LENGTH:
+            message = message[: WARNING_LENGTH - 1] + "…"
         self.warnings.append(Warning_(field_name, message))
 
     def __len__(self) -> int:
