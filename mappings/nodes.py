@@ -7,9 +7,8 @@ they are kept once, in the node's own graph, while any record names the node.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from . import catalogues, funders, identifiers, keys
 from .record_graph import RecordGraph
@@ -48,17 +47,16 @@ class Context:
         if role:
             self.links[Link(role, kind, key, label)] = None
 
-    @contextmanager
-    def all_or_nothing(self) -> Iterator[None]:
-        """Statements and links made inside the block are kept only if it completes."""
-        links = len(self.links)
-        with self.graph.all_or_nothing():
-            try:
-                yield
-            except BaseException:
-                while len(self.links) > links:
-                    self.links.popitem()
-                raise
+    def mark(self) -> tuple[int, int]:
+        """A point to :meth:`undo` back to: the statements and links made so far."""
+        return self.graph.mark(), len(self.links)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Take back the statements and links made since *mark*."""
+        statements, links = mark
+        self.graph.undo(statements)
+        while len(self.links) > links:
+            self.links.popitem()
 
     @property
     def doc(self) -> str:

@@ -617,10 +617,11 @@ UNUSABLE_VALUE = (ValueError, TypeError, ArithmeticError, LookupError, Recursion
 def write_field(ctx: Context, field_name: str, write: Callable[[], None]) -> None:
     """Run *write* for one field all or nothing: a value it cannot use drops the field
     (what it wrote is taken back) with a warning naming the field and why."""
+    mark = ctx.mark()
     try:
-        with ctx.all_or_nothing():
-            write()
+        write()
     except UNUSABLE_VALUE as error:
+        ctx.undo(mark)
         reason = str(error) if isinstance(error, (InvalidTerm, RecordError)) else f"{type(error).__name__}: {error}"
         ctx.graph.warn(field_name, f"{reason[:200]}; field dropped")
 
