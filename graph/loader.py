@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -34,6 +35,17 @@ BATCH_SIZE = 256
 #: Size of the N-Quads chunks handed to the bulk loader: big enough to amortise a bulk
 #: load's fixed cost, small enough to keep memory flat (about 100k quads).
 BULK_CHUNK_BYTES = 24 * 1024 * 1024
+
+#: N-Triples written on the transactional path between two flushes of the store. The
+#: store keeps what is written in in-memory write buffers (RocksDB memtables, sized by
+#: Oxigraph for a server: 128 MiB per index, several per index) until they fill, so
+#: without flushing a load's memory grew with what it had written (2.1 GiB at 20k
+#: records); flushing this often keeps a load of any size under 600 MiB.
+FLUSH_BYTES = 32 * 1024 * 1024
+
+#: N-Triples written since each store's last flush, by store: counted across loaders, as
+#: a server makes one loader per request, all writing to one store.
+_UNFLUSHED: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
 #: Provenance a reader may attach to a record that the catalogue record keeps.
 PROVENANCE_KEYS = ("url", "harvest_source", "harvested")
@@ -116,6 +128,12 @@ class SlugRegister:
     def keep(self, identity: Identity, slug: str) -> None:
         """Note that *identity* holds *slug* (a record already stored, or bulk-loaded)."""
         self.claims[slug] = identity
+
+    def written(self) -> None:
+        """The claims made so far are in the store now, which answers for them: they
+        are let go, so a transactional load holds one batch's claims, not every record's."""
+        if self.store is not None:
+            self.claims.clear()
 
     def _holder(self, slug: str) -> tuple[bool, Identity | None]:
         if slug in self.claims:
@@ -208,9 +226,20 @@ class Loader:
             events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)
+            self.slugs.written()
+            self._count_written(writes)
         batch.clear()
         for event in events:
             emit(event)
+
+    def _count_written(self, writes: list[GraphWrite]) -> None:
+        """Count what was written; past :data:`FLUSH_BYTES`, flush the store, so the
+        memory a load (or a server) holds does not grow with the records written."""
+        written = _UNFLUSHED.get(self.store, 0) + sum(len(w.ntriples) + sum(len(d.ntriples) for d in w.descriptions) for w in writes)
+        if written >= FLUSH_BYTES:
+            self.store.flush()
+            written = 0
+        _UNFLUSHED[self.store] = written
 
     def remap(self, listener: Listener | None = None) -> LoadReport:
         """Map every stored record again from its kept original, keeping its dates, its
@@ -237,7 +266,9 @@ class Loader:
         except Exception as error:  # noqa: BLE001 - contained per record
             return _rejected(record, error)
         if not self.dry_run:
-            self.store.replace([_write(mapped, IndexEntry.of(mapped, stored.modified))])
+            write = _write(mapped, IndexEntry.of(mapped, stored.modified))
+            self.store.replace([write])
+            self._count_written([write])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
 
 
