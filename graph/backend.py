@@ -100,6 +100,10 @@ class GraphStore(Protocol):
     def replace(self, writes: Iterable[GraphWrite]) -> None:
         """Replace each record's graph; each graph is replaced in one transaction."""
 
+    def flush(self) -> None:
+        """Write what the store buffers in memory to disk: the loader calls it every so
+        many bytes written, so a long run of writes holds bounded memory."""
+
     def delete(self, name: str) -> bool:
         """Drop a record's graph; False if there was none."""
 

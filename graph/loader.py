@@ -3,7 +3,9 @@
 The CLI, the server's write API and the harvester all hand :class:`Loader` the results of
 a reader. Each record is hashed first; a record whose hash matches the stored one is left
 alone (``unchanged``), others are mapped and their graph replaced. A record that cannot be
-read or mapped is reported as a rejection with its place and reason, and the load goes on.
+read or mapped is reported as a rejection with its place and reason, and the load goes on:
+whatever goes wrong while one record is hashed, placed or mapped — even a fault no check
+foresaw — is that record's rejection (:func:`_rejected`), never the end of the load.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from mappings.canonical import canonical_json
 from mappings.identity import LOCAL, Identity, disambiguated, record_identity
 from mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
 from mappings.record_graph import Description
@@ -31,6 +35,17 @@ BATCH_SIZE = 256
 #: Size of the N-Quads chunks handed to the bulk loader: big enough to amortise a bulk
 #: load's fixed cost, small enough to keep memory flat (about 100k quads).
 BULK_CHUNK_BYTES = 24 * 1024 * 1024
+
+#: N-Triples written on the transactional path between two flushes of the store. The
+#: store keeps what is written in in-memory write buffers (RocksDB memtables, sized by
+#: Oxigraph for a server: 128 MiB per index, several per index) until they fill, so
+#: without flushing a load's memory grew with what it had written (2.1 GiB at 20k
+#: records); flushing this often keeps a load of any size under 600 MiB.
+FLUSH_BYTES = 32 * 1024 * 1024
+
+#: N-Triples written since each store's last flush, by store: counted across loaders, as
+#: a server makes one loader per request, all writing to one store.
+_UNFLUSHED: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
 #: Provenance a reader may attach to a record that the catalogue record keeps.
 PROVENANCE_KEYS = ("url", "harvest_source", "harvested")
@@ -114,6 +129,12 @@ class SlugRegister:
         """Note that *identity* holds *slug* (a record already stored, or bulk-loaded)."""
         self.claims[slug] = identity
 
+    def written(self) -> None:
+        """The claims made so far are in the store now, which answers for them: they
+        are let go, so a transactional load holds one batch's claims, not every record's."""
+        if self.store is not None:
+            self.claims.clear()
+
     def _holder(self, slug: str) -> tuple[bool, Identity | None]:
         if slug in self.claims:
             return True, self.claims[slug]
@@ -153,13 +174,13 @@ class Loader:
             if listener:
                 listener(event)
 
-        for item in items:
+        for item in _contained(items):
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
             try:
                 pending = _pending(item)
-            except RecordError as error:
+            except Exception as error:  # noqa: BLE001 - contained per record
                 emit(_rejected(item, error))
                 continue
             if pending.identity in batch:
@@ -184,7 +205,7 @@ class Loader:
                 continue
             try:
                 placed.append((pending, *self.slugs.place(identity, pending.wanted)))
-            except RecordError as error:
+            except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
         states = self.store.record_states(self.urls.item(slug) for _, slug, _ in placed)
         writes: list[GraphWrite] = []
@@ -197,18 +218,30 @@ class Loader:
             try:
                 mapped = _map(pending.record, self.urls, issued=(state and state.issued) or stamp, modified=stamp,
                               slug=slug, identity=pending.identity)
-            except RecordError as error:
+                write = _write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created")
+            except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
                 continue
             if clash:
                 mapped.graph.warn("slug", clash)
-            writes.append(_write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created"))
+            writes.append(write)
             events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
         if not self.dry_run:
             self.store.replace(writes)
+            self.slugs.written()
+            self._count_written(writes)
         batch.clear()
         for event in events:
             emit(event)
+
+    def _count_written(self, writes: list[GraphWrite]) -> None:
+        """Count what was written; past :data:`FLUSH_BYTES`, flush the store, so the
+        memory a load (or a server) holds does not grow with the records written."""
+        written = _UNFLUSHED.get(self.store, 0) + sum(len(w.ntriples) + sum(len(d.ntriples) for d in w.descriptions) for w in writes)
+        if written >= FLUSH_BYTES:
+            self.store.flush()
+            written = 0
+        _UNFLUSHED[self.store] = written
 
     def remap(self, listener: Listener | None = None) -> LoadReport:
         """Map every stored record again from its kept original, keeping its dates, its
@@ -227,10 +260,12 @@ class Loader:
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
         try:
             mapped = _map_stored(stored, self.urls)
-        except RecordError as error:
-            return LoadEvent("rejected", stored.name, rejection=Rejection(Origin(stored.name), error.reason, error.field))
+        except Exception as error:  # noqa: BLE001 - contained per record
+            return _rejected(SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or ""), error)
         if not self.dry_run:
-            self.store.replace([_write(mapped, IndexEntry.of(mapped, stored.modified))])
+            write = _write(mapped, IndexEntry.of(mapped, stored.modified))
+            self.store.replace([write])
+            self._count_written([write])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
 
 
@@ -255,7 +290,7 @@ def recover(store: GraphStore, urls: Urls) -> int:
             continue
         try:
             mapped = _map_stored(stored, urls)
-        except RecordError:
+        except Exception:  # noqa: BLE001 - a kept record that no longer maps stays unindexed
             store.changes.settle([slug])
             continue
         if store.index is not None:
@@ -315,12 +350,36 @@ def _map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
                 provenance=stored.provenance, slug=slug, identity=identity)
 
 
+def _contained(items: Iterable[ReadResult]) -> Iterator[ReadResult]:
+    """The reader's results, and an error a reader raises (which ends its input) as one
+    last rejection: what was read before it is still written, and a fresh store is still
+    built, rather than the whole load lost."""
+    iterator = iter(items)
+    where = "input"
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - contained: the load goes on without the rest of this input
+            yield Rejection(Origin(where), f"reading stopped ({type(error).__name__}: {str(error)[:300]})")
+            return
+        where = item.origin.source
+        yield item
+
+
 def _pending(record: SourceRecord) -> _Pending:
-    """A record's hash, identity and wanted slug; RecordError if it has no usable key."""
+    """A record's hash, identity and wanted slug; RecordError if it has no usable key.
+
+    The hash comes first: it is made from the record's canonical JSON, which refuses a
+    record holding a value no JSON text can (mappings.canonical), naming that value."""
     if not isinstance(record.data, dict):
         raise RecordError("record", "record is not a JSON object")
+    digest = content_hash(record.data)
+    provenance = _provenance(record)
+    canonical_json(provenance, root="_provenance")
     wanted, _ = record_slug(record.data)
-    return _Pending(record, content_hash(record.data), record_identity(record.data, _provenance(record), wanted), wanted)
+    return _Pending(record, digest, record_identity(record.data, provenance, wanted), wanted)
 
 
 def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") -> GraphWrite:
@@ -348,7 +407,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
             listener(event)
 
     def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
-        for item in items:
+        for item in _contained(items):
             if isinstance(item, Rejection):
                 emit(LoadEvent("rejected", str(item.origin), rejection=item))
                 continue
@@ -357,7 +416,8 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                 previous = loaded.get(pending.identity)
                 slug, clash = (previous[0], None) if previous else slugs.place(pending.identity, pending.wanted)
                 mapped = _map(item, urls, issued=stamp, modified=stamp, slug=slug, identity=pending.identity)
-            except RecordError as error:
+                entry = IndexEntry.of(mapped, stamp)
+            except Exception as error:  # noqa: BLE001 - contained per record
                 emit(_rejected(item, error))
                 continue
             if clash:
@@ -370,7 +430,7 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
                     text = canonical(description.ntriples)
                     if description.subject not in described or text < described[description.subject][0]:
                         described[description.subject] = (text, description)
-                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), IndexEntry.of(mapped, stamp)
+                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), entry
             elif previous[1] == mapped.content_hash:
                 emit(LoadEvent("unchanged", str(item.origin), slug))
             else:
@@ -437,6 +497,12 @@ def _map(
     )
 
 
-def _rejected(record: SourceRecord, error: RecordError) -> LoadEvent:
-    rejection = Rejection(record.origin, error.reason, error.field)
+def _rejected(record: SourceRecord, error: Exception) -> LoadEvent:
+    """A record-level failure as that record's rejection: a RecordError names the field
+    and the reason; any other error is a fault no check foresaw, reported with its type
+    so that it can be fixed, while the load goes on with the next record."""
+    if isinstance(error, RecordError):
+        rejection = Rejection(record.origin, error.reason, error.field)
+    else:
+        rejection = Rejection(record.origin, f"could not be mapped ({type(error).__name__}: {str(error)[:300]})")
     return LoadEvent("rejected", str(record.origin), rejection=rejection)

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from . import multilingual
 from .nodes import Context
 from .publication_dates import write_dates
-from .record_values import as_list, objects
+from .record_values import as_list, distinct, objects
 from .terms import DCAT, DCT, IANA_MEDIA_TYPES, RDFS, SCHEMA, InvalidTerm, iri, literal
 
 FIELD = "distributions"
@@ -59,12 +59,12 @@ def _name(value: dict[str, Any], number: int) -> str:
 
 
 def _urls(ctx: Context, values: Any) -> list[str]:
-    found: list[str] = []
+    found: dict[str, None] = {}
     for value in as_list(values):
         term = ctx.web_iri(FIELD, value)
-        if term and term not in found:
-            found.append(term)
-    return found
+        if term:
+            found[term] = None
+    return list(found)
 
 
 def _write_urls(ctx: Context, node: str, access: list[str], download: list[str]) -> None:
@@ -79,7 +79,7 @@ def _write_urls(ctx: Context, node: str, access: list[str], download: list[str])
 
 
 def _write_description(ctx: Context, node: str, value: dict[str, Any]) -> None:
-    for identifier in dict.fromkeys([value.get("iri"), *as_list(value.get("identifier"))]):
+    for identifier in distinct([value.get("iri"), *as_list(value.get("identifier"))]):
         if isinstance(identifier, str) and identifier.strip():
             ctx.add(node, f"<{DCT}identifier>", literal(identifier.strip()))
     multilingual.write(ctx, node, FIELD, value.get("title"), DCT + "title", SCHEMA + "name")

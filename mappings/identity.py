@@ -49,7 +49,10 @@ def source_of(harvest_url: str | None) -> str:
     """The source a harvested URL belongs to: its origin; ``local`` without one."""
     if not harvest_url:
         return LOCAL
-    parts = urlsplit(harvest_url)
+    try:
+        parts = urlsplit(harvest_url)
+    except ValueError:  # not a URL at all (an unclosed "[" of an IPv6 host): it stands for itself
+        return harvest_url
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else harvest_url
 
 

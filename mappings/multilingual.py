@@ -30,7 +30,7 @@ class Text:
 
 def texts(value: Any) -> list[Text]:
     """The non-empty texts of a record value: a string, a value object or a list of them."""
-    found: list[Text] = []
+    found: dict[Text, None] = {}
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, str):
             text = Text(item)
@@ -39,9 +39,9 @@ def texts(value: Any) -> list[Text]:
             text = Text(item["@value"], tag if isinstance(tag, str) and tag else None)
         else:
             continue
-        if text.value.strip() and text not in found:
-            found.append(text)
-    return found
+        if text.value.strip():
+            found[text] = None
+    return list(found)
 
 
 def primary(value: Any) -> str | None:

@@ -47,6 +47,17 @@ class Context:
         if role:
             self.links[Link(role, kind, key, label)] = None
 
+    def mark(self) -> tuple[int, int]:
+        """A point to :meth:`undo` back to: the statements and links made so far."""
+        return self.graph.mark(), len(self.links)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Take back the statements and links made since *mark*."""
+        statements, links = mark
+        self.graph.undo(statements)
+        while len(self.links) > links:
+            self.links.popitem()
+
     @property
     def doc(self) -> str:
         return f"<{self.doc_iri}>"

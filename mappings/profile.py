@@ -4,24 +4,29 @@
 reads and the handler that writes them. A handler repairs what it can and drops what it
 cannot with a warning naming the field, so a published oddity (an empty URL, ``"UK"`` as
 a country, a year 999) never becomes a broken IRI or an invalid literal.
-:func:`map_record` runs the table over one record.
+:func:`map_record` runs the table over one record, each row all or nothing
+(:func:`write_field`): a value of a form no handler foresaw drops its row with a
+warning, never the record. A value that cannot even be kept as the record's JSON (a lone
+surrogate, ``1e400``) refuses the record, naming it (:mod:`mappings.canonical`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable
 
 from . import authorities, identifiers, keys, multilingual, nodes, temporal
+from .canonical import canonical_json
 from .contact_points import write_contact_points
 from .distributions import write_distributions
 from .identity import Identity
 from .publication_dates import write_dates
 from .nodes import Context, Link
-from .records import value_at
+from .record_values import distinct
+from .records import RecordError, value_at
 from .record_graph import RecordGraph, Warning_
 from .terms import (
     ADMS,
@@ -74,15 +79,6 @@ class Field:
             found = [value_at(data, path) for path in self.paths]
             return found if any(v is not None for v in found) else []
         return [v for path in self.paths for v in _values(data, path)]
-
-
-class RecordError(ValueError):
-    """A record that cannot be mapped at all (no name, no usable key)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,7 @@ def _web_pages(field_name: str, predicates: tuple[str, ...], page_class: str | N
     predicate, and typed as DCAT-AP's range rules want."""
 
     def write(ctx: Context, values: list[Any]) -> None:
-        for value in _unique(values):
+        for value in distinct(values):
             url = ctx.web_iri(field_name, value)
             if url:
                 for predicate in predicates:
@@ -153,16 +149,16 @@ def _web_pages(field_name: str, predicates: tuple[str, ...], page_class: str | N
 
 def _identifiers(ctx: Context, values: list[Any]) -> None:
     """DOIs become resolver IRIs and ADMS identifiers; other identifiers stay literals."""
-    dois: list[str] = []
-    for value in _unique(values):
+    dois: dict[str, None] = {}
+    for value in distinct(values):
         if not isinstance(value, str) or not value.strip():
             continue
         doi = identifiers.normalise_doi(value)
         if doi is None:
             ctx.add(ctx.study, _p(DCT, "identifier"), literal(value.strip()))
             ctx.add(ctx.study, _p(SCHEMA, "identifier"), literal(value.strip()))
-        elif doi not in dois:
-            dois.append(doi)
+        else:
+            dois[doi] = None
     for number, doi in enumerate(dois, 1):
         try:
             resolver = iri(identifiers.doi_iri(doi))
@@ -182,13 +178,13 @@ def _identifiers(ctx: Context, values: list[Any]) -> None:
 
 
 def _local_identifiers(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
+    for value in distinct(values):
         if isinstance(value, str) and value.strip():
             ctx.add(ctx.study, _p(DCT, "identifier"), literal(value.strip()))
 
 
 def _keywords(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
+    for value in distinct(values):
         if not isinstance(value, str) or not value.strip():
             continue
         terms = nodes.keyword(ctx, value)
@@ -293,7 +289,7 @@ def _years(ctx: Context, values: list[Any]) -> None:
 
 def _countries(ctx: Context, values: list[Any]) -> None:
     seen = set()
-    for value in _unique(values):
+    for value in distinct(values):
         if not isinstance(value, str) or not value.strip():
             continue
         try:
@@ -329,7 +325,7 @@ def _place(ctx: Context, values: list[Any]) -> None:
 
 
 def _languages(ctx: Context, values: list[Any]) -> None:
-    for value in _unique(values):
+    for value in distinct(values):
         if not isinstance(value, str) or not value.strip():
             continue
         try:
@@ -411,7 +407,7 @@ def _related_studies(field_name: str, dct_property: str, schema_property: str) -
 
 def _concepts(kind: str, predicate: str) -> Handler:
     def write(ctx: Context, values: list[Any]) -> None:
-        for value in _unique(values):
+        for value in distinct(values):
             if not isinstance(value, str) or not value.strip():
                 continue
             node = nodes.source(ctx, value) if kind == "source" else nodes.concept(ctx, kind, value)
@@ -487,7 +483,7 @@ def _themes(ctx: Context, values: list[Any]) -> None:
     DCAT-AP wants a theme to be a ``skos:Concept`` with a ``skos:prefLabel``: the label
     the source gives, else the last segment of the IRI (``ECON`` of the EU data themes).
     """
-    for value in _unique(values):
+    for value in distinct(values):
         theme = value.get("iri") if isinstance(value, dict) else value
         try:
             node = iri(theme) if isinstance(theme, str) else None
@@ -600,13 +596,34 @@ def record_name(data: dict[str, Any]) -> str:
 
 
 def content_hash(data: dict[str, Any]) -> str:
-    """A hash of the record as published and of the mapping version that maps it."""
-    digest = hashlib.sha256(MAPPING_VERSION.encode() + b"\0" + canonical_json(data).encode())
+    """A hash of the record as published and of the mapping version that maps it.
+
+    Raises RecordError for a record that cannot be written as JSON text (see
+    :mod:`mappings.canonical`)."""
+    return _hash_of(canonical_json(data))
+
+
+def _hash_of(canonical: str) -> str:
+    digest = hashlib.sha256(MAPPING_VERSION.encode() + b"\0" + canonical.encode())
     return "sha256:" + digest.hexdigest()
 
 
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+#: What a field handler raises on a value of a form it cannot write (a term Oxigraph
+#: refuses, a number out of range, a list where text was expected): the field is then
+#: dropped with a warning, never the record or the load.
+UNUSABLE_VALUE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
+
+
+def write_field(ctx: Context, field_name: str, write: Callable[[], None]) -> None:
+    """Run *write* for one field all or nothing: a value it cannot use drops the field
+    (what it wrote is taken back) with a warning naming the field and why."""
+    mark = ctx.mark()
+    try:
+        write()
+    except UNUSABLE_VALUE as error:
+        ctx.undo(mark)
+        reason = str(error) if isinstance(error, (InvalidTerm, RecordError)) else f"{type(error).__name__}: {error}"
+        ctx.graph.warn(field_name, f"{reason[:200]}; field dropped")
 
 
 def map_record(
@@ -626,10 +643,13 @@ def map_record(
     *issued* and *modified* are ``xsd:dateTime`` lexical forms for the catalogue record.
     *slug* is where the loader publishes the record (by default the record's own slug)
     and *identity* what it is kept under (see :mod:`mappings.identity`).
-    Raises RecordError if the record cannot be mapped at all.
+    Raises RecordError if the record cannot be mapped at all, and nothing else: every
+    field is written by :func:`write_field`, so a value no handler foresaw costs only
+    its field.
     """
     if not isinstance(data, dict):
         raise RecordError("record", "record is not a JSON object")
+    canonical = canonical_json(data)
     record_name(data)
     slug_note = None
     if slug is None:
@@ -643,13 +663,14 @@ def map_record(
     for field in PROFILE:
         values = field.values(data)
         if values:
-            field.write(ctx, values)
+            write_field(ctx, field.name, partial(field.write, ctx, values))
     if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
         # DCAT-AP requires a description: say that there is none rather than repeat the title.
         ctx.add(ctx.study, _p(DCT, "description"), literal(NO_DESCRIPTION))
         graph.warn("description", "record has no description; a note saying so stands in for it")
-    digest = content_hash(data)
-    _catalogue_record(ctx, data, digest, issued, modified, source_name, source_format)
+    digest = _hash_of(canonical)
+    _catalogue_record(ctx, canonical, digest, issued, modified)
+    _source(ctx, source_name, source_format)
     if identity is not None:
         ctx.add(ctx.doc, ctx.vocab("recordSource"), literal(identity.source))
         ctx.add(ctx.doc, ctx.vocab("recordIdentifier"), literal(identity.identifier))
@@ -673,34 +694,43 @@ def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
 def _plain_year(value: Any) -> int | None:
     try:
         year = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return year if year in temporal.PLAUSIBLE_YEARS else None
+
+
+def _about_the_document(ctx: Context, terms: tuple[tuple[str, str, Callable[[str], str], Any], ...]) -> None:
+    """Statements about the document from what came with the record rather than in it:
+    (field, predicate, term maker, value). Each is checked like a field, so a file name
+    that is no text or a ``harvested`` that is no date is dropped with a warning."""
+    for name, predicate, term, value in terms:
+        if value:
+            write_field(ctx, name, partial(_write_about_the_document, ctx, predicate, term, value))
+
+
+def _write_about_the_document(ctx: Context, predicate: str, term: Callable[[str], str], value: Any) -> None:
+    ctx.add(ctx.doc, predicate, term(value))
+
+
+def _source(ctx: Context, source_name: str | None, source_format: str | None) -> None:
+    """Where the record was read: the file (or ``-``) and the reader's format."""
+    _about_the_document(ctx, (
+        ("sourceName", ctx.vocab("sourceName"), literal, source_name),
+        ("sourceFormat", ctx.vocab("sourceFormat"), literal, source_format),
+    ))
 
 
 def _provenance(ctx: Context, provenance: dict[str, str]) -> None:
     """Where a harvested record came from: the source's IRI for it, the harvested source
     (so ``harvest --prune`` knows which records a source owns) and when."""
-    for key, predicate in (("url", f"<{PROV}wasDerivedFrom>"), ("harvest_source", ctx.vocab("harvestSource"))):
-        value = provenance.get(key)
-        if value:
-            try:
-                ctx.add(ctx.doc, predicate, iri(value))
-            except InvalidTerm:
-                ctx.graph.warn("provenance", f"not an IRI: {value!r}")
-    if provenance.get("harvested"):
-        ctx.add(ctx.doc, ctx.vocab("harvestedAt"), literal(provenance["harvested"], XSD + "dateTime"))
+    _about_the_document(ctx, (
+        ("provenance.url", f"<{PROV}wasDerivedFrom>", iri, provenance.get("url")),
+        ("provenance.harvest_source", ctx.vocab("harvestSource"), iri, provenance.get("harvest_source")),
+        ("provenance.harvested", ctx.vocab("harvestedAt"), partial(literal, datatype=XSD + "dateTime"), provenance.get("harvested")),
+    ))
 
 
-def _catalogue_record(
-    ctx: Context,
-    data: dict[str, Any],
-    digest: str,
-    issued: str,
-    modified: str,
-    source_name: str | None,
-    source_format: str | None,
-) -> None:
+def _catalogue_record(ctx: Context, canonical: str, digest: str, issued: str, modified: str) -> None:
     """The ``dcat:CatalogRecord`` (the document itself), holding the original record.
 
     Keeping the record as published lets ``studygraph remap`` rebuild every graph after a
@@ -712,11 +742,7 @@ def _catalogue_record(
     ctx.add(ctx.doc, _p(DCT, "modified"), literal(modified, XSD + "dateTime"))
     ctx.add(ctx.doc, ctx.vocab("contentHash"), literal(digest))
     ctx.add(ctx.doc, ctx.vocab("mappingVersion"), literal(MAPPING_VERSION))
-    ctx.add(ctx.doc, ctx.vocab("sourceRecord"), literal(canonical_json(data), RDF + "JSON"))
-    if source_name:
-        ctx.add(ctx.doc, ctx.vocab("sourceName"), literal(source_name))
-    if source_format:
-        ctx.add(ctx.doc, ctx.vocab("sourceFormat"), literal(source_format))
+    ctx.add(ctx.doc, ctx.vocab("sourceRecord"), literal(canonical, RDF + "JSON"))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -730,14 +756,6 @@ def _values(data: dict[str, Any], path: str) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _unique(values: Iterable[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
-
-
 def _name_of(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
@@ -748,7 +766,7 @@ def _name_of(value: Any) -> str | None:
 
 def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
     """Organisation/person nodes for the values of an agent field, split and de-duplicated."""
-    agents: list[str] = []
+    agents: dict[str, None] = {}
     for value in values:
         name = _name_of(value)
         if not name:
@@ -761,9 +779,9 @@ def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
             ctx.graph.warn(field_name, f"{code!r} in {name!r} is not in the funder table (mappings/funders.csv); kept as written")
         for part in named.names:
             node = nodes.organisation(ctx, part, kind, role=field_name)
-            if node and node not in agents:
-                agents.append(node)
-    return agents
+            if node:
+                agents[node] = None
+    return list(agents)
 
 
 def _slug_and_name(value: dict[str, Any]) -> tuple[str | None, str | None]:

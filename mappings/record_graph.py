@@ -23,6 +23,8 @@ from .terms import RDF, iri
 from .urls import Urls
 
 A = f"<{RDF}type>"
+#: The longest warning message kept (the rest is cut).
+WARNING_LENGTH = 300
 
 
 @dataclass
@@ -61,6 +63,8 @@ class RecordGraph:
     #: Statements about shared things, by subject term.
     shared: dict[str, dict[Statement, None]] = field(default_factory=dict)
     warnings: list[Warning_] = field(default_factory=list)
+    #: Every statement added, in order: what :meth:`undo` takes back (a reference each).
+    _added: list[Statement] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._document = f"<{self.name}>"
@@ -69,12 +73,45 @@ class RecordGraph:
     def _own(self, term: str) -> bool:
         return term == self._document or term.startswith(self._inside)
 
-    def add(self, subject: str, predicate: str, obj: str) -> None:
-        """Add a statement; *subject*, *predicate* and *obj* are N-Triples terms."""
+    def _holder(self, subject: str, obj: str) -> dict[Statement, None]:
+        """Where a statement about *subject* pointing at *obj* is filed."""
         if self._own(subject) or self._own(obj) or not subject.startswith("<"):
-            self.statements[(subject, predicate, obj)] = None
+            return self.statements
+        held = self.shared.get(subject)
+        if held is None:
+            held = self.shared[subject] = {}
+        return held
+
+    def add(self, subject: str, predicate: str, obj: str) -> None:
+        """Add a statement; *subject*, *predicate* and *obj* are N-Triples terms.
+
+        The hottest path of the mapping (some 300 calls a record): the rule of
+        :meth:`_holder` is written out here rather than called."""
+        statement = (subject, predicate, obj)
+        if self._own(subject) or self._own(obj) or not subject.startswith("<"):
+            holder = self.statements
         else:
-            self.shared.setdefault(subject, {})[(subject, predicate, obj)] = None
+            holder = self.shared.get(subject)
+            if holder is None:
+                holder = self.shared[subject] = {}
+        size = len(holder)
+        holder[statement] = None
+        if len(holder) != size:
+            self._added.append(statement)
+
+    def mark(self) -> int:
+        """A point to :meth:`undo` back to."""
+        return len(self._added)
+
+    def undo(self, mark: int) -> None:
+        """Take back every statement added since *mark*: a field whose value fails
+        half-way leaves no half-written node behind."""
+        for subject, predicate, obj in reversed(self._added[mark:]):
+            holder = self._holder(subject, obj)
+            del holder[(subject, predicate, obj)]
+            if not holder and holder is not self.statements:
+                del self.shared[subject]
+        del self._added[mark:]
 
     def add_all(self, statements: tuple[Statement, ...]) -> None:
         """Add statements already made (N-Triples terms), in their order."""
@@ -99,6 +136,10 @@ class RecordGraph:
             self.add(subject, A, f"<{cls}>")
 
     def warn(self, field_name: str, message: str) -> None:
+        """Note a repair or a drop. Messages quote values, which may be huge (a list of
+        100,000 keywords): they are cut to one line's worth."""
+        if len(message) > WARNING_LENGTH:
+            message = message[: WARNING_LENGTH - 1] + "…"
         self.warnings.append(Warning_(field_name, message))
 
     def __len__(self) -> int:

@@ -57,6 +57,16 @@ class Rejection:
 ReadResult = Union[SourceRecord, Rejection]
 
 
+class RecordError(ValueError):
+    """A record that cannot be mapped at all (no name, no usable key, a value that
+    cannot be written as JSON): it is rejected, naming the field and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
 def value_at(data: Any, path: str) -> Any:
     """The value at a dotted *path* (``extra_data.slug``) of a record, or None."""
     for part in path.split("."):

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from .terms import XSD
 
-_YEAR = re.compile(r"^(\d{4})$")
-_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+# ASCII digits only: ``\d`` would take "２０２０" too, which no XSD date type accepts.
+_YEAR = re.compile(r"^(\d{4})$", re.ASCII)
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$", re.ASCII)
 
 #: Years outside this range are placeholders (0, 999, 9999), not dates.
 PLAUSIBLE_YEARS = range(1000, 2200)

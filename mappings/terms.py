@@ -80,13 +80,19 @@ def literal(value: str, datatype: str | None = None, language: str | None = None
     """A literal in N-Triples syntax, escaped by Oxigraph.
 
     A typed literal whose lexical form does not fit its datatype is refused here, so the
-    store never holds an invalid literal.
+    store never holds an invalid literal; so is a value Oxigraph cannot hold at all (not
+    text, or text with a lone surrogate): :class:`InvalidTerm` either way.
     """
-    if datatype is None:
-        return _plain_literal(value) if language is None else str(pyoxigraph.Literal(value, language=language))
-    if datatype in _CHECKERS and not _CHECKERS[datatype](value):
-        raise InvalidTerm(f"{value!r} is not a valid {datatype.removeprefix(XSD)}")
-    return str(pyoxigraph.Literal(value, datatype=pyoxigraph.NamedNode(datatype)))
+    try:
+        if datatype is None:
+            return _plain_literal(value) if language is None else str(pyoxigraph.Literal(value, language=language))
+        if datatype in _CHECKERS and not _CHECKERS[datatype](value):
+            raise InvalidTerm(f"{value!r} is not a valid {datatype.removeprefix(XSD)}")
+        return str(pyoxigraph.Literal(value, datatype=pyoxigraph.NamedNode(datatype)))
+    except InvalidTerm:
+        raise
+    except (ValueError, TypeError) as error:
+        raise InvalidTerm(f"not a literal Oxigraph can hold: {value!r:.200} ({error})") from None
 
 
 @remembered_for_short_text
@@ -107,31 +113,32 @@ def _is_lexical(kind: str):
     """A checker of the lexical form of one of the few XSD datatypes the mapping writes.
 
     Oxigraph stores an ill-typed literal without complaint and SPARQL then treats it as
-    an error, so the check has to happen before the literal is written.
+    an error, so the check has to happen before the literal is written. The form is
+    XSD's (ASCII digits, every part present); dates are also checked to exist.
     """
     import datetime as _dt
     import re as _re
 
     patterns = {
-        "gYear": _re.compile(r"-?\d{4,}$"),
-        "gYearMonth": _re.compile(r"-?\d{4,}-(0[1-9]|1[0-2])$"),
-        "integer": _re.compile(r"[+-]?\d+$"),
+        "gYear": _re.compile(r"-?[0-9]{4,}"),
+        "gYearMonth": _re.compile(r"-?[0-9]{4,}-(0[1-9]|1[0-2])"),
+        "integer": _re.compile(r"[+-]?[0-9]+"),
+        "date": _re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+        "dateTime": _re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?"),
     }
 
-    def check(value: str) -> bool:
-        if kind == "date":
-            try:
+    def exists(value: str) -> bool:
+        try:
+            if kind == "date":
                 _dt.date.fromisoformat(value)
-            except ValueError:
-                return False
-            return len(value) == 10
-        if kind == "dateTime":
-            try:
+            elif kind == "dateTime":
                 _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                return False
-            return "T" in value
-        return bool(patterns[kind].match(value))
+        except ValueError:
+            return False
+        return True
+
+    def check(value: str) -> bool:
+        return isinstance(value, str) and bool(patterns[kind].fullmatch(value)) and exists(value)
 
     return check
 

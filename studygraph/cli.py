@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 import sqlite3
 import sys
@@ -81,11 +82,11 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
 
         sys.exit(post_records(server_url, items, token=config.token))
     progress = _Progress(quiet=quiet, reading=reading)
-    if not dry_run and is_fresh(config.store):
+    if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
         report = load_fresh(config.store, items, urls, progress)
     else:
-        opened = _open(config, read_only=dry_run and not is_fresh(config.store), fresh_ok=dry_run)
+        opened = _open(config, read_only=dry_run and not _fresh(config), fresh_ok=dry_run)
         urls = Urls(_base_url(config, opened))
         try:
             if opened is not None and opened.base_url is None and not dry_run:
@@ -258,8 +259,27 @@ def _prerender_app(store_path: str, base_url: str, cache_path: str):
 # ------------------------------------------------------------------------------ helpers
 
 
+#: ``scheme://``: a URL given where a store directory is wanted.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
+
+
+class RemoteStoreRefused(click.ClickException):
+    """A URL as the store: refused as a usage error (exit status 2), in one line."""
+
+    exit_code = 2
+
+
+def _fresh(config: Config) -> bool:
+    """Whether the configured store does not exist yet; every command that opens or
+    creates a store asks this first, so a URL (``--store http://…``, or in
+    STUDYGRAPH_STORE) is refused before anything is read or a folder named ``http:`` made."""
+    if _URL.match(config.store):
+        raise RemoteStoreRefused(f"--store {config.store}: remote stores are not supported yet; give a directory")
+    return is_fresh(config.store)
+
+
 def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) -> EmbeddedStore | None:
-    if is_fresh(config.store):
+    if _fresh(config):
         if fresh_ok:
             return None
         raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
@@ -413,7 +433,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     from .harvest import harvest as run_harvest
 
     config = Config.from_env(store=store, base_url=base_url)
-    fresh = is_fresh(config.store)
+    fresh = _fresh(config)
     opened = None if fresh else _open(config)
     urls = Urls(_base_url(config, opened))
     if opened is not None and opened.base_url is None:
@@ -498,7 +518,7 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
 
     directory = store or tempfile.mkdtemp(prefix="studygraph-demo-")
     config = Config.from_env(store=str(Path(directory) / "store") if store is None else store, host=host, port=port)
-    if not is_fresh(config.store):
+    if not _fresh(config):
         raise click.ClickException(f"{config.store} already holds a store; demo builds a fresh one")
     page = resources.files("studygraph").joinpath("examples/seed-page.txt").read_bytes()
     synthetic = "\n".join(json.dumps({"record": r}) for r in generate(count, seed=1)).encode()

@@ -3,7 +3,8 @@
 Every write path (the CLI, the HTTP write API, a harvest) starts here, so this is where
 inputs are opened, decompressed and recognised once, and where bad input is turned into
 :class:`~mappings.records.Rejection` objects instead of exceptions: one bad file, line
-or element never stops the rest of a load.
+or element never stops the rest of a load (and an error a reader did not foresee costs
+the rest of its input, never the load).
 
 Formats (``FORMATS``), recognised by content unless ``format=`` forces one:
 
@@ -131,3 +132,5 @@ def _read_input(name: str, data: bytes | None, format: str | None, progress: Rea
         yield Rejection(Origin(name, line=exc.line), exc.reason)
     except READ_ERRORS as exc:
         yield Rejection(Origin(name), describe(exc))
+    except Exception as exc:  # noqa: BLE001 - whatever a reader did not foresee costs this input only
+        yield Rejection(Origin(name), f"could not be read ({type(exc).__name__}: {str(exc)[:300]})")

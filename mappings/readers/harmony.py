@@ -111,7 +111,7 @@ def _looks_like_json_lines(probes: list[bytes]) -> bool:
 def _is_json(line: bytes) -> bool:
     try:
         json.loads(line.removeprefix(BOM))
-    except ValueError:  # also UnicodeDecodeError
+    except (ValueError, RecursionError):  # also UnicodeDecodeError
         return False
     return True
 
@@ -129,6 +129,8 @@ def _parse_line(line: bytes, origin: Origin) -> ReadResult | None:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         return Rejection(origin, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except ValueError as exc:  # a number Python will not read: over 4300 digits
+        return Rejection(origin, f"invalid JSON: {exc}")
     except RecursionError:
         return Rejection(origin, "invalid JSON: nested too deeply")
     return harmony_record(obj, origin, FORMAT)

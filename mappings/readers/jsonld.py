@@ -124,6 +124,9 @@ class _Nodes:
     def __init__(self, expanded: list[Any]) -> None:
         self.ordered: list[dict[str, Any]] = []
         self.by_id: dict[str, dict[str, Any]] = {}
+        #: The values each merged node holds, by property, as JSON texts: what a further
+        #: fragment is checked against (a hash lookup, not a scan of the values).
+        self._held: dict[str, dict[str, set[str]]] = {}
         for node in _walk(expanded):
             node_id = node.get("@id")
             if node_id is None:
@@ -132,7 +135,26 @@ class _Nodes:
                 self.by_id[node_id] = dict(node)
                 self.ordered.append(self.by_id[node_id])
             else:
-                _merge(self.by_id[node_id], node)
+                self._merge(node_id, node)
+
+    def _merge(self, node_id: str, node: dict[str, Any]) -> None:
+        """Add the values of another fragment of a node, each value once."""
+        into = self.by_id[node_id]
+        held = self._held.setdefault(node_id, {})
+        for key, values in node.items():
+            if key == "@id":
+                continue
+            existing = into.get(key)
+            if not isinstance(existing, list):
+                existing = into[key] = [] if existing is None else [existing]
+            seen = held.get(key)
+            if seen is None:
+                seen = held[key] = {_json_key(value) for value in existing}
+            for value in values if isinstance(values, list) else [values]:
+                text = _json_key(value)
+                if text not in seen:
+                    seen.add(text)
+                    existing.append(value)
 
     def get(self, value: dict[str, Any]) -> dict[str, Any]:
         """The full node a value refers to (the value itself if it is not a reference)."""
@@ -159,14 +181,9 @@ def _walk(value: Any) -> Iterator[dict[str, Any]]:
             stack.extend(reversed([v for k, v in item.items() if k == "@graph" or not k.startswith("@")]))
 
 
-def _merge(into: dict[str, Any], node: dict[str, Any]) -> None:
-    for key, values in node.items():
-        if key == "@id":
-            continue
-        existing = into.setdefault(key, [])
-        for value in values if isinstance(values, list) else [values]:
-            if value not in existing:
-                existing.append(value)
+def _json_key(value: Any) -> str:
+    """A value of an expanded document as comparable text (its JSON, keys sorted)."""
+    return json.dumps(value, sort_keys=True)
 
 
 def _scalar(value: Any) -> str | None:
@@ -203,12 +220,12 @@ class _Converter:
         return node_id if isinstance(node_id, str) and node_id and not node_id.startswith("_:") else None
 
     def _texts(self, node: dict[str, Any], prop: str, via: Iterable[str] = ("name",)) -> list[str]:
-        out: list[str] = []
+        out: dict[str, None] = {}
         for value in _values(node, prop):
             text = self._text(value, via)
-            if text and text not in out:
-                out.append(text)
-        return out
+            if text:
+                out[text] = None
+        return list(out)
 
     def _first(self, node: dict[str, Any], prop: str, via: Iterable[str] = ("name",)) -> str | None:
         texts = self._texts(node, prop, via)
@@ -249,7 +266,8 @@ class _Converter:
         name = self._first(node, "name")
         urls = self._texts(node, "url", ("url",))
         identifiers = self._texts(node, "identifier", ("value", "url"))
-        identifiers += [s for s in self._texts(node, "sameAs", ("url",)) if is_doi(s) and s not in identifiers]
+        listed = set(identifiers)
+        identifiers += [s for s in self._texts(node, "sameAs", ("url",)) if is_doi(s) and s not in listed]
         keywords = [
             part.strip() for text in self._texts(node, "keywords", ("name", "termCode")) for part in text.split(",")
         ]

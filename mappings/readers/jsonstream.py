@@ -109,7 +109,7 @@ class _ArraySplitter:
             start = self._pos
             try:
                 value, end = self._raw_decode(self._buf, start)
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # JSONDecodeError, or a number of over 4300 digits
                 end = _value_end(self._buf, start)
                 if end is None:
                     if self._eof:
@@ -117,7 +117,7 @@ class _ArraySplitter:
                     self._fill()
                     continue
                 self._pos = end
-                return Element(index, error=f"invalid JSON: {exc.msg} (character {exc.pos - start} of the element)")
+                return Element(index, error=_invalid(exc, start))
             except RecursionError:
                 end = _value_end(self._buf, start)
                 self._pos = end if end is not None else len(self._buf)
@@ -127,6 +127,13 @@ class _ArraySplitter:
                 continue
             self._pos = end
             return Element(index, value)
+
+
+def _invalid(error: ValueError, start: int) -> str:
+    """Why an element is not JSON, placed within the element when the parser says where."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"invalid JSON: {error.msg} (character {error.pos - start} of the element)"
+    return f"invalid JSON: {error}"
 
 
 class _Truncated(Exception):

@@ -68,6 +68,8 @@ def parse_json_document(data: bytes) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})", exc.lineno) from None
+    except ValueError as exc:  # a number Python will not read: over 4300 digits
+        raise InputError(f"invalid JSON: {exc}") from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply") from None
 

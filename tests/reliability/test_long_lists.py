@@ -1,0 +1,57 @@
+"""Long lists are handled in linear time: a record with 100,000 keywords (each given
+twice, some as JSON objects that cannot be hashed) maps to 100,000 distinct keywords in
+their order, from a Harmony record and from a DCAT page alike. Time is not asserted here;
+what is asserted is the behaviour a linear de-duplication must keep."""
+
+from __future__ import annotations
+
+import json
+
+from mappings.profile import map_record
+from mappings.readers import read_bytes
+from mappings.record_values import distinct
+from mappings.records import SourceRecord
+from mappings.terms import DCAT, literal
+from mappings.urls import Urls
+
+URLS = Urls("https://catalogue.example.org")
+STAMP = "2026-01-01T00:00:00Z"
+COUNT = 100_000
+
+
+def keywords(count: int) -> list[str]:
+    return [f"keyword {n:06d}" for n in range(count)]
+
+
+def mapped_keywords(mapped) -> list[str]:
+    """The study's dcat:keyword literals (N-Triples terms), in the order written."""
+    predicate = f"<{DCAT}keyword>"
+    return [o for _, p, o in mapped.graph.statements if p == predicate]
+
+
+def test_distinct_keeps_order_and_finds_duplicates_of_every_kind() -> None:
+    values = ["a", {"x": [1, 2]}, "b", "a", {"x": [1, 2]}, [1, {"y": 2}], [1, {"y": 2}], 1, 1.0, None, None, {"x": [2, 1]}]
+    assert distinct(values) == ["a", {"x": [1, 2]}, "b", [1, {"y": 2}], 1, None, {"x": [2, 1]}]
+
+
+def test_a_record_with_100000_keywords_maps_to_100000_distinct_keywords() -> None:
+    given = keywords(COUNT)
+    unhashable = [{"name": "not a keyword"}] * 1000  # objects are not keywords: dropped, once each
+    record = {"dataset_schema": {"name": "Many keywords", "description": "A long list.", "keywords": given + given[::-1] + unhashable},
+              "extra_data": {"slug": "many-keywords"}}
+    mapped = map_record(record, URLS, issued=STAMP, modified=STAMP)
+    assert mapped_keywords(mapped) == [literal(k) for k in given]
+    assert len(mapped.summary.keywords) == COUNT
+    assert len([link for link in mapped.summary.links if link.kind == "keyword"]) == COUNT
+
+
+def test_a_dcat_dataset_with_100000_keywords_is_read_and_mapped_whole() -> None:
+    given = keywords(COUNT)
+    literals = " , ".join(json.dumps(k) for k in given + given)
+    page = (f'<http://other.example/ds> a <{DCAT}Dataset> ; <http://purl.org/dc/terms/title> "Many keywords" ;\n'
+            f"  <{DCAT}keyword> {literals} .\n").encode()
+    [record] = list(read_bytes(page, "http://other.example/catalog.ttl", "dcat"))
+    assert isinstance(record, SourceRecord)
+    assert record.data["dataset_schema"]["keywords"] == given
+    mapped = map_record(record.data, URLS, issued=STAMP, modified=STAMP)
+    assert len(mapped_keywords(mapped)) == COUNT
