@@ -614,6 +614,12 @@ def _hash_of(canonical: str) -> str:
 UNUSABLE_VALUE = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 
 
+#: Values of one field a record may give (keywords, variables, sponsors...): enough for
+#: any study published (the real records give at most a few hundred), and a bound on what
+#: one record costs a load and the store's write transaction, whatever it carries.
+MAX_VALUES = 10_000
+
+
 def write_field(ctx: Context, field_name: str, write: Callable[[], None]) -> None:
     """Run *write* for one field all or nothing: a value it cannot use drops the field
     (what it wrote is taken back) with a warning naming the field and why."""
@@ -662,6 +668,11 @@ def map_record(
     ctx.graph.typed(ctx.study, DCAT + "Dataset", SCHEMA + "Dataset")
     for field in PROFILE:
         values = field.values(data)
+        if len(values) > MAX_VALUES and not field.positional:
+            values = distinct(values)
+            if len(values) > MAX_VALUES:
+                graph.warn(field.name, f"{len(values):,} distinct values; the first {MAX_VALUES:,} kept")
+                values = values[:MAX_VALUES]
         if values:
             write_field(ctx, field.name, partial(field.write, ctx, values))
     if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
