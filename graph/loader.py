@@ -247,10 +247,15 @@ class Loader:
         """Map every stored record again from its kept original, keeping its dates, its
         slug and its identity; the shared descriptions are written anew."""
         report = LoadReport()
-        records = list(self.store.stored_records())
+        # The names first (small), each record then read on its own: memory stays flat
+        # whatever the store's size, and the writes never run under an open query.
+        names = sorted(self.store.record_hashes())
         if not self.dry_run:
             self.store.drop_descriptions()
-        for stored in records:
+        for name in names:
+            stored = self.store.stored_record(name)
+            if stored is None:
+                continue
             event = self._remap_one(stored)
             report.add(event)
             if listener:

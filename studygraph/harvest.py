@@ -126,12 +126,17 @@ def harvest(
         report.errors.append(str(error))
     if fetcher is not None:
         report.requests = fetcher.requests
-    if prune and not report.errors and store is not None:
+    if prune and not report.errors and not report.unread and store is not None:
         for name in store.harvested_from(url):
             if name not in seen and store.delete(name):
                 report.deleted += 1
     elif prune and report.errors:
         report.errors.append("--prune skipped: the harvest did not complete, so vanished records cannot be told from unread ones")
+    elif prune and report.unread:
+        # A record whose page failed is still listed by the source: its copy here must
+        # not be taken for a vanished one.
+        report.errors.append(f"--prune skipped: {len(report.unread)} listed pages could not be read, "
+                             "so vanished records cannot be told from unread ones")
     report.state = state
     save_state(state_dir, state)
     return report

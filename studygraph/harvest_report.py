@@ -18,6 +18,8 @@ class HarvestReport:
     #: Things worth saying that did not stop the walk short (a page linked to again).
     notices: list[str] = field(default_factory=list)
     token: int | None = None
+    #: Listed documents that could not be fetched (their records may still exist there).
+    unread: list[str] = field(default_factory=list)
     #: Pages a conditional request found unchanged since the last harvest (304).
     unchanged_pages: int = 0
     #: Requests sent (retries and redirects included).

@@ -81,6 +81,7 @@ def _page(location: str, fetcher: Fetcher, report: HarvestReport, conditional: b
     except HarvestLimit:
         raise
     except HarvestError as error:
+        report.unread.append(location)
         yield rejection(location, error)
         return
     if page is None:

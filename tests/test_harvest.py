@@ -167,3 +167,28 @@ def test_a_failing_source_loses_nothing(ckan, tmp_path):
     assert result.returncode == 1
     assert b"HTTP 404" in result.stderr and b"--prune skipped" in result.stderr
     assert json.loads(run_cli("stats", "--store", str(store), "--json").stdout)["records"] == 3
+
+
+SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>{base}/a.html</loc></url><url><loc>{base}/b.html</loc></url>
+</urlset>"""
+
+
+def study_page(name: str) -> str:
+    data = {"@context": "https://schema.org/", "@type": "Dataset", "name": name, "description": f"About {name}."}
+    return f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head><body></body></html>'
+
+
+def test_a_listed_page_that_fails_keeps_its_record_through_prune(static_site, tmp_path):
+    """A page the sitemap still lists but that cannot be fetched is not a vanished record."""
+    url = static_site.put("/sitemap.xml", SITEMAP, "application/xml")
+    static_site.put("/a.html", study_page("Study A"), "text/html")
+    static_site.put("/b.html", study_page("Study B"), "text/html")
+    store = tmp_path / "s"
+    assert b"2 new" in run_cli("harvest", url, "--store", str(store), "--base-url", "http://b.example", "-q").stdout
+    del static_site.pages["/b.html"]
+    result = run_cli("harvest", url, "--store", str(store), "--prune", "-q", "--retries", "0")
+    assert result.returncode == 1
+    assert b"--prune skipped: 1 listed pages could not be read" in result.stderr
+    assert json.loads(run_cli("stats", "--store", str(store), "--json").stdout)["records"] == 2
