@@ -1,5 +1,5 @@
 """What the benchmark scripts read from a loaded studygraph store: the base URL its IRIs
-were minted under, and every record's slug. Both are read without opening the graph, so
+were minted under, its database directory, and every record's slug. Both are read without opening the graph, so
 a store in use by a server is not disturbed."""
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ def read_base_url(store: Path) -> str:
     if not base_url:
         sys.exit(f"{store / 'settings.json'} records no base_url")
     return base_url.rstrip("/")
+
+
+def database_of(store: Path) -> Path:
+    """The store's RocksDB directory: ``graph``, or the fresh copy a serving store rolled
+    to (graph.database_directory), named in its settings."""
+    from graph.database_directory import current
+
+    try:
+        settings = json.loads((store / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        settings = {}
+    return current(store, settings)
 
 
 def read_slugs(store: Path) -> list[str]:

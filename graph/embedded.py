@@ -37,7 +37,7 @@ from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
 from mappings.identity import Identity, source_of
 from mappings.urls import Urls
 
-from . import descriptions
+from . import database_directory, descriptions
 from .disk import is_disk_full
 from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
@@ -45,7 +45,6 @@ from .search import IndexEntry, SearchIndex
 
 DCT = "http://purl.org/dc/terms/"
 PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
-GRAPH_DIRECTORY = "graph"
 INDEX_FILE = "search.sqlite"
 CHANGES_FILE = "changes.sqlite"
 SETTINGS_FILE = "settings.json"
@@ -79,27 +78,35 @@ def is_fresh(path: str | os.PathLike[str]) -> bool:
 class EmbeddedStore:
     """A :class:`graph.backend.GraphStore` over a pyoxigraph store directory."""
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False, min_free_bytes: int = 0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, read_only: bool = False, min_free_bytes: int = 0,
+        roll_bytes: int = database_directory.ROLL_BYTES,
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        #: MANIFEST size past which the database moves to a fresh copy (see graph.database_directory).
+        self.roll_bytes = roll_bytes
+        #: Held by every write and by a roll, which must not miss a write.
+        self._writing = threading.RLock()
         #: Free disk space below which writes are refused (see check_room).
         self.min_free_bytes = min_free_bytes
         self._failed: OSError | None = None
         #: Descriptions read lately; only a store that owns its directory (the only
         #: writer, which tells the cache of every change) keeps one.
         self._described = descriptions.DescriptionCache() if not read_only else None
-        database = self.path / GRAPH_DIRECTORY
-        if read_only and not database.is_dir():
-            raise StoreError(f"no store at {self.path}")
+        settings = read_settings(self.path)
+        database = self.database = database_directory.current(self.path, settings)
+        if (read_only or database.name != database_directory.FIRST) and not database.is_dir():
+            raise StoreError(f"no store at {self.path}" + (f" (its database {database.name} is missing)" if database.name != database_directory.FIRST else ""))
         try:
             if read_only:
                 self._store = pyoxigraph.Store.read_only(str(database))
             else:
                 database.mkdir(parents=True, exist_ok=True)
                 self._store = pyoxigraph.Store(str(database))
+                database_directory.remove_retired(self.path, keep={database})
         except OSError as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from None
-        settings = read_settings(self.path)
         self.base_url = settings.get("base_url")
         self.direct_writes: int = int(settings.get("direct_writes", 0))
         self.last_direct_write: str | None = settings.get("last_direct_write")
@@ -154,13 +161,23 @@ class EmbeddedStore:
 
     def _write(self, update: str, base_iri: str | None = None) -> None:
         """Run one update (one transaction); a write the disk had no room for is a StoreFull."""
-        try:
-            self._store.update(update, base_iri=base_iri)
-        except OSError as error:
-            if not is_disk_full(error):
-                raise
-            self._failed = error
-            raise StoreFull(self.path, shutil.disk_usage(self.path).free, self.min_free_bytes) from None
+        with self._writing:
+            try:
+                self._store.update(update, base_iri=base_iri)
+            except OSError as error:
+                if not is_disk_full(error):
+                    raise
+                self._failed = error
+                raise StoreFull(self.path, shutil.disk_usage(self.path).free, self.min_free_bytes) from None
+            if database_directory.manifest_bytes(self.database) > self.roll_bytes:
+                self.roll()
+
+    def roll(self) -> None:
+        """Move the database to a fresh copy of itself, whose MANIFEST is small (see
+        graph.database_directory); readers carry on throughout."""
+        with self._writing:
+            self._store, self.database = database_directory.roll(
+                self._store, self.path, self.database, lambda name: self._save_settings(**{database_directory.SETTING: name}))
 
     def _reopen(self) -> None:
         """Open the database again after a failed write (RocksDB refuses writes until
@@ -170,9 +187,9 @@ class EmbeddedStore:
         del old
         gc.collect()
         try:
-            self._store = pyoxigraph.Store(str(self.path / GRAPH_DIRECTORY))
+            self._store = pyoxigraph.Store(str(self.database))
         except OSError as error:
-            self._store = pyoxigraph.Store.read_only(str(self.path / GRAPH_DIRECTORY))
+            self._store = pyoxigraph.Store.read_only(str(self.database))
             raise StoreFull(self.path, shutil.disk_usage(self.path).free, self.min_free_bytes) from error
         self._failed = None
 
@@ -422,7 +439,8 @@ class EmbeddedStore:
 
     def checkpoint(self, target: Path) -> None:
         """A read-only copy of the graph as it is now (hard links: cheap), for the query process."""
-        self._store.backup(str(target))
+        store = self._store  # one handle throughout, should a roll swap it meanwhile
+        store.backup(str(target))
 
     def update(self, update: str, base_iri: str | None = None) -> None:
         """Run an authenticated SPARQL update (one transaction). The search index is not
@@ -494,7 +512,7 @@ def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list
     remove_stale_builds(target)
     building = target.with_name(f".{target.name}.loading-{uuid.uuid4().hex[:8]}")
     building.mkdir()
-    store = pyoxigraph.Store(str(building / GRAPH_DIRECTORY))
+    store = pyoxigraph.Store(str(building / database_directory.FIRST))
     index = SearchIndex(building / INDEX_FILE)
     changes = ChangeLog(building / CHANGES_FILE)
     pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)

@@ -180,3 +180,26 @@ def test_the_query_threads_hand_the_next_task_to_the_thread_idle_last_and_cap_th
     runner.submit(task, "d")
     assert done["d"].wait(30)
     assert ran_on["d"] == ran_on["a"]
+
+
+def _count(pool: QueryPool) -> int:
+    result = pool.run(QueryJob("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "tsv", 100))
+    return int(result.data.split(b"\n")[1].split(b"^^")[0].strip(b'"'))
+
+
+def test_writes_take_no_checkpoint_and_the_next_query_sees_every_one_of_them(tmp_path):
+    """A checkpoint is taken when a query needs one (the store changed since the last),
+    once for all the writes before it, never by the write itself."""
+    source = pyoxigraph.Store(str(tmp_path / "store"))
+    pool = QueryPool(lambda target: source.backup(str(target)), size=2, deadline=30, spool_dir=str(tmp_path))
+    try:
+        assert pool.checkpoints == 1 and _count(pool) == 0
+        for n in range(5):
+            source.add(pyoxigraph.Quad(pyoxigraph.NamedNode(f"http://example.org/s{n}"), pyoxigraph.NamedNode("http://example.org/p"),
+                                       pyoxigraph.Literal("x"), pyoxigraph.NamedNode("http://example.org/g")))
+            pool.refresh()
+        assert pool.checkpoints == 1
+        assert _count(pool) == 5 and _count(pool) == 5
+        assert pool.checkpoints == 2
+    finally:
+        pool.close()

@@ -145,7 +145,7 @@ def test_remap_rebuilds_every_graph_from_the_kept_originals(loaded, tmp_path):
     copy = tmp_path / "store"
     opened = EmbeddedStore(loaded, read_only=True)
     copy.mkdir()
-    opened._store.backup(str(copy / "graph"))
+    opened._store.backup(str(copy / opened.database.name))
     opened.close()
     shutil.copy(loaded / "settings.json", copy / "settings.json")
     store = EmbeddedStore(copy)

@@ -12,7 +12,8 @@ import threading
 import urllib.request
 
 from conftest import LiveServer, free_port, load_shared_records, run_cli, studygraph_command
-from graph.embedded import EmbeddedStore
+from graph import database_directory
+from graph.embedded import EmbeddedStore, read_settings
 from mappings.identity import LOCAL, Identity
 from mappings.profile import map_record
 from mappings.urls import Urls
@@ -106,7 +107,7 @@ def _graph_count(path) -> int:
     import pyoxigraph
 
     try:
-        store = pyoxigraph.Store.read_only(str(path / "graph"))
+        store = pyoxigraph.Store.read_only(str(database_directory.current(path, read_settings(path))))
     except OSError:
         return 0
     return sum(1 for g in store.named_graphs() if g.value.startswith(f"{BASE}/items/r"))
