@@ -118,6 +118,8 @@ def _run_worker(connection: Connection, threads: int, memory: int = 0) -> None:
     *memory* (bytes), the process's data segment is limited to it, before pyoxigraph loads."""
     if memory > 0:
         limit_memory(memory)
+    import pyoxigraph  # noqa: F401  (loaded now: a spare process is ready when it takes over)
+
     sending = threading.Lock()
     stores = _OpenCheckpoints()
 
@@ -370,9 +372,13 @@ class QueryPool:
 
     def __init__(
         self, take_checkpoint: Callable[[Path], None], *, size: int = 8, deadline: float = 10.0, queue: int = 0,
-        spool_dir: str | None = None, memory: int = 0,
+        spool_dir: str | None = None, memory: int = 0, checkpoint_spacing: float = 0.25,
     ) -> None:
         self.size = size
+        #: Least time between two checkpoints: under writes and queries without pause,
+        #: checkpointing takes at most a share of one core, and the queries that
+        #: arrived meanwhile share the next one (each still sees every earlier write).
+        self.checkpoint_spacing = checkpoint_spacing
         self.deadline = deadline
         self.memory = memory
         #: Queries that may wait for one of the *size* places (within their deadline);
@@ -388,6 +394,11 @@ class QueryPool:
         self._freed = threading.Condition(self._lock)
         self._numbers = itertools.count(1)
         self._worker = _Worker(size, memory)
+        #: A started process that takes over at once when the current one is killed;
+        #: started afresh it needs about a second (Python, pyoxigraph), in which the
+        #: queries that arrive fill every place and the line.
+        self._spare: _Worker | None = _Worker(size, memory)
+        self._closed = False
         self._generation = 0
         self._users: dict[str, int] = {}
         #: Writes so far (refresh calls), and how many the current checkpoint holds.
@@ -395,6 +406,7 @@ class QueryPool:
         self._checkpoint_version = 0
         self._checkpointing = threading.Lock()
         self._checkpoint = self._new_checkpoint()
+        self._checkpoint_taken = time.monotonic()
         #: Query processes killed at a deadline so far.
         self.killed = 0
         #: Query processes that ended by themselves (memory limit, crash) so far.
@@ -422,21 +434,31 @@ class QueryPool:
         with self._lock:
             self._version += 1
 
-    def _current_checkpoint(self) -> str:
-        """The checkpoint holding every write noted so far (taken now if there is none),
-        counted as in use until :meth:`_release`."""
+    def _checkpoint_for(self, version: int, until: float) -> str:
+        """A checkpoint holding at least the first *version* writes, counted as in use
+        until :meth:`_release`: the current one if it does, else the next one taken
+        (no sooner than ``checkpoint_spacing`` after the last), which every query that
+        arrived before it was begun shares."""
         with self._checkpointing:
             with self._lock:
-                version, current = self._version, self._checkpoint
-                if version == self._checkpoint_version:
-                    self._users[current] = self._users.get(current, 0) + 1
-                    return current
-            checkpoint = self._new_checkpoint()  # holds at least *version* writes
+                if self._checkpoint_version >= version:
+                    return self._use(self._checkpoint)
+                newest = self._version
+            pause = min(self._checkpoint_taken + self.checkpoint_spacing, until) - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)  # a rate limit, not a wait for an event: writes keep coming
+                with self._lock:
+                    newest = self._version
+            checkpoint = self._new_checkpoint()  # holds at least *newest* writes
+            self._checkpoint_taken = time.monotonic()
             with self._lock:
-                previous, self._checkpoint, self._checkpoint_version = self._checkpoint, checkpoint, version
+                previous, self._checkpoint, self._checkpoint_version = self._checkpoint, checkpoint, newest
                 self._drop_unused(previous)
-                self._users[checkpoint] = self._users.get(checkpoint, 0) + 1
-                return checkpoint
+                return self._use(checkpoint)
+
+    def _use(self, checkpoint: str) -> str:
+        self._users[checkpoint] = self._users.get(checkpoint, 0) + 1
+        return checkpoint
 
     def _release(self, checkpoint: str) -> None:
         with self._lock:
@@ -455,13 +477,23 @@ class QueryPool:
         deadline passes; QueryOutOfMemory when its process ends by itself twice."""
         until = (time.monotonic() if started is None else started) + self.deadline
         with self._lock:
+            version = self._version
+        # Waiting for a checkpoint holds no place: the places count running queries.
+        checkpoint = self._checkpoint_for(version, until)
+        try:
+            return self._run_on(checkpoint, job, until)
+        finally:
+            self._release(checkpoint)
+
+    def _run_on(self, checkpoint: str, job: QueryJob, until: float) -> QueryResult:
+        with self._lock:
             if self._running >= self.size:
                 self._wait_for_place(until)
             self._running += 1
         try:
             ended: _Worker | None = None
             for _ in range(2):  # a run cut short by another query's kill, or a crash, runs once more
-                result = self._attempt(job, until)
+                result = self._attempt(checkpoint, job, until)
                 if isinstance(result, QueryResult):
                     return result
                 ended = result
@@ -477,48 +509,44 @@ class QueryPool:
         limit = f" ({self.memory / 2**20:g} MiB)" if self.memory else ""
         return f"the query process reached its memory limit{limit}, or stopped, while evaluating the query"
 
-    def _attempt(self, job: QueryJob, until: float) -> QueryResult | _Worker | None:
+    def _attempt(self, checkpoint: str, job: QueryJob, until: float) -> QueryResult | _Worker | None:
         """One run of *job* on the current process, or the process that ended before it
         answered (killed past another query's deadline, or died by itself), or None if
         the process was gone before the job could be sent."""
         left = until - time.monotonic()
         if left <= 0:
             raise QueryTimeout(self._timeout())
-        checkpoint = self._current_checkpoint()
         with self._lock:
             worker = self._worker
         spool = str(self._root / f"result-{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}")
         try:
-            try:
-                answer = worker.submit(next(self._numbers), checkpoint, job, spool)
-            except _WorkerGone:
-                self._replace(worker)
-                return None
-            try:
-                reply = answer.result(left)
-            except FutureTimeout:
-                if self._replace(worker):
-                    self.killed += 1
-                _remove(spool)
-                raise QueryTimeout(self._timeout()) from None
-            if reply is None:
-                _remove(spool)
-                if self._replace(worker) and worker.died:
-                    self.died += 1
-                return worker
-            status, value, flag, seconds, inline = reply
-            if status == "memory":
-                _remove(spool)
-                self._replace(worker)  # its other threads may be failing too: start afresh
-                raise QueryOutOfMemory(self._out_of_memory())
-            if status == "error":
-                _remove(spool)
-                raise QueryFailed(value, syntax=bool(flag))
-            if inline is not None:
-                return QueryResult(None, value, bool(flag), seconds, inline)
-            return QueryResult(spool, value, bool(flag), seconds)
-        finally:
-            self._release(checkpoint)
+            answer = worker.submit(next(self._numbers), checkpoint, job, spool)
+        except _WorkerGone:
+            self._replace(worker)
+            return None
+        try:
+            reply = answer.result(left)
+        except FutureTimeout:
+            if self._replace(worker):
+                self.killed += 1
+            _remove(spool)
+            raise QueryTimeout(self._timeout()) from None
+        if reply is None:
+            _remove(spool)
+            if self._replace(worker) and worker.died:
+                self.died += 1
+            return worker
+        status, value, flag, seconds, inline = reply
+        if status == "memory":
+            _remove(spool)
+            self._replace(worker)  # its other threads may be failing too: start afresh
+            raise QueryOutOfMemory(self._out_of_memory())
+        if status == "error":
+            _remove(spool)
+            raise QueryFailed(value, syntax=bool(flag))
+        if inline is not None:
+            return QueryResult(None, value, bool(flag), seconds, inline)
+        return QueryResult(spool, value, bool(flag), seconds)
 
     def _timeout(self) -> str:
         return f"the query ran past the {self.deadline:g} s deadline and was stopped"
@@ -529,9 +557,18 @@ class QueryPool:
         with self._lock:
             if self._worker is not worker:
                 return False
-            self._worker = _Worker(self.size, self.memory)
+            self._worker, self._spare = self._spare or _Worker(self.size, self.memory), None
         worker.kill()
+        threading.Thread(target=self._start_spare, daemon=True, name="sparql-spare").start()
         return True
+
+    def _start_spare(self) -> None:
+        spare = _Worker(self.size, self.memory)
+        with self._lock:
+            if self._spare is None and not self._closed:
+                self._spare = spare
+                return
+        spare.stop()
 
     def _wait_for_place(self, until: float) -> None:
         """Wait (holding the lock's condition) until fewer than *size* queries run;
@@ -550,8 +587,11 @@ class QueryPool:
 
     def close(self) -> None:
         with self._lock:
-            worker = self._worker
-        worker.stop()
+            self._closed = True
+            workers = [self._worker, self._spare]
+        for worker in workers:
+            if worker is not None:
+                worker.stop()
         shutil.rmtree(self._root, ignore_errors=True)
 
 

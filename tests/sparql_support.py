@@ -50,6 +50,16 @@ def query_processes(server: LiveServer) -> set[int]:
     return {pid for pid, cmdline in children(server.process.pid).items() if b"spawn_main" in cmdline}
 
 
+def query_process(server: LiveServer) -> int:
+    """PID of the query process in use: the oldest of them (the spare beside it is
+    started after it, and takes its place when it is stopped)."""
+    return min(query_processes(server), key=_started)
+
+
+def _started(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
 class Listener:
     """A TCP socket on 127.0.0.1 that accepts every connection, notes where it came
     from and closes it at once (a SERVICE call to it fails straight away)."""

@@ -129,6 +129,7 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
         # ahead of the clock): its first run is cut short by the kill, not by its own
         # deadline, and what is left of it is time enough to run again.
         process = pool._worker.process.pid
+        spare = pool._spare.process.pid
         wait_for(lambda: cpu_ticks(process) >= 2 * os.sysconf("SC_CLK_TCK"), "the runaway to use two seconds of CPU")
         beside.start()
         assert endpoint.first_request.wait(30), "the second query reached the endpoint"
@@ -140,6 +141,9 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
         assert not isinstance(answered, Exception), answered
         assert b"answered" in answered.data and endpoint.requests == 2
         assert pool.killed == 1
+        assert pool._worker.process.pid == spare, "the spare process took over at the kill"
+        wait_for(lambda: pool._spare is not None, "a new spare process")
+        assert pool._spare.process.pid not in (process, spare)
         # The new process answers as usual.
         assert pool.run(QueryJob("SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "json", 100)).rows == 1
     finally:
