@@ -386,6 +386,9 @@ class QueryPool:
         self.queue = queue
         self._running = 0
         self._waiting = 0
+        #: Queries taken in (waiting for a checkpoint, for a place, or running): each
+        #: holds a web thread, so at most *size* + *queue* are taken in.
+        self._admitted = 0
         self._take_checkpoint = take_checkpoint
         _remove_abandoned(Path(spool_dir or tempfile.gettempdir()))
         self._root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX, dir=spool_dir))
@@ -477,13 +480,21 @@ class QueryPool:
         deadline passes; QueryOutOfMemory when its process ends by itself twice."""
         until = (time.monotonic() if started is None else started) + self.deadline
         with self._lock:
+            if self._admitted >= self.size + self.queue:
+                raise PoolBusy("all query places are taken")
+            self._admitted += 1
             version = self._version
-        # Waiting for a checkpoint holds no place: the places count running queries.
-        checkpoint = self._checkpoint_for(version, until)
         try:
-            return self._run_on(checkpoint, job, until)
+            # Waiting for a checkpoint holds no place (the places count running queries),
+            # but it is counted among the queries taken in.
+            checkpoint = self._checkpoint_for(version, until)
+            try:
+                return self._run_on(checkpoint, job, until)
+            finally:
+                self._release(checkpoint)
         finally:
-            self._release(checkpoint)
+            with self._lock:
+                self._admitted -= 1
 
     def _run_on(self, checkpoint: str, job: QueryJob, until: float) -> QueryResult:
         with self._lock:

@@ -207,3 +207,38 @@ def test_writes_take_no_checkpoint_and_the_next_query_sees_every_one_of_them(tmp
         assert pool.checkpoints == 2
     finally:
         pool.close()
+
+
+def test_a_query_waiting_for_its_checkpoint_holds_a_place_in_line(tmp_path):
+    """Queries waiting for a checkpoint hold web threads like queries waiting for a
+    place: beyond size + queue of them, the next gets PoolBusy at once."""
+    import threading
+
+    from graph.query_pool import PoolBusy, QueryTimeout
+
+    source = pyoxigraph.Store(str(tmp_path / "store"))
+    pool = QueryPool(lambda target: source.backup(str(target)), size=1, queue=0, deadline=2, spool_dir=str(tmp_path),
+                     checkpoint_spacing=3600)
+    outcome: dict = {}
+    try:
+        pool.refresh()  # a write: the next query needs a checkpoint, not due for an hour
+
+        def first() -> None:
+            try:
+                outcome["first"] = pool.run(QueryJob("ASK { ?s ?p ?o }", "json", 10))
+            except Exception as error:  # recorded for the assertions
+                outcome["first"] = error
+
+        waiting = threading.Thread(target=first)
+        waiting.start()
+        wait_for(lambda: pool._admitted == 1, "the first query to wait for its checkpoint")
+        try:
+            pool.run(QueryJob("ASK { ?s ?p ?o }", "json", 10))
+            raise AssertionError("the second query was taken in")
+        except PoolBusy:
+            pass
+        waiting.join(30)
+        assert isinstance(outcome["first"], QueryTimeout), "its deadline came before the checkpoint"
+        assert pool._admitted == 0
+    finally:
+        pool.close()
