@@ -115,14 +115,15 @@ class _HTTPSHandler(_Deadlines, urllib.request.HTTPSHandler):
     pass
 
 
-def harvest_opener() -> urllib.request.OpenerDirector:
-    """An opener for http(s) only, without automatic redirects, with response deadlines.
+def harvest_opener(proxies: dict[str, str] | None = None) -> urllib.request.OpenerDirector:
+    """An opener for http(s) only, without automatic redirects, with response deadlines,
+    through *proxies* (scheme -> proxy URL; default: the environment's).
 
     Built by hand: :func:`urllib.request.build_opener` would add the file, FTP, data and
     redirect handlers. Any other scheme fails with ``URLError('unknown url type')``."""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.ProxyHandler(),
+        urllib.request.ProxyHandler(proxies),
         urllib.request.UnknownHandler(),
         _HTTPHandler(),
         _HTTPSHandler(),
