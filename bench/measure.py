@@ -1,21 +1,17 @@
 """Measuring child processes for the benchmark scripts: wall time and peak RSS.
 
 Every benchmark runs studygraph and its reference as separate processes, side by side,
-and measures them the same way: these helpers.
+and measures them the same way: these helpers (the rest they share is in common.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -30,22 +26,6 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
-
-
-def find_tool(name: str) -> str:
-    """The console script ``name``: next to this Python, in the repo's venv, or on PATH.
-
-    ``bench/ingest`` may be started by a Python that is not the venv's (the shebang
-    finds whatever ``python3`` comes first), so the venv is looked at explicitly.
-    """
-    for folder in (Path(sys.executable).parent, REPO / ".venv" / "bin"):
-        candidate = folder / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        sys.exit(f"cannot find the `{name}` command (install the project into a venv: pip install -e '.[test]')")
-    return found
 
 
 def run_measured(argv: Sequence[str], stdout: Path, stderr: Path) -> Run:

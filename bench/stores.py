@@ -1,50 +1,63 @@
-"""What the benchmark scripts read from a loaded studygraph store: the base URL its IRIs
-were minted under, its database directory, and every record's slug. Both are read without opening the graph, so
-a store in use by a server is not disturbed."""
+"""What the benchmark scripts learn about a loaded studygraph store, asked through the
+``studygraph`` command: its base URL, its records' slugs, and its quads for a reference
+Oxigraph store.
+
+Through the command, not the store's files: the files (settings, index, database
+directory) are the store's own business and change with it; the command's output is
+its interface. The commands used here only read, so a store a server holds is not
+disturbed.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
+from common import find_tool
+
+
+def read_stats(store: Path) -> dict | None:
+    """``studygraph stats --json`` of *store* (records, quads, nodes, base URL), or None
+    when there is no readable store there."""
+    done = subprocess.run([find_tool("studygraph"), "stats", "--json", "--store", str(store)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return json.loads(done.stdout)
+
 
 def read_base_url(store: Path) -> str:
-    """The base URL recorded in the store's settings by its first load (no trailing /)."""
-    try:
-        settings = json.loads((store / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        sys.exit(f"cannot read {store / 'settings.json'}: {error}")
-    base_url = settings.get("base_url")
-    if not base_url:
-        sys.exit(f"{store / 'settings.json'} records no base_url")
-    return base_url.rstrip("/")
-
-
-def database_of(store: Path) -> Path:
-    """The store's RocksDB directory: ``graph``, or the fresh copy a serving store rolled
-    to (graph.database_directory), named in its settings."""
-    from graph.database_directory import current
-
-    try:
-        settings = json.loads((store / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        settings = {}
-    return current(store, settings)
+    """The base URL recorded in the store by its first load (no trailing /)."""
+    stats = read_stats(store)
+    if stats is None:
+        sys.exit(f"no studygraph store at {store}")
+    if not stats.get("base_url"):
+        sys.exit(f"the store at {store} records no base URL")
+    return stats["base_url"].rstrip("/")
 
 
 def read_slugs(store: Path) -> list[str]:
-    """Every record's slug, from the search index (one row per record, kept in step with
-    the graph), opened read-only."""
-    index = store / "search.sqlite"
-    if not index.is_file():
-        sys.exit(f"no search index at {index}")
-    connection = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    try:
-        slugs = [row[0] for row in connection.execute("SELECT slug FROM records ORDER BY id")]
-    finally:
-        connection.close()
+    """Every record's slug, in slug order (``studygraph slugs``)."""
+    done = subprocess.run([find_tool("studygraph"), "slugs", "--store", str(store)], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"studygraph slugs --store {store} exited {done.returncode}: {done.stderr.strip()}")
+    slugs = done.stdout.split()
     if not slugs:
         sys.exit(f"the store at {store} holds no records")
     return slugs
+
+
+def reference_copy(store: Path, destination: Path, oxigraph: str) -> str:
+    """An Oxigraph database at *destination* holding the same quads as *store*, for the
+    reference server: ``studygraph export`` to N-Quads, then ``oxigraph load``. Made
+    before studygraph serves the store (the export opens it read-only). Returns how."""
+    quads = destination.with_name(destination.name + ".nq")
+    subprocess.run([find_tool("studygraph"), "export", "--store", str(store), "--format", "nq", "-o", str(quads)], check=True)
+    try:
+        subprocess.run([oxigraph, "load", "--location", str(destination), "--file", str(quads)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        quads.unlink(missing_ok=True)
+    return "studygraph export | oxigraph load"

@@ -159,15 +159,35 @@ def stats(store: str | None, as_json: bool) -> None:
     opened = _open(config, read_only=True)
     try:
         figures = opened.stats()
+        base_url = opened.base_url
     finally:
         opened.close()
     if as_json:
-        click.echo(json.dumps({"records": figures.records, "quads": figures.quads, "nodes": figures.nodes}))
+        # The base URL too: tools (bench/) learn what a store holds from here, not from its files.
+        click.echo(json.dumps({"records": figures.records, "quads": figures.quads, "nodes": figures.nodes, "base_url": base_url}))
         return
     click.echo(f"records  {figures.records}")
     click.echo(f"quads    {figures.quads}")
     for kind, count in figures.nodes.items():
         click.echo(f"{kind:<16} {count}")
+
+
+@main.command()
+@_store_option
+def slugs(store: str | None) -> None:
+    """List every record's slug (its /items/SLUG), one a line, in slug order.
+
+    For scripts that pick studies to request (bench/): they ask the store through this
+    command rather than reading its index file. Reads only, so safe while the server runs.
+    """
+    config = Config.from_env(store=store)
+    opened = _open(config, read_only=True)
+    try:
+        found = opened.index.slugs() if opened.index is not None else []
+    finally:
+        opened.close()
+    for slug in found:
+        click.echo(slug)
 
 
 @main.command()
@@ -386,7 +406,7 @@ class _Size(click.ParamType):
     name = "size"
 
     def convert(self, value, param, ctx) -> int:
-        from .harvest_body import parse_size
+        from harvest.body import parse_size
 
         if isinstance(value, int):
             return value
@@ -429,8 +449,8 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     --max-pages, --max-time, --timeout and --max-size bound the rest. Exit status 1 if a
     record was rejected or the source failed (the records harvested before stay).
     """
-    from .harvest import Politeness
-    from .harvest import harvest as run_harvest
+    from harvest.fetch import Politeness
+    from harvest.run import harvest as run_harvest
 
     config = Config.from_env(store=store, base_url=base_url)
     fresh = _fresh(config)
@@ -450,7 +470,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
         if opened is not None:
             opened.close()
     if fresh and Path(config.store).exists():
-        from .harvest import save_state
+        from harvest.state import save_state
 
         save_state(Path(config.store), report.state)
     for notice in report.notices:
@@ -499,30 +519,39 @@ def serve(
     _serve(config)
 
 
+#: Synthetic records in studygraph/examples/demo.jsonl.gz.
+DEMO_RECORDS = 300
+
+
 @main.command()
 @click.option("--store", "store", metavar="DIR", default=None, help="Where to build the demo store [default: a temporary directory].")
-@click.option("--records", "count", type=int, default=300, show_default=True, help="How many synthetic records to add.")
+@click.option("--records", "count", type=click.IntRange(0, DEMO_RECORDS), default=DEMO_RECORDS, show_default=True,
+              help="How many of the bundled synthetic records to add.")
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
 def demo(store: str | None, count: int, host: str | None, port: int | None) -> None:
     """Load the bundled example records into a fresh store and serve them.
 
-    The example is the Harmony item page shipped with studygraph plus COUNT synthetic
-    records shaped like real ones (studygraph/synthetic.py).
+    The example is the Harmony item page shipped with studygraph plus the first COUNT of
+    300 synthetic records shaped like real ones (studygraph/examples/demo.jsonl.gz, made
+    once by bench/generate.py 300 --seed 1).
     """
+    import gzip
     import tempfile
     from importlib import resources
 
     from mappings.readers import read_bytes
-    from studygraph.synthetic import generate
 
     directory = store or tempfile.mkdtemp(prefix="studygraph-demo-")
     config = Config.from_env(store=str(Path(directory) / "store") if store is None else store, host=host, port=port)
     if not _fresh(config):
         raise click.ClickException(f"{config.store} already holds a store; demo builds a fresh one")
-    page = resources.files("studygraph").joinpath("examples/seed-page.txt").read_bytes()
-    synthetic = "\n".join(json.dumps({"record": r}) for r in generate(count, seed=1)).encode()
-    items = itertools.chain(read_bytes(page, "seed-page.txt"), read_bytes(synthetic, "synthetic.jsonl"))
+    examples = resources.files("studygraph").joinpath("examples")
+    page = examples.joinpath("seed-page.txt").read_bytes()
+    # The generator's first N records are the same whatever follows, so the first COUNT
+    # lines are what generating COUNT records gives.
+    lines = gzip.decompress(examples.joinpath("demo.jsonl.gz").read_bytes()).splitlines(keepends=True)[:count]
+    items = itertools.chain(read_bytes(page, "seed-page.txt"), read_bytes(b"".join(lines), "demo.jsonl"))
     urls = Urls(config.base_url or f"http://{config.host}:{config.port}")
     report = load_fresh(config.store, items, urls)
     click.echo(f"demo store at {config.store}: {report.summary()}")

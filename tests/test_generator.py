@@ -1,4 +1,4 @@
-"""The synthetic-record generator (studygraph/synthetic.py, run as bench/generate.py) keeps the shape of the real records.
+"""The synthetic-record generator (bench/synthetic.py, run as bench/generate.py) keeps the shape of the real records.
 
 Benchmarks are only meaningful if the generated catalogue looks like the real one where it
 costs: which fields are present, how much linked nodes are shared, the odd values the
@@ -21,7 +21,7 @@ import pytest
 GENERATE_PY = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
 
 
-from studygraph import synthetic as gen  # noqa: E402
+import synthetic as gen  # noqa: E402  (bench/ is on the tests' path)
 N = 2000
 
 
@@ -171,3 +171,15 @@ def test_cli_writes_record_lines(tmp_path: Path) -> None:
     stdout = subprocess.run([sys.executable, str(GENERATE_PY), "5", "--seed", "3"],
                             check=True, capture_output=True).stdout.decode("utf-8")
     assert stdout.splitlines() == lines
+
+
+def test_bundled_demo_records_are_the_generators() -> None:
+    """`studygraph demo` no longer imports the generator: it serves a file made by it once.
+    That file must stay what the generator makes (the first 300 records of seed 1), and
+    small enough to ship in the package."""
+    import gzip
+
+    bundled = Path(__file__).resolve().parents[1] / "studygraph" / "examples" / "demo.jsonl.gz"
+    assert bundled.stat().st_size < 256 * 1024
+    lines = gzip.decompress(bundled.read_bytes()).decode("utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [{"record": r} for r in gen.generate(300, seed=1)]

@@ -192,3 +192,28 @@ def test_a_listed_page_that_fails_keeps_its_record_through_prune(static_site, tm
     assert result.returncode == 1
     assert b"--prune skipped: 1 listed pages could not be read" in result.stderr
     assert json.loads(run_cli("stats", "--store", str(store), "--json").stdout)["records"] == 2
+
+
+def test_a_harvest_sends_its_requests_by_the_transport_it_is_given(static_site, tmp_path):
+    """The fetcher's transport is passed in: here the harvest's own opener sending through
+    a proxy on loopback, so a catalogue at a host that does not resolve is harvested from
+    the loopback site, which sees the absolute URLs a proxy is asked for."""
+    from graph.loader import Loader
+    from harvest.run import harvest
+    from harvest.transport import harvest_opener
+    from mappings.urls import Urls
+
+    source = "http://catalogue.invalid"
+    for path, page in (("/catalog.ttl", CKAN_PAGE_1), ("/catalog.ttl?page=1", CKAN_PAGE_1), ("/catalog.ttl?page=2", CKAN_PAGE_2)):
+        static_site.pages[source + path] = ("text/turtle", page.replace("{base}", source).encode())
+    store = EmbeddedStore(tmp_path / "b")
+    store.set_base_url("http://b.example")
+    try:
+        report = harvest(f"{source}/catalog.ttl", store, Loader(store, Urls("http://b.example")),
+                         transport=harvest_opener({"http": static_site.base}))
+        slugs = store.index.slugs()
+    finally:
+        store.close()
+    assert report.errors == [] and report.requests == 2  # the first page and its next
+    assert len(report.load.rejections) == 1  # the dataset without a title, as from the real site
+    assert slugs == ["cohort-a", "survey-b", "trial-c"]

@@ -15,7 +15,7 @@ from graph.embedded import GRAPH_DIRECTORY, EmbeddedStore
 from graph.loader import BATCH_SIZE, Loader
 from mappings.readers import read_bytes
 from mappings.urls import Urls
-from studygraph.synthetic import generate
+from synthetic import generate
 
 BASE = "https://catalogue.example.org"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, load_shared_records, run_cli, wait_for, wait_until_listening
-from studygraph.synthetic import write_jsonl
+from synthetic import write_jsonl
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 TOKEN = "t"

@@ -11,18 +11,18 @@ import pyoxigraph
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
 
-from .harvest_errors import HarvestError
-from .harvest_fetch import Fetched, Fetcher
-from .harvest_rdf import fingerprint, next_page_of_walk
-from .harvest_report import HarvestReport
-from .harvest_walk import Walk
+from .errors import HarvestError
+from .fetch import Fetched, Fetcher
+from .rdf import fingerprint, next_page_of_walk
+from .report import HarvestReport
+from .walk import Walk
 
 _Page = tuple[Fetched, pyoxigraph.Store]
 
 
 def catalog_items(first: Fetched, graph: pyoxigraph.Store, fetcher: Fetcher, report: HarvestReport) -> Iterator[ReadResult]:
     """The records of every page, following the Hydra links until a page has none, or
-    links to a page read before (by URL or content: see :mod:`studygraph.harvest_walk`).
+    links to a page read before (by URL or content: see :mod:`harvest.walk`).
 
     The next page is fetched by a thread while this one is mapped, so the source renders
     page n+1 while we map page n; still one request at a time, as politeness wants.

@@ -12,11 +12,11 @@ from pyoxigraph import NamedNode
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
 
-from .harvest_errors import HarvestError
-from .harvest_fetch import Fetched, Fetcher
-from .harvest_rdf import parse
-from .harvest_report import HarvestReport
-from .harvest_walk import Walk
+from .errors import HarvestError
+from .fetch import Fetched, Fetcher
+from .rdf import parse
+from .report import HarvestReport
+from .walk import Walk
 
 _SELECT_DATASETS = """
 SELECT DISTINCT ?dataset WHERE {

@@ -13,7 +13,7 @@ Limits that make every harvest end, whatever the source does:
 - the whole harvest fetches nothing after ``--max-time`` seconds: no request, no wait for
   a retry or a ``Retry-After``, and no response may run past that moment;
 - only http(s) URLs on the allowed origins are fetched, redirects included (the
-  :class:`~studygraph.harvest_scope.Scope`), and at most :data:`MAX_REDIRECTS` in a row.
+  :class:`~harvest.scope.Scope`), and at most :data:`MAX_REDIRECTS` in a row.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .harvest_body import describe_size, read_body
-from .harvest_errors import HarvestError, HarvestLimit
-from .harvest_http import DeadlineRequest, harvest_opener
-from .harvest_scope import Scope
+from .body import describe_size, read_body
+from .errors import HarvestError, HarvestLimit
+from .transport import DeadlineRequest, Transport, harvest_opener
+from .scope import Scope
 
 ACCEPT_RDF = "text/turtle, application/trig;q=0.95, application/n-quads;q=0.9, application/n-triples;q=0.9, application/rdf+xml;q=0.8, application/ld+json;q=0.7, application/xml;q=0.5, text/xml;q=0.5, */*;q=0.1"
 MAX_REDIRECTS = 10
@@ -77,7 +77,8 @@ class _Retry(Exception):
 
 
 class Fetcher:
-    """GETs for one harvest: in scope, one at a time, within the limits of *politeness*."""
+    """GETs for one harvest: in scope, one at a time, within the limits of *politeness*,
+    sent by *transport* (default: :func:`~harvest.transport.harvest_opener`)."""
 
     def __init__(
         self,
@@ -85,12 +86,13 @@ class Fetcher:
         validators: dict[str, dict[str, str]],
         scope: Scope,
         clock: Callable[[], float] = time.monotonic,
+        transport: Transport | None = None,
     ) -> None:
         self.politeness = politeness
         self.validators = validators
         self.scope = scope
         self._clock = clock
-        self._opener = harvest_opener()
+        self._opener = transport if transport is not None else harvest_opener()
         self._last = float("-inf")
         self.deadline = clock() + politeness.max_time
         #: Documents fetched (or being fetched), and requests sent (retries and redirects too).

@@ -16,9 +16,9 @@ from pyoxigraph import NamedNode
 from mappings.formats import RDF_MEDIA_TYPES
 from mappings.readers.dcat import sniff_syntax
 
-from .harvest_errors import HarvestError
-from .harvest_fetch import Fetched, Fetcher
-from .harvest_walk import Walk
+from .errors import HarvestError
+from .fetch import Fetched, Fetcher
+from .walk import Walk
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from typing import BinaryIO
 
-from .harvest_errors import HarvestError
+from .errors import HarvestError
 
 CHUNK = 64 * 1024
 #: Most bytes one step of decompression produces.

@@ -12,11 +12,11 @@ from mappings.identity import Identity, source_of
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
 
-from .harvest_errors import HarvestError, HarvestLimit, rejection
-from .harvest_fetch import Fetched, Fetcher
-from .harvest_rdf import fingerprint, next_page_of_walk, parse, statements_with, whole_number
-from .harvest_report import HarvestReport
-from .harvest_walk import Walk
+from .errors import HarvestError, HarvestLimit, rejection
+from .fetch import Fetched, Fetcher
+from .rdf import fingerprint, next_page_of_walk, parse, statements_with, whole_number
+from .report import HarvestReport
+from .walk import Walk
 
 AS = "https://www.w3.org/ns/activitystreams#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -26,16 +26,17 @@ Output is deterministic for a seed (one ``random.Random(seed)``), streaming (mem
 not grow with N: only a handful of recent parents are kept; about 20 MB RSS) and fast
 (100k records, about 480 MB of JSON Lines, in about 10 s).
 
-It lives in the package because ``studygraph demo`` serves a catalogue made with it.
+It is development tooling, not part of the product: ``studygraph demo`` serves 300
+records made with it once and shipped as ``studygraph/examples/demo.jsonl.gz``.
 
 Usage::
 
     python bench/generate.py N [--seed 1] [--out FILE.jsonl|-]
 
 writes N JSON lines ``{"record": {...}}`` -- the line format of the real record files.
-From Python::
+From Python, with ``bench/`` on ``sys.path`` (the bench scripts and the tests put it there)::
 
-    from studygraph.synthetic import generate
+    from synthetic import generate
     for record in generate(1000, seed=1): ...   # yields the bare record dicts
 """
 

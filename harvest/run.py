@@ -3,26 +3,25 @@
 Sources, recognised from what the URL answers:
 
 - a DCAT catalogue in any RDF syntax, page after page by its Hydra links (another
-  studygraph's ``/catalog``, a ckanext-dcat ``/catalog.ttl``): :mod:`.harvest_catalog`;
+  studygraph's ``/catalog``, a ckanext-dcat ``/catalog.ttl``): :mod:`.catalog`;
 - a SPARQL endpoint (``.../sparql``): its ``dcat:Dataset``/``schema:Dataset``
-  descriptions by CONSTRUCT, a page at a time: :mod:`.harvest_sparql`;
-- a sitemap (or sitemap index) of pages carrying schema.org JSON-LD: :mod:`.harvest_sitemap`;
+  descriptions by CONSTRUCT, a page at a time: :mod:`.sparql`;
+- a sitemap (or sitemap index) of pages carrying schema.org JSON-LD: :mod:`.sitemap`;
 - another studygraph's change feed (``/changes``), from the last change seen:
-  :mod:`.harvest_changes`.
+  :mod:`.changes`.
 
 Everything goes through the one loader, so records are hashed, mapped and written one
 transaction each, and a bad record is a rejection that stops nothing else. Each
 harvested record keeps its provenance (the source's IRI for it, the harvested URL, the
-time). What is fetched, how politely and within which limits is :mod:`.harvest_fetch`'s
-business; where a harvest may go is :mod:`.harvest_scope`'s; every walk reads each page
-once (:mod:`.harvest_walk`). A source error is one line naming a URL; what was harvested
+time). What is fetched, how politely and within which limits is :mod:`.fetch`'s
+business; where a harvest may go is :mod:`.scope`'s; every walk reads each page
+once (:mod:`.walk`). A source error is one line naming a URL; what was harvested
 before it stays, and ``--prune`` is skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -30,19 +29,19 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from graph.loader import LoadEvent, Loader, load_fresh
 from mappings.records import ReadResult, SourceRecord
 
-from .harvest_catalog import catalog_items
-from .harvest_changes import harvest_changes, is_change_feed, latest_change
-from .harvest_errors import HarvestError, HarvestLimit
-from .harvest_fetch import Fetcher, Politeness
-from .harvest_rdf import parse
-from .harvest_report import HarvestReport
-from .harvest_scope import Scope
-from .harvest_sitemap import is_sitemap, sitemap_items
-from .harvest_sparql import sparql_items
+from .catalog import catalog_items
+from .changes import harvest_changes, is_change_feed, latest_change
+from .errors import HarvestError, HarvestLimit
+from .fetch import Fetcher, Politeness
+from .rdf import parse
+from .report import HarvestReport
+from .scope import Scope
+from .sitemap import is_sitemap, sitemap_items
+from .sparql import sparql_items
+from .state import load_state, save_state
+from .transport import Transport
 
-STATE_FILE = "harvest.json"
-
-__all__ = ["HarvestError", "HarvestLimit", "HarvestReport", "Politeness", "harvest", "save_state"]
+__all__ = ["HarvestError", "HarvestLimit", "HarvestReport", "Politeness", "harvest"]
 
 
 def harvest(
@@ -57,15 +56,18 @@ def harvest(
     listener: Callable[[LoadEvent], None] | None = None,
     state_dir: Path | None = None,
     fresh_store: Path | None = None,
+    transport: Transport | None = None,
 ) -> HarvestReport:
     """Harvest *url* into the store behind *loader*.
 
     Links and redirects are followed only to *url*'s origin, or to those *follow_hosts*
-    names (see :class:`~studygraph.harvest_scope.Scope`). With *fresh_store* (a store
+    names (see :class:`~harvest.scope.Scope`). With *fresh_store* (a store
     directory that does not exist yet; *store* is then None) a catalogue, endpoint or
     sitemap harvest fills it with the bulk loader, as a local load of a fresh store does.
+    *transport* sends the requests (default: :func:`~harvest.transport.harvest_opener`);
+    passing one in lets a caller choose how the harvest reaches the network.
     """
-    state = _load_state(state_dir)
+    state = load_state(state_dir)
     source_state = state.setdefault(url, {})
     report = HarvestReport()
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -93,7 +95,7 @@ def harvest(
 
     fetcher: Fetcher | None = None
     try:
-        fetcher = Fetcher(politeness or Politeness(), state.setdefault("validators", {}), Scope(url, follow_hosts))
+        fetcher = Fetcher(politeness or Politeness(), state.setdefault("validators", {}), Scope(url, follow_hosts), transport=transport)
         kind = _source_kind(url)
         if kind == "sparql":
             load(sparql_items(url, fetcher, report))
@@ -164,23 +166,3 @@ def _with_since(url: str, since: Any) -> str:
         return url
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}{urllib.parse.urlencode({'since': str(since)})}"
-
-
-def _load_state(directory: Path | None) -> dict[str, Any]:
-    """What the last harvests into this store left (``STORE/harvest.json``); nothing if
-    the file is missing or is not what a harvest writes."""
-    if directory is None:
-        return {}
-    try:
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    return state if isinstance(state, dict) and all(isinstance(v, dict) for v in state.values()) else {}
-
-
-def save_state(directory: Path | None, state: dict[str, Any]) -> None:
-    if directory is None:
-        return
-    temporary = directory / f".{STATE_FILE}.tmp"
-    temporary.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    temporary.replace(directory / STATE_FILE)

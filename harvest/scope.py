@@ -15,7 +15,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Iterable
 
-from .harvest_errors import HarvestError
+from .errors import HarvestError
 
 #: The only URL schemes a harvest fetches.
 SCHEMES = ("http", "https")

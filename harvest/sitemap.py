@@ -16,10 +16,10 @@ from xml.etree import ElementTree
 from mappings.readers import read_bytes
 from mappings.records import ReadResult
 
-from .harvest_errors import HarvestError, HarvestLimit, rejection
-from .harvest_fetch import Fetched, Fetcher
-from .harvest_report import HarvestReport
-from .harvest_walk import Walk
+from .errors import HarvestError, HarvestLimit, rejection
+from .fetch import Fetched, Fetcher
+from .report import HarvestReport
+from .walk import Walk
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 ACCEPT_XML = "application/xml, text/xml"

@@ -11,6 +11,10 @@
   bounded per operation by the time left when the request starts.
 
 Proxies from the environment (``http_proxy`` …) are honoured, as urllib does.
+
+The fetcher takes its transport as a parameter (anything with :class:`Transport`'s
+``open``), so a caller may hand it another real one — an opener with other handlers, a
+client bound to a loopback server — while the default stays this narrowed urllib.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import io
 import socket
 import time
 import urllib.request
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -86,6 +90,16 @@ class DeadlineRequest(urllib.request.Request):
         self.deadline = deadline
 
 
+class Transport(Protocol):
+    """What sends a harvest's requests: :meth:`urllib.request.OpenerDirector.open`'s
+    contract. It answers a :class:`DeadlineRequest` with a response (``status``,
+    ``headers``, ``geturl()``, ``read``), raises :class:`urllib.error.HTTPError` for
+    every status from 300 (redirects are the fetcher's to follow) and
+    :class:`urllib.error.URLError` or :class:`OSError` when nothing came back."""
+
+    def open(self, request: DeadlineRequest, timeout: float) -> Any: ...
+
+
 class _Deadlines:
     """Handler mix-in: open connections whose responses honour the request's deadline."""
 
@@ -101,14 +115,15 @@ class _HTTPSHandler(_Deadlines, urllib.request.HTTPSHandler):
     pass
 
 
-def harvest_opener() -> urllib.request.OpenerDirector:
-    """An opener for http(s) only, without automatic redirects, with response deadlines.
+def harvest_opener(proxies: dict[str, str] | None = None) -> urllib.request.OpenerDirector:
+    """An opener for http(s) only, without automatic redirects, with response deadlines,
+    through *proxies* (scheme -> proxy URL; default: the environment's).
 
     Built by hand: :func:`urllib.request.build_opener` would add the file, FTP, data and
     redirect handlers. Any other scheme fails with ``URLError('unknown url type')``."""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.ProxyHandler(),
+        urllib.request.ProxyHandler(proxies),
         urllib.request.UnknownHandler(),
         _HTTPHandler(),
         _HTTPSHandler(),
