@@ -59,7 +59,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(store):
-    app = create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None))
+    app = create_app(store, ServerSettings(base_url=BASE))
     return app.test_client()
 
 
@@ -382,7 +382,7 @@ def hostile_client(tmp_path_factory):
     }
     report = Loader(store, Urls(BASE)).load([SourceRecord(record, Origin("hostile.json"), "harmony")])
     assert report.counts["new"] == 1
-    yield create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None)).test_client()
+    yield create_app(store, ServerSettings(base_url=BASE)).test_client()
     store.close()
 
 
