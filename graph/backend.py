@@ -1,21 +1,25 @@
-"""The store interface every backend implements, and the values it returns.
+"""The quad-store interface every backend implements, and the values it returns.
 
-Callers (the loader, the CLI, later the server) speak only this interface, so a SPARQL
+A backend keeps quads only: the search index and the change log are components of their
+own, and :class:`graph.catalogue.Catalogue` composes the three, so a SPARQL
 1.1-over-HTTP backend (Oxigraph server, Virtuoso, Fuseki) can stand in for the embedded
-pyoxigraph store without touching them. A record lives in one named graph whose name is
-its document URL; everything a backend needs to know about a record is in that graph.
+pyoxigraph store by implementing this protocol alone. A record lives in one named graph
+whose name is its document URL; everything a backend needs to know about a record is in
+that graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol
+
+from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Triple
 
 from mappings.identity import Identity
 from mappings.record_graph import Description
 
-from .changes import ChangeLog
-from .search import IndexEntry, SearchIndex
+from .search.model import IndexEntry
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ class StoredRecord:
 @dataclass(frozen=True)
 class GraphWrite:
     """The new content of one record's graph, as N-Triples text, its descriptions of the
-    shared things it names, and its index entry."""
+    shared things it names, and its index entry (which the backend leaves to the
+    catalogue's search index)."""
 
     name: str
     ntriples: str
@@ -75,8 +80,12 @@ EXPORT_FORMATS: dict[str, tuple[str, bool]] = {
 }
 
 
-class GraphStore(Protocol):
-    """A quad store holding one named graph per record."""
+#: What a read query answers: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT).
+QueryResult = QuerySolutions | QueryTriples | QueryBoolean
+
+
+class QuadStore(Protocol):
+    """A quad store holding one named graph per record: quads only (no index, no feed)."""
 
     base_url: str | None
     #: Writes so far that bypassed the loader (SPARQL Update, Graph Store Protocol). Such a
@@ -86,10 +95,15 @@ class GraphStore(Protocol):
     #: When the last of them happened (``xsd:dateTime``), or None: a study's modification
     #: time is never earlier, so If-Modified-Since cannot answer 304 after one.
     last_direct_write: str | None
-    #: The search index kept in step with the graphs (None if the store has none).
-    index: SearchIndex | None
-    #: The change log behind /changes, with the writes in flight (None if none).
-    changes: ChangeLog | None
+
+    def check_room(self) -> None:
+        """Refuse a write before anything is touched (an OSError) when there is no room."""
+
+    def contains(self, name: str) -> bool:
+        """Whether the named graph exists."""
+
+    def harvested_from(self, source: str) -> list[str]:
+        """The record graphs a harvest of *source* wrote, for ``harvest --prune``."""
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         """The state of each named record that exists (absent names are left out)."""
@@ -98,14 +112,14 @@ class GraphStore(Protocol):
         """The record graph kept under each identity that has one."""
 
     def replace(self, writes: Iterable[GraphWrite]) -> None:
-        """Replace each record's graph; each graph is replaced in one transaction."""
+        """Replace each record's graph (quads only); each graph in one transaction."""
 
     def flush(self) -> None:
         """Write what the store buffers in memory to disk: the loader calls it every so
         many bytes written, so a long run of writes holds bounded memory."""
 
     def delete(self, name: str) -> bool:
-        """Drop a record's graph; False if there was none."""
+        """Drop a record's graph (quads only); False if there was none."""
 
     def drop_descriptions(self) -> int:
         """Drop every shared description, for ``remap`` to write them anew."""
@@ -119,13 +133,13 @@ class GraphStore(Protocol):
     def stored_records(self) -> Iterator[StoredRecord]:
         """Every record with its original source, for re-mapping."""
 
-    def graph_triples(self, name: str) -> list[Any]:
+    def graph_triples(self, name: str) -> list[Triple]:
         """Everything in one record's graph (empty if there is no such record)."""
 
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph."""
 
-    def document_triples(self, name: str) -> list[Any]:
+    def document_triples(self, name: str) -> list[Triple]:
         """A study's document: its record graph and the descriptions of what it names."""
 
     def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
@@ -137,19 +151,34 @@ class GraphStore(Protocol):
     def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """A study's document serialised by Oxigraph, as triples (quad formats: the default graph)."""
 
-    def description_triples(self, iri: str) -> list[Any]:
+    def description_triples(self, iri: str) -> list[Triple]:
         """A shared thing's description and the descriptions of what it names (empty if none)."""
 
-    def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[Any]:
+    def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[Triple]:
         """The statements of record graphs (those *names*, or all) that point at *iri*."""
 
-    def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
+    def query(self, sparql: str, substitutions: Mapping[str, NamedNode | BlankNode | Literal] | None = None) -> QueryResult:
         """Run a read query over the union of the record graphs."""
 
     def export(self, out: BinaryIO, format: str) -> None:
         """Write the whole dataset to *out* in one of :data:`EXPORT_FORMATS`."""
 
     def stats(self) -> Stats: ...
+
+    def checkpoint(self, target: Path) -> None:
+        """A read-only copy of the quads as they are now, for the SPARQL query processes."""
+
+    def update(self, update: str, base_iri: str | None = None) -> None:
+        """Run an authenticated SPARQL Update (one transaction), counted as a direct write."""
+
+    def graph_store_get(self, graph: NamedNode | None) -> list[Triple] | None:
+        """Graph Store Protocol GET: a named graph (None if absent), or the default graph."""
+
+    def graph_store_write(self, graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> bool:
+        """Graph Store Protocol PUT (*replace*) or POST; whether the graph was created."""
+
+    def graph_store_delete(self, graph: NamedNode | None) -> bool:
+        """Graph Store Protocol DELETE; False if there was no such graph."""
 
     def set_base_url(self, base_url: str) -> None:
         """Record the base URL the store's IRIs were minted under."""

@@ -1,11 +1,11 @@
 """The embedded backend: a pyoxigraph store on disk, owned by this process.
 
-A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database,
-``search.sqlite`` the search index kept in step with it (graph.search), and
-``settings.json`` what the store was created with (its base URL). The graph is the truth:
-a write goes to the graph, then to the index and the change log, noted as pending
-before it starts so that a write killed midway is settled when the store is next opened
-for writing (graph.loader.Loader.recover).
+A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database (this
+module's :class:`EmbeddedStore`, a graph.backend.QuadStore), ``search.sqlite`` the search
+index kept in step with it (graph.search), ``changes.sqlite`` the change log
+(graph.changes), and ``settings.json`` what the store was created with (its base URL).
+:func:`open_catalogue` opens the three as one graph.catalogue.Catalogue, which orders
+every write across them; the graph is the truth.
 
 Each record's graph is replaced by one SPARQL update (``DROP GRAPH`` then ``INSERT
 DATA``, with the shared descriptions it adds or leaves unneeded: graph.descriptions),
@@ -26,11 +26,12 @@ import queue
 import shutil
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
 import pyoxigraph
-from pyoxigraph import Literal, NamedNode, RdfFormat, Variable
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Variable
 
 import queries
 from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
@@ -39,7 +40,8 @@ from mappings.urls import Urls
 
 from . import database_directory, descriptions
 from .disk import is_disk_full
-from .backend import EXPORT_FORMATS, GraphWrite, RecordState, Stats, StoredRecord
+from .backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats, StoredRecord
+from .catalogue import Catalogue
 from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
 
@@ -76,7 +78,7 @@ def is_fresh(path: str | os.PathLike[str]) -> bool:
 
 
 class EmbeddedStore:
-    """A :class:`graph.backend.GraphStore` over a pyoxigraph store directory."""
+    """A :class:`graph.backend.QuadStore` over a pyoxigraph store directory."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, read_only: bool = False, min_free_bytes: int = 0,
@@ -110,14 +112,6 @@ class EmbeddedStore:
         self.base_url = settings.get("base_url")
         self.direct_writes: int = int(settings.get("direct_writes", 0))
         self.last_direct_write: str | None = settings.get("last_direct_write")
-        index_path = self.path / INDEX_FILE
-        self.index: SearchIndex | None = (
-            SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
-        )
-        changes_path = self.path / CHANGES_FILE
-        self.changes: ChangeLog | None = (
-            ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
-        )
 
     # -- settings
 
@@ -238,17 +232,12 @@ class EmbeddedStore:
                     break
         return found
 
+    def contains(self, name: str) -> bool:
+        return self._store.contains_named_graph(NamedNode(name))
+
     def replace(self, writes: Iterable[GraphWrite]) -> None:
-        """Write each record's graph (one transaction each), then the search index (one
-        transaction for the batch), then the change log: the index never lists a study
-        before its graph is there, and the feed announces only what can be read. The
-        batch is noted as pending first, so a write killed midway is settled at the next
-        opening (graph.loader.Loader.recover)."""
-        self.check_room()
-        writes = list(writes)
-        records = [(slug, write) for write in writes if (slug := self._slug(write.name)) is not None]
-        if self.changes is not None:
-            self.changes.intend((slug, write.change) for slug, write in records)
+        """Write each record's graph, one transaction each (the search index and the
+        change log are the catalogue's: graph.catalogue.Catalogue.replace)."""
         known: dict[str, str] = {}
         rewritten = 0
         for write in writes:
@@ -258,17 +247,6 @@ class EmbeddedStore:
         if rewritten:
             # Other studies' documents changed without their records: a new version for all.
             self._count_direct_write()
-        entries = [write.entry for write in writes if write.entry is not None]
-        if entries and self.index is not None:
-            self.index.replace(entries)
-        if self.changes is not None:
-            stamp = _now()
-            self.changes.record((slug, write.change, write.entry.modified if write.entry else stamp) for slug, write in records)
-
-    def _slug(self, name: str) -> str | None:
-        """The slug of a record graph's name (None for other graphs)."""
-        prefix = f"{self.base_url}/items/"
-        return name[len(prefix):] if self.base_url and name.startswith(prefix) else None
 
     def _replacement(self, write: GraphWrite, known: dict[str, str]) -> tuple[str, int]:
         """The update that replaces one record graph: drop it, drop the descriptions only
@@ -290,24 +268,16 @@ class EmbeddedStore:
         ), len(replacing)
 
     def delete(self, name: str) -> bool:
-        """Drop a record's graph and the descriptions only it needed: the index first (a
-        listing never links a study that is gone), then the graph, then the feed."""
+        """Drop a record's graph and the descriptions only it needed (the index and the
+        feed are the catalogue's: graph.catalogue.Catalogue.delete)."""
         graph = NamedNode(name)
         if not self._store.contains_named_graph(graph):
             return False
-        self.check_room()
-        slug = self._slug(name)
-        if slug is not None and self.changes is not None:
-            self.changes.intend([(slug, "deleted")])
-        if slug is not None and self.index is not None:
-            self.index.delete(slug)
         before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), name)
         orphaned = descriptions.orphans(self._store, self.urls, before, graph, set()) if self.base_url else []
         self._write(f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}")
         if self._described is not None:
             self._described.forget(o.subject.value for o in orphaned)
-        if slug is not None and self.changes is not None:
-            self.changes.record([(slug, "deleted", _now())])
         return True
 
     def drop_descriptions(self) -> int:
@@ -401,7 +371,7 @@ class EmbeddedStore:
         return [q.triple for q in self._store.quads_for_pattern(None, None, thing, None)
                 if q.subject != thing and isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(records)]
 
-    def query(self, sparql: str, substitutions: Mapping[str, Any] | None = None) -> Any:
+    def query(self, sparql: str, substitutions: Mapping[str, NamedNode | BlankNode | Literal] | None = None) -> QueryResult:
         bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
 
@@ -486,13 +456,41 @@ class EmbeddedStore:
         self._store.flush()
 
     def close(self) -> None:
-        if self.index is not None:
-            self.index.close()
-        if self.changes is not None:
-            self.changes.close()
         if not self.read_only:
             self._store.flush()
         del self._store
+
+
+def open_catalogue(
+    path: str | os.PathLike[str], *, read_only: bool = False, min_free_bytes: int = 0,
+    roll_bytes: int = database_directory.ROLL_BYTES,
+) -> Catalogue:
+    """The catalogue of a store directory: its quads, its search index and its change log.
+    Opened read-only, a store without an index or a change log (an old one) has none."""
+    directory = Path(path)
+    quads = EmbeddedStore(directory, read_only=read_only, min_free_bytes=min_free_bytes, roll_bytes=roll_bytes)
+    index_path, changes_path = directory / INDEX_FILE, directory / CHANGES_FILE
+    index = SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
+    changes = ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
+    return Catalogue(quads, index, changes)
+
+
+@dataclass(frozen=True)
+class EmbeddedLocation:
+    """A store directory as a graph.catalogue.Location: filled by :func:`bulk_create`
+    when fresh, opened by :func:`open_catalogue`."""
+
+    path: Path
+    min_free_bytes: int = 0
+
+    def is_fresh(self) -> bool:
+        return is_fresh(self.path)
+
+    def create(self, chunks: Iterable[tuple[bytes, list[IndexEntry]]], base_url: str) -> None:
+        bulk_create(self.path, chunks, base_url)
+
+    def open(self, *, read_only: bool = False) -> Catalogue:
+        return open_catalogue(self.path, read_only=read_only, min_free_bytes=self.min_free_bytes)
 
 
 def bulk_create(path: str | os.PathLike[str], chunks: Iterable[tuple[bytes, list[IndexEntry]]], base_url: str) -> None:

@@ -1,7 +1,9 @@
 """The one way records get into the store: reader results -> mapping -> store.
 
 The CLI, the server's write API and the harvester all hand :class:`Loader` the results of
-a reader. Each record is hashed first; a record whose hash matches the stored one is left
+a reader, and delete records through it too; it writes through the one
+graph.catalogue.Catalogue, which keeps the graphs, the search index and the change log
+in step. Each record is hashed first; a record whose hash matches the stored one is left
 alone (``unchanged``), others are mapped and their graph replaced. A record that cannot be
 read or mapped is reported as a rejection with its place and reason, and the load goes on:
 whatever goes wrong while one record is hashed, placed or mapped — even a fault no check
@@ -10,7 +12,6 @@ foresaw — is that record's rejection (:func:`_rejected`), never the end of the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import weakref
@@ -24,9 +25,9 @@ from mappings.record_graph import Description
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 from mappings.urls import Urls
 
-from .backend import GraphStore, GraphWrite, StoredRecord
+from .backend import GraphWrite, StoredRecord
+from .catalogue import Catalogue, Location, now
 from .descriptions import canonical
-from .embedded import EmbeddedStore, bulk_create
 from .search import IndexEntry
 
 #: How many records are looked up and written together on the transactional path.
@@ -88,11 +89,6 @@ class LoadReport:
 Listener = Callable[[LoadEvent], None]
 
 
-def now() -> str:
-    """The current time as an ``xsd:dateTime`` in UTC, to the second."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 class SlugRegister:
     """Which record holds each slug: the store's records and this load's own claims.
 
@@ -104,7 +100,7 @@ class SlugRegister:
     #: Suffixed slugs tried before a record is rejected (each suffix a digit longer).
     ATTEMPTS = 8
 
-    def __init__(self, urls: Urls, store: GraphStore | None = None) -> None:
+    def __init__(self, urls: Urls, store: Catalogue | None = None) -> None:
         self.urls = urls
         self.store = store
         self.claims: dict[str, Identity] = {}
@@ -155,17 +151,27 @@ class _Pending:
 
 
 class Loader:
-    """Loads reader results into a store, one transaction per record."""
+    """Loads reader results into a catalogue, one transaction per record, and deletes
+    records from it: every write of records goes through here.
 
-    def __init__(self, store: GraphStore, urls: Urls, *, dry_run: bool = False) -> None:
+    *store* is None for a catalogue that does not exist yet: a dry run, or a harvest
+    that fills a fresh store with :func:`load_fresh`; such a loader writes nothing.
+    """
+
+    def __init__(self, store: Catalogue | None, urls: Urls, *, dry_run: bool = False) -> None:
         self.store = store
         self.urls = urls
         self.dry_run = dry_run
         self.slugs = SlugRegister(urls, store)
 
+    def _catalogue(self) -> Catalogue:
+        if self.store is None:
+            raise RuntimeError("no catalogue to write to (it does not exist yet)")
+        return self.store
+
     def load(self, items: Iterable[ReadResult], listener: Listener | None = None) -> LoadReport:
         if not self.dry_run:
-            recover(self.store, self.urls)  # a write that failed earlier in this process
+            recover(self._catalogue(), self.urls)  # a write that failed earlier in this process
         report = LoadReport()
         batch: dict[Identity, _Pending] = {}
 
@@ -194,7 +200,7 @@ class Loader:
     def _flush(self, batch: dict[Identity, _Pending], emit: Listener) -> None:
         if not batch:
             return
-        stored = self.store.find_records(batch)
+        stored = self.store.find_records(batch) if self.store is not None else {}
         placed: list[tuple[_Pending, str, str | None]] = []
         events: list[LoadEvent] = []
         for identity, pending in batch.items():
@@ -207,7 +213,7 @@ class Loader:
                 placed.append((pending, *self.slugs.place(identity, pending.wanted)))
             except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
-        states = self.store.record_states(self.urls.item(slug) for _, slug, _ in placed)
+        states = self.store.record_states(self.urls.item(slug) for _, slug, _ in placed) if self.store is not None else {}
         writes: list[GraphWrite] = []
         stamp = now()
         for pending, slug, clash in placed:
@@ -227,33 +233,39 @@ class Loader:
             writes.append(write)
             events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
         if not self.dry_run:
-            self.store.replace(writes)
+            self._catalogue().replace(writes)
             self.slugs.written()
             self._count_written(writes)
         batch.clear()
         for event in events:
             emit(event)
 
+    def delete(self, name: str) -> bool:
+        """Delete a record (its graph, its index entry; the feed is told); False if
+        there was none."""
+        return self._catalogue().delete(name)
+
     def _count_written(self, writes: list[GraphWrite]) -> None:
         """Count what was written; past :data:`FLUSH_BYTES`, flush the store, so the
         memory a load (or a server) holds does not grow with the records written."""
-        written = _UNFLUSHED.get(self.store, 0) + sum(len(w.ntriples) + sum(len(d.ntriples) for d in w.descriptions) for w in writes)
+        written = _UNFLUSHED.get(self._catalogue().quads, 0) + sum(len(w.ntriples) + sum(len(d.ntriples) for d in w.descriptions) for w in writes)
         if written >= FLUSH_BYTES:
-            self.store.flush()
+            self._catalogue().flush()
             written = 0
-        _UNFLUSHED[self.store] = written
+        _UNFLUSHED[self._catalogue().quads] = written
 
     def remap(self, listener: Listener | None = None) -> LoadReport:
         """Map every stored record again from its kept original, keeping its dates, its
         slug and its identity; the shared descriptions are written anew."""
         report = LoadReport()
+        store = self._catalogue()
         # The names first (small), each record then read on its own: memory stays flat
         # whatever the store's size, and the writes never run under an open query.
-        names = sorted(self.store.record_hashes())
+        names = sorted(store.record_hashes())
         if not self.dry_run:
-            self.store.drop_descriptions()
+            store.drop_descriptions()
         for name in names:
-            stored = self.store.stored_record(name)
+            stored = store.stored_record(name)
             if stored is None:
                 continue
             event = self._remap_one(stored)
@@ -269,12 +281,12 @@ class Loader:
             return _rejected(SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or ""), error)
         if not self.dry_run:
             write = _write(mapped, IndexEntry.of(mapped, stored.modified))
-            self.store.replace([write])
+            self._catalogue().replace([write])
             self._count_written([write])
         return LoadEvent("replaced", stored.name, mapped.slug, mapped)
 
 
-def recover(store: GraphStore, urls: Urls) -> int:
+def recover(store: Catalogue, urls: Urls) -> int:
     """Settle the writes a crash or a failure left pending (see graph.changes), from the
     graph, which is the truth: a study whose graph is there is indexed from its kept
     original (and the feed told of its change); one whose graph is not is taken out of
@@ -320,7 +332,7 @@ class IndexCheck:
         return not (self.missing or self.extra or self.stale)
 
 
-def check_index(store: GraphStore, urls: Urls, *, repair: bool = False) -> IndexCheck:
+def check_index(store: Catalogue, urls: Urls, *, repair: bool = False) -> IndexCheck:
     """Compare the search index with the record graphs, the truth: studies whose graph is
     not indexed (*missing*), indexed studies without a graph (*extra*), and entries of
     another content hash (*stale*); with *repair*, make the index agree. For stores a
@@ -391,8 +403,8 @@ def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") ->
     return GraphWrite(mapped.name, mapped.graph.own_ntriples(), entry, change, tuple(mapped.graph.descriptions()))
 
 
-def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None) -> LoadReport:
-    """Fill a fresh embedded store with the bulk loader (all or nothing).
+def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None) -> LoadReport:
+    """Fill a fresh catalogue at *location* with the bulk loader (all or nothing).
 
     A record met twice (the same identity) keeps the last version, as on the
     transactional path: the first is bulk-loaded and later versions replace it once the
@@ -445,9 +457,9 @@ def load_fresh(path: str | os.PathLike[str], items: Iterable[ReadResult], urls: 
         for _, description in described.values():
             yield _in_graph(description.ntriples, description.graph), None
 
-    bulk_create(path, _chunks(records()), urls.base)
+    location.create(_chunks(records()), urls.base)
     if later:
-        store = EmbeddedStore(path)
+        store = location.open()
         try:
             store.replace(_write(m, IndexEntry.of(m, stamp)) for m in later)
         finally:

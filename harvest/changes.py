@@ -3,11 +3,12 @@ created and replaced records are fetched, deleted ones deleted."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import pyoxigraph
 from pyoxigraph import NamedNode
 
+from graph.catalogue import Catalogue
 from mappings.identity import Identity, source_of
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
@@ -28,12 +29,13 @@ def harvest_changes(
     graph: pyoxigraph.Store,
     fetcher: Fetcher,
     load: Callable[[Iterable[ReadResult]], None],
-    store: Any,
+    store: Catalogue,
+    delete: Callable[[str], bool],
     report: HarvestReport,
 ) -> None:
     """Apply every page of the feed from *first* on, following its next links until a
     page has none or links to a page read before; ``report.token`` is the last change
-    applied."""
+    applied. Records are written by *load* and deleted by *delete* (the loader's)."""
     walk = Walk("change feed page")
     walk.visit(first.url, fingerprint(graph))
     page, triples = first, graph
@@ -44,7 +46,7 @@ def harvest_changes(
             if kind == "Delete":
                 # The record harvested from this source under that IRI, whatever its slug here.
                 held = store.find_records([Identity(source_of(page.url), target)])
-                if held and store.delete(next(iter(held.values()))):
+                if held and delete(next(iter(held.values()))):
                     report.deleted += 1
             else:
                 load(_record(target.split("#", 1)[0], fetcher))

@@ -26,6 +26,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from graph.catalogue import Catalogue, Location
 from graph.loader import LoadEvent, Loader, load_fresh
 from mappings.records import ReadResult, SourceRecord
 
@@ -46,7 +47,7 @@ __all__ = ["HarvestError", "HarvestLimit", "HarvestReport", "Politeness", "harve
 
 def harvest(
     url: str,
-    store: Any,
+    store: Catalogue | None,
     loader: Loader,
     *,
     prune: bool = False,
@@ -55,14 +56,14 @@ def harvest(
     follow_hosts: Sequence[str] = (),
     listener: Callable[[LoadEvent], None] | None = None,
     state_dir: Path | None = None,
-    fresh_store: Path | None = None,
+    fresh_store: Location | None = None,
     transport: Transport | None = None,
 ) -> HarvestReport:
     """Harvest *url* into the store behind *loader*.
 
     Links and redirects are followed only to *url*'s origin, or to those *follow_hosts*
-    names (see :class:`~harvest.scope.Scope`). With *fresh_store* (a store
-    directory that does not exist yet; *store* is then None) a catalogue, endpoint or
+    names (see :class:`~harvest.scope.Scope`). With *fresh_store* (where a store
+    that does not exist yet goes; *store* is then None) a catalogue, endpoint or
     sitemap harvest fills it with the bulk loader, as a local load of a fresh store does.
     *transport* sends the requests (default: :func:`~harvest.transport.harvest_opener`);
     passing one in lets a caller choose how the harvest reaches the network.
@@ -113,7 +114,7 @@ def harvest(
                     if store is None:
                         raise HarvestError(f"{url}: a change feed updates an existing store: harvest the catalogue first")
                     try:
-                        harvest_changes(first, graph, fetcher, lambda items: report.add(loader.load(tagged(items), note)), store, report)
+                        harvest_changes(first, graph, fetcher, lambda items: report.add(loader.load(tagged(items), note)), store, loader.delete, report)
                     finally:
                         # Also when the feed failed or a limit stopped it: the next harvest
                         # resumes after the last change applied.
@@ -130,7 +131,7 @@ def harvest(
         report.requests = fetcher.requests
     if prune and not report.errors and not report.unread and store is not None:
         for name in store.harvested_from(url):
-            if name not in seen and store.delete(name):
+            if name not in seen and loader.delete(name):
                 report.deleted += 1
     elif prune and report.errors:
         report.errors.append("--prune skipped: the harvest did not complete, so vanished records cannot be told from unread ones")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from flask import Flask, Response, request
 
+from graph.catalogue import Catalogue
 from graph.loader import LoadEvent, Loader
+from graph.query_pool import QueryPool
 from mappings.keys import is_slug
 from mappings.readers import FORMATS as READ_FORMATS
 from mappings.readers import read_bytes
@@ -42,7 +44,7 @@ def bearer_guard(token: str | None) -> Callable[[], Response | None]:
 
 
 def register(
-    app: Flask, *, store: Any, urls: Urls, pool: Any, writes: threading.Lock,
+    app: Flask, *, store: Catalogue, urls: Urls, pool: QueryPool | None, writes: threading.Lock,
     forget: Callable[[str], None] = lambda path: None, written: Callable[[list[str]], None] = lambda slugs: None,
 ) -> None:
     """Add the write routes; *forget* drops a deleted document's cached representations,
@@ -79,7 +81,7 @@ def register(
         if not is_slug(slug):
             return errors.answer(404, f"no record /items/{slug}")
         with writes:
-            deleted = store.delete(urls.item(slug))
+            deleted = Loader(store, urls).delete(urls.item(slug))
             if pool is not None and deleted:
                 pool.refresh()
         if deleted:

@@ -15,7 +15,8 @@ from typing import Any, Callable
 from flask import Flask, Response, abort, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from graph.backend import GraphStore
+from graph.catalogue import Catalogue
+from graph.query_pool import QueryPool
 from mappings.keys import is_slug
 from mappings.terms import RDFS
 from mappings.urls import Urls
@@ -76,16 +77,17 @@ class ServerSettings:
 
 
 def create_app(
-    store: GraphStore,
+    store: Catalogue,
     settings: ServerSettings,
-    index: Any = None,
-    pool: Any = None,
+    pool: QueryPool | None = None,
     sparql_settings: SparqlSettings | None = None,
 ) -> Flask:
-    """A Flask app publishing *store* (and its search *index*) under ``settings.base_url``.
+    """A Flask app publishing the catalogue *store* (its graphs, search index and change
+    log) under ``settings.base_url``.
 
     With a query *pool* (graph.query_pool) the app also serves SPARQL at /sparql.
     """
+    index = store.index
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.jinja_env.autoescape = True
@@ -174,7 +176,7 @@ def create_app(
             return _canonical(slug, suffix) if found else _not_found(suffix or FORMATS[0], request.path)
         document = documents.item(store, urls, slug)
         if document is None:
-            gone = store.changes.deleted(slug) if getattr(store, "changes", None) is not None else None
+            gone = store.changes.deleted(slug) if store.changes is not None else None
             if gone is not None:
                 response = _plain(f"/items/{slug} was deleted at {gone.time}\n", 410)
                 response.headers["Vary"] = "Accept"

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 from pyoxigraph import Literal, NamedNode, Triple
 
-from graph.backend import GraphStore
+from graph.catalogue import Catalogue
+from graph.search import Hit, SearchIndex
 from mappings.nodes import SCHEME_TITLES as SCHEME_TITLES_BY_KIND
 from mappings.terms import DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, XSD
 from mappings.urls import AUTHORITIES, NODE_KINDS, Urls
@@ -81,7 +82,7 @@ NODE_SEGMENTS: dict[str, str] = {segment: kind for kind, segment in NODE_KINDS.i
 AUTHORITY_SEGMENTS: dict[str, str] = AUTHORITIES
 
 
-def item(store: GraphStore, urls: Urls, slug: str) -> Document | None:
+def item(store: Catalogue, urls: Urls, slug: str) -> Document | None:
     """A study's document: its record graph and the descriptions of what it names."""
     name = urls.item(slug)
     state = store.record_states([name]).get(name)
@@ -117,7 +118,7 @@ def node_thing(urls: Urls, segment: str, key: str) -> str:
     return urls.thing(NODE_SEGMENTS[segment], key)
 
 
-def node(store: GraphStore, urls: Urls, segment: str, key: str, index: Any = None, page: int = 1) -> Document | None:
+def node(store: Catalogue, urls: Urls, segment: str, key: str, index: SearchIndex | None = None, page: int = 1) -> Document | None:
     """A linked node's document: its shared description (graph.descriptions) and one page
     of the studies that name it, each by the very statement its record makes
     (``<study> dcat:theme <keyword>``, ``<study> schema:sponsor <organisation>``), with
@@ -138,7 +139,7 @@ def node(store: GraphStore, urls: Urls, segment: str, key: str, index: Any = Non
     return Document(segment, key, path, thing, triples, _version(triples))
 
 
-def _studies(store: GraphStore, urls: Urls, thing: NamedNode, hits: list[Any]) -> list[Triple]:
+def _studies(store: Catalogue, urls: Urls, thing: NamedNode, hits: list[Hit]) -> list[Triple]:
     """What each listed study's record says of *thing*, and the study's title."""
     triples = []
     for hit in hits:
@@ -147,7 +148,7 @@ def _studies(store: GraphStore, urls: Urls, thing: NamedNode, hits: list[Any]) -
     return triples
 
 
-def node_list(urls: Urls, index: Any, segment: str, page: int = 1) -> Document | None:
+def node_list(urls: Urls, index: SearchIndex | None, segment: str, page: int = 1) -> Document | None:
     """The list document of one kind of node (``/keywords``): a Hydra collection of the
     nodes studies name, by label, a page at a time; for concepts also their
     ``skos:ConceptScheme`` (``/keywords#scheme``), whose top concepts they are."""
@@ -178,7 +179,7 @@ def node_list(urls: Urls, index: Any, segment: str, page: int = 1) -> Document |
     return Document("list", segment, path, thing, triples, _version(triples))
 
 
-def related(store: GraphStore, urls: Urls, slug: str) -> Document | None:
+def related(store: Catalogue, urls: Urls, slug: str) -> Document | None:
     """A study that records name (as parent, ancestor or part) but that is not in this
     catalogue: what they say of it (its name, in ``/related/{slug}``) and their own
     statements linking it (its parts, what it is part of), so the link is not dead."""
@@ -230,7 +231,7 @@ class CatalogPage:
         return urlencode(args)
 
 
-def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: int) -> Document:
+def catalog(store: Catalogue, urls: Urls, index: SearchIndex | None, page: CatalogPage, size: int) -> Document:
     """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
     page of its datasets with their whole descriptions (as at ``/items/{slug}``), so a harvester reads the catalogue a page at a time.
 
@@ -281,8 +282,7 @@ def catalog(store: GraphStore, urls: Urls, index: Any, page: CatalogPage, size: 
             ]
             triples += store.document_triples(urls.item(slug))
     triples += _catalog_paging(urls, page, rows, total, size)
-    changes = getattr(store, "changes", None)
-    latest = changes.latest() if changes is not None else None
+    latest = store.changes.latest() if store.changes is not None else None
     if latest is not None:
         token = Literal(str(latest), datatype=NamedNode(XSD + "integer"))
         triples.append(Triple(doc, NamedNode(f"{urls.base}/vocab#latestChange"), token))

@@ -30,6 +30,8 @@ from typing import Any
 from flask import Response, request, send_file
 from werkzeug.wsgi import wrap_file
 
+from graph.catalogue import Catalogue
+
 from .http import etag_for
 
 NAME = "dump.nq.gz"
@@ -63,7 +65,7 @@ class DumpFile:
 class DumpFiles:
     """Dump files of one store, built on demand, one per store state."""
 
-    def __init__(self, store: Any, directory: str | os.PathLike[str] | None, builds: int = 1) -> None:
+    def __init__(self, store: Catalogue, directory: str | os.PathLike[str] | None, builds: int = 1) -> None:
         self.store = store
         self._scratch = None
         if directory is None:
@@ -83,9 +85,8 @@ class DumpFiles:
 
     def state(self) -> str:
         """The store's state: it changes with every write, by the loader or directly."""
-        changes = getattr(self.store, "changes", None)
-        latest = changes.latest() if changes is not None else 0
-        return f"{latest}-{getattr(self.store, 'direct_writes', 0)}"
+        latest = self.store.changes.latest() if self.store.changes is not None else 0
+        return f"{latest}-{self.store.direct_writes}"
 
     def current(self) -> DumpFile:
         """The dump of the store as it is now, built first if this state has none yet

@@ -8,13 +8,12 @@ follows links learns of deletions too.
 
 from __future__ import annotations
 
-from typing import Any
-
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
+from graph.catalogue import Catalogue
 from mappings.terms import RDF, XSD
 
 from . import errors, params
@@ -33,7 +32,7 @@ CHANGES_PAGE = 1000
 SITEMAP_SIZE = 50_000
 
 
-def register(app: Flask, *, store: Any, base_url: str, not_acceptable, content_type, dumps: DumpFiles,
+def register(app: Flask, *, store: Catalogue, base_url: str, not_acceptable, content_type, dumps: DumpFiles,
              sitemap_size: int = SITEMAP_SIZE) -> None:
     @app.route("/changes", methods=["GET", "HEAD"])
     @app.route("/changes" + SUFFIX_RULE, methods=["GET", "HEAD"])

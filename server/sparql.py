@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 from urllib.parse import parse_qs, urlencode
 
 from flask import Flask, Request, Response, render_template, request
@@ -27,7 +28,8 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import wrap_file
 
-from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
+from graph.catalogue import Catalogue
+from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryPool, QueryResult, QueryStopped
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
 from graph.sparql_results import RESULT_FORMATS
 
@@ -101,7 +103,7 @@ def examples() -> list[dict[str, str]]:
     return found
 
 
-def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, base_url: str, authorised: Callable[[], Response | None], writes: Any) -> None:
+def register(app: Flask, *, store: Catalogue, pool: QueryPool, settings: SparqlSettings, base_url: str, authorised: Callable[[], Response | None], writes: threading.Lock) -> None:
     """Add /sparql, /sparql/update and /sparql/store to *app*."""
 
     @app.route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], strict_slashes=False)
@@ -444,7 +446,7 @@ def _error(status: int, message: str) -> Response:
     return Response(message.rstrip() + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
-def service_description(base_url: str, store: Any, settings: SparqlSettings) -> list[Triple]:
+def service_description(base_url: str, store: Catalogue, settings: SparqlSettings) -> list[Triple]:
     """SPARQL 1.1 Service Description of the public endpoint."""
     endpoint = NamedNode(f"{base_url}/sparql")
     dataset = NamedNode(f"{base_url}/sparql#dataset")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Triple
 
 import queries
+from graph.catalogue import Catalogue
 from mappings.terms import EU_COUNTRY, EU_LANGUAGE, PREFIXES, RDF, XSD
 
 VOID = "http://rdfs.org/ns/void#"
@@ -33,7 +33,7 @@ class Figures:
     examples: list[str]
 
 
-def compute(store: Any, base_url: str, state: int) -> Figures:
+def compute(store: Catalogue, base_url: str, state: int) -> Figures:
     row = next(iter(store.query(queries.load("void_counts"), {"space": Literal(base_url + "/")})), None)
     counts = {k: int(row[k].value) for k in ("triples", "subjects", "objects", "entities")} if row else dict.fromkeys(("triples", "subjects", "objects", "entities"), 0)
     classes = [(r["class"].value, int(r["entities"].value)) for r in store.query(queries.load("void_classes"))]
@@ -47,7 +47,7 @@ def compute(store: Any, base_url: str, state: int) -> Figures:
 
 
 class VoidCache:
-    def __init__(self, store: Any, base_url: str) -> None:
+    def __init__(self, store: Catalogue, base_url: str) -> None:
         self.store = store
         self.base_url = base_url
         self._figures: Figures | None = None
@@ -55,8 +55,7 @@ class VoidCache:
         self._running: threading.Thread | None = None
 
     def _state(self) -> int:
-        changes = getattr(self.store, "changes", None)
-        return changes.latest() if changes is not None else 0
+        return self.store.changes.latest() if self.store.changes is not None else 0
 
     def figures(self) -> Figures:
         state = self._state()

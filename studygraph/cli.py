@@ -11,12 +11,12 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Iterable
 
 import click
 
 from graph.disk import is_disk_full
-from graph.embedded import EmbeddedStore, StoreError, is_fresh
+from graph.catalogue import Catalogue
+from graph.embedded import EmbeddedLocation, StoreError, is_fresh, open_catalogue
 from graph.backend import EXPORT_FORMATS
 from graph.loader import LoadEvent, LoadReport, Loader, check_index, load_fresh, recover
 from mappings.readers import FORMATS, ReadProgress, read_paths
@@ -84,14 +84,14 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
     progress = _Progress(quiet=quiet, reading=reading)
     if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
-        report = load_fresh(config.store, items, urls, progress)
+        report = load_fresh(EmbeddedLocation(Path(config.store)), items, urls, progress)
     else:
         opened = _open(config, read_only=dry_run and not _fresh(config), fresh_ok=dry_run)
         urls = Urls(_base_url(config, opened))
         try:
             if opened is not None and opened.base_url is None and not dry_run:
                 opened.set_base_url(urls.base)
-            report = Loader(opened or _NoStore(), urls, dry_run=dry_run).load(items, progress)
+            report = Loader(opened, urls, dry_run=dry_run).load(items, progress)
         finally:
             if opened is not None:
                 opened.close()
@@ -107,10 +107,11 @@ def delete(slugs: tuple[str, ...], store: str | None) -> None:
     config = Config.from_env(store=store)
     opened = _open(config)
     urls = Urls(_base_url(config, opened))
+    loader = Loader(opened, urls)
     missing = 0
     try:
         for slug in slugs:
-            if opened.delete(urls.item(slug)):
+            if loader.delete(urls.item(slug)):
                 click.echo(f"deleted {slug}")
             else:
                 click.echo(f"no record {slug!r}", err=True)
@@ -271,9 +272,9 @@ def _prerender_app(store_path: str, base_url: str, cache_path: str):
     """The app a prerender worker requests from: the store read-only, no memory cache."""
     from server.app import ServerSettings, create_app
 
-    opened = EmbeddedStore(store_path, read_only=True)
+    opened = open_catalogue(store_path, read_only=True)
     settings = ServerSettings(base_url=base_url, cache_bytes=0, cache_path=cache_path)
-    return create_app(opened, settings, index=opened.index)
+    return create_app(opened, settings)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -298,13 +299,13 @@ def _fresh(config: Config) -> bool:
     return is_fresh(config.store)
 
 
-def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) -> EmbeddedStore | None:
+def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) -> Catalogue | None:
     if _fresh(config):
         if fresh_ok:
             return None
         raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
     try:
-        opened = EmbeddedStore(config.store, read_only=read_only, min_free_bytes=config.min_free_bytes)
+        opened = open_catalogue(config.store, read_only=read_only, min_free_bytes=config.min_free_bytes)
     except StoreError as error:
         raise click.ClickException(str(error)) from None
     if not read_only and opened.base_url:
@@ -314,7 +315,7 @@ def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) ->
     return opened
 
 
-def _base_url(config: Config, store: EmbeddedStore | None) -> str:
+def _base_url(config: Config, store: Catalogue | None) -> str:
     """The store's base URL; a different --base-url is refused rather than mixing IRIs."""
     recorded = store.base_url if store is not None else None
     if recorded and config.base_url and config.base_url.rstrip("/") != recorded:
@@ -326,24 +327,6 @@ def _base_url(config: Config, store: EmbeddedStore | None) -> str:
         return check_base_url(recorded or config.base_url or DEFAULT_BASE_URL)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-
-
-class _NoStore:
-    """Stands in for a store that does not exist yet during a dry run: it holds nothing."""
-
-    base_url = None
-
-    changes = None
-    index = None
-
-    def record_states(self, names: Iterable[str]) -> dict:
-        return {}
-
-    def find_records(self, identities: Iterable) -> dict:
-        return {}
-
-    def replace(self, writes) -> None:  # pragma: no cover - dry runs never write
-        raise AssertionError("dry run")
 
 
 def progress_line(count: int, elapsed: float, fraction: float | None, width: int = 30) -> str:
@@ -462,9 +445,9 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     politeness = Politeness(timeout=timeout, delay=delay, retries=retries, max_pages=max_pages, max_time=max_time, max_bytes=max_size)
     try:
         report = run_harvest(
-            url, opened, Loader(opened or _NoStore(), urls), prune=prune, since=since,
+            url, opened, Loader(opened, urls), prune=prune, since=since,
             politeness=politeness, follow_hosts=follow_hosts, listener=progress,
-            state_dir=None if fresh else Path(config.store), fresh_store=Path(config.store) if fresh else None,
+            state_dir=None if fresh else Path(config.store), fresh_store=EmbeddedLocation(Path(config.store)) if fresh else None,
         )
     finally:
         if opened is not None:
@@ -553,7 +536,7 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
     lines = gzip.decompress(examples.joinpath("demo.jsonl.gz").read_bytes()).splitlines(keepends=True)[:count]
     items = itertools.chain(read_bytes(page, "seed-page.txt"), read_bytes(b"".join(lines), "demo.jsonl"))
     urls = Urls(config.base_url or f"http://{config.host}:{config.port}")
-    report = load_fresh(config.store, items, urls)
+    report = load_fresh(EmbeddedLocation(Path(config.store)), items, urls)
     click.echo(f"demo store at {config.store}: {report.summary()}")
     _serve(Config.from_env(store=config.store, base_url=urls.base, host=config.host, port=config.port))
 
@@ -585,7 +568,7 @@ def _serve(config: Config) -> None:
     # Every limit is a setting of the same name.
     limits = connections.Limits(**{f.name: getattr(config, f.name) for f in fields(connections.Limits) if hasattr(config, f.name)})
     pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue, memory=memory)
-    app = create_app(opened, settings, index=opened.index, pool=pool, sparql_settings=sparql_settings)
+    app = create_app(opened, settings, pool=pool, sparql_settings=sparql_settings)
     logging.basicConfig()
     server = connections.create(
         app, host=config.host, port=config.port, threads=config.threads, limits=limits,

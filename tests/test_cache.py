@@ -12,7 +12,7 @@ import pytest
 from werkzeug.http import http_date
 
 from conftest import BASE, RECORDS, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from graph.loader import Loader
 from mappings.readers import read_bytes
 from mappings.urls import Urls
@@ -66,13 +66,13 @@ def store_path(tmp_path_factory) -> Path:
 
 def test_server_serves_a_rendered_variant_from_the_disk_after_a_restart(store_path, tmp_path):
     cache_file = tmp_path / "representations.sqlite"
-    store = EmbeddedStore(store_path, read_only=True)
+    store = open_catalogue(store_path, read_only=True)
     try:
-        first = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        first = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file))).test_client()
         miss = first.get(f"/items/{SEED}", headers={"Accept": "application/ld+json"})
         assert miss.status_code == 200 and miss.headers["X-Cache"] == "MISS"
         # A new app (a restarted server): nothing in memory, the body comes from the disk.
-        second = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        second = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file))).test_client()
         hit = second.get(f"/items/{SEED}", headers={"Accept": "application/ld+json"})
         assert hit.headers["X-Cache"] == "HIT"
         assert hit.data == miss.data and hit.headers["ETag"] == miss.headers["ETag"]
@@ -89,10 +89,10 @@ def test_a_changed_record_is_rendered_again(tmp_path):
     source.write_text(json.dumps(record), encoding="utf-8")
     directory = tmp_path / "store"
     assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
-    store = EmbeddedStore(directory)
+    store = open_catalogue(directory)
     try:
         slug = store.index.slugs()[0]
-        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(tmp_path / "r.sqlite")), index=store.index)
+        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(tmp_path / "r.sqlite")))
         client = app.test_client()
         before = client.get(f"/items/{slug}.ttl")
         assert client.get(f"/items/{slug}.ttl").headers["X-Cache"] == "HIT"
@@ -111,10 +111,10 @@ def test_prerender_fills_the_cache_the_server_reads(store_path):
     counts = re.search(r"prerendered (\d+) studies x 3 formats .*: (\d+) rendered, (\d+) already cached, 0 failed", result.stdout.decode())
     assert counts, result.stdout
     studies = int(counts[1])
-    store = EmbeddedStore(store_path, read_only=True)
+    store = open_catalogue(store_path, read_only=True)
     try:
         assert studies == store.index.count() > 40
-        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(store_path / "representations.sqlite")), index=store.index)
+        app = create_app(store, ServerSettings(base_url=BASE, cache_path=str(store_path / "representations.sqlite")))
         client = app.test_client()
         for slug in store.index.slugs():
             for fmt, media_type in MEDIA.items():
@@ -131,12 +131,12 @@ def test_deleting_a_record_through_the_api_drops_its_cached_representations(tmp_
     source.write_text(Path(RECORDS, "harmony-samples.jsonl").read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
     directory = tmp_path / "store"
     assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
-    store = EmbeddedStore(directory)
+    store = open_catalogue(directory)
     try:
         slug = store.index.slugs()[0]
         cache_file = tmp_path / "r.sqlite"
         settings = ServerSettings(base_url=BASE, token="secret", cache_path=str(cache_file))
-        client = create_app(store, settings, index=store.index).test_client()
+        client = create_app(store, settings).test_client()
         for media_type in MEDIA.values():
             assert client.get(f"/items/{slug}", headers={"Accept": media_type}).status_code == 200
         assert DiskCache(cache_file).count() == 3
@@ -175,9 +175,9 @@ def test_the_etag_fingerprint_changes_with_the_rendering_code(tmp_path):
 
 def test_catalog_pages_are_not_kept_on_disk(store_path, tmp_path):
     cache_file = tmp_path / "r.sqlite"
-    store = EmbeddedStore(store_path, read_only=True)
+    store = open_catalogue(store_path, read_only=True)
     try:
-        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file))).test_client()
         first = client.get("/catalog.ttl")
         assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
         assert client.get("/catalog.ttl").headers["X-Cache"] == "HIT", "kept in memory"
@@ -204,15 +204,15 @@ def test_a_cache_file_that_cannot_be_written_only_costs_the_cache(store_path, tm
     """A store whose disk tier cannot be opened or written is still served, from memory."""
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the cache's folder should be", encoding="utf-8")
-    store = EmbeddedStore(store_path, read_only=True)
+    store = open_catalogue(store_path, read_only=True)
     try:
-        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(blocked / "r.sqlite")), index=store.index).test_client()
+        client = create_app(store, ServerSettings(base_url=BASE, cache_path=str(blocked / "r.sqlite"))).test_client()
         first = client.get(f"/items/{SEED}.ttl")
         assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
         assert client.get(f"/items/{SEED}.ttl").headers["X-Cache"] == "HIT"
         # A disk tier that fails on write (here: its table dropped under it) is skipped.
         cache_file = tmp_path / "r.sqlite"
-        broken = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file)), index=store.index).test_client()
+        broken = create_app(store, ServerSettings(base_url=BASE, cache_path=str(cache_file))).test_client()
         import sqlite3
 
         with sqlite3.connect(cache_file) as db:
@@ -240,11 +240,11 @@ def test_a_study_written_through_the_api_is_rendered_ahead_of_its_next_visitor(t
     source.write_text(lines[1] + "\n", encoding="utf-8")
     directory = tmp_path / "store"
     assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
-    store = EmbeddedStore(directory)
+    store = open_catalogue(directory)
     try:
         [loaded] = store.index.slugs()
         settings = ServerSettings(base_url=BASE, token="secret", cache_path=str(tmp_path / "r.sqlite"))
-        app = create_app(store, settings, index=store.index)
+        app = create_app(store, settings)
         client = app.test_client()
         answer = client.post("/api/records", data=lines[2].encode(), headers={"Authorization": "Bearer secret", "Content-Type": "application/json"})
         assert answer.status_code == 200 and answer.get_json()["new"] == 1, answer.data
@@ -268,10 +268,10 @@ def test_a_direct_write_to_a_record_graph_is_never_served_stale(tmp_path):
     directory = tmp_path / "store"
     assert run_cli("load", str(source), "--store", str(directory), "--base-url", BASE, "-q").returncode == 0
     settings = ServerSettings(base_url=BASE, cache_path=str(tmp_path / "r.sqlite"))
-    store = EmbeddedStore(directory)
+    store = open_catalogue(directory)
     try:
         [slug] = store.index.slugs()
-        client = create_app(store, settings, index=store.index).test_client()
+        client = create_app(store, settings).test_client()
         before = client.get(f"/items/{slug}.ttl")
         assert client.get(f"/items/{slug}.ttl").headers["X-Cache"] == "HIT"
         graph, thing = f"{BASE}/items/{slug}", f"{BASE}/items/{slug}#id"
@@ -291,9 +291,9 @@ def test_a_direct_write_to_a_record_graph_is_never_served_stale(tmp_path):
         assert put.headers["ETag"] != after.headers["ETag"] and b"Put by the graph store" in put.data
     finally:
         store.close()
-    reopened = EmbeddedStore(directory)
+    reopened = open_catalogue(directory)
     try:
-        again = create_app(reopened, settings, index=reopened.index).test_client().get(f"/items/{slug}.ttl")
+        again = create_app(reopened, settings).test_client().get(f"/items/{slug}.ttl")
         assert again.headers["ETag"] == put.headers["ETag"] and again.headers["X-Cache"] == "HIT"
     finally:
         reopened.close()

@@ -11,7 +11,7 @@ import rdflib
 from pyoxigraph import NamedNode
 
 from conftest import LiveServer, free_port, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server.app import ServerSettings, create_app
 from test_shapes import _shapes, _violations
 
@@ -25,14 +25,14 @@ HYDRA = "http://www.w3.org/ns/hydra/core#"
 def loaded(tmp_path_factory):
     path = tmp_path_factory.mktemp("deref") / "store"
     load_shared_records(path, BASE)
-    store = EmbeddedStore(path, read_only=True)
+    store = open_catalogue(path, read_only=True)
     yield store
     store.close()
 
 
 @pytest.fixture(scope="module")
 def client(loaded):
-    return create_app(loaded, ServerSettings(base_url=BASE, catalog_page_size=10), index=loaded.index).test_client()
+    return create_app(loaded, ServerSettings(base_url=BASE, catalog_page_size=10)).test_client()
 
 
 def turtle(client, path: str) -> list[pyoxigraph.Triple]:
@@ -106,7 +106,7 @@ def test_node_documents_lead_to_their_studies_in_rdf(tmp_path):
     base = f"http://127.0.0.1:{port}"
     store = tmp_path / "s"
     load_shared_records(store, base)
-    opened = EmbeddedStore(store, read_only=True)
+    opened = open_catalogue(store, read_only=True)
     (most_used,) = opened.index.facet_counts("keyword", limit=1)
     opened.close()
     server = LiveServer(store, port=port)

@@ -9,7 +9,7 @@ import pyoxigraph
 import pytest
 
 from conftest import BASE, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from graph.loader import Loader
 from mappings.records import Origin, SourceRecord
 from mappings.urls import Urls
@@ -22,8 +22,8 @@ AS = "https://www.w3.org/ns/activitystreams#"
 def site(tmp_path):
     directory = tmp_path / "store"
     load_shared_records(directory, BASE)
-    store = EmbeddedStore(directory)
-    app = create_app(store, ServerSettings(base_url=BASE, token="t"), index=store.index)
+    store = open_catalogue(directory)
+    app = create_app(store, ServerSettings(base_url=BASE, token="t"))
     yield store, app.test_client()
     store.close()
 
@@ -138,7 +138,7 @@ def _page(client, url: str) -> tuple[list[str], dict[str, str], int]:
 @pytest.fixture
 def paged(site):
     store, _ = site
-    app = create_app(store, ServerSettings(base_url=BASE, catalog_page_size=10), index=store.index)
+    app = create_app(store, ServerSettings(base_url=BASE, catalog_page_size=10))
     return app.test_client()
 
 
@@ -180,7 +180,7 @@ def test_the_sitemap_lists_every_item(site):
     from xml.etree import ElementTree
 
     store, _ = site
-    client = create_app(store, ServerSettings(base_url=BASE, sitemap_size=20), index=store.index).test_client()
+    client = create_app(store, ServerSettings(base_url=BASE, sitemap_size=20)).test_client()
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     root = ElementTree.fromstring(client.get("/sitemap.xml").data)
     sitemaps = [e.text.removeprefix(BASE) for e in root.iter(f"{ns}loc")]
@@ -190,6 +190,6 @@ def test_the_sitemap_lists_every_item(site):
         urlset = ElementTree.fromstring(client.get(path).data)
         listed += [e.text for e in urlset.iter(f"{ns}loc")]
         assert all(e.text.endswith("Z") for e in urlset.iter(f"{ns}lastmod"))
-    names = {g.value for g in store._store.named_graphs() if g.value.startswith(f"{BASE}/items/")}
+    names = {g.value for g in store.quads._store.named_graphs() if g.value.startswith(f"{BASE}/items/")}
     assert sorted(listed) == sorted(names) and len(listed) == 43
     assert client.get("/sitemap-3.xml").status_code == 404

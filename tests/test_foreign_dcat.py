@@ -21,7 +21,7 @@ import rdflib
 from pyoxigraph import Literal, NamedNode
 
 from conftest import BASE, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from graph.loader import Loader
 from mappings.profile import MappedRecord, map_record
 from mappings.readers import read_paths
@@ -265,11 +265,11 @@ def test_foreign_dcat_maps_without_dcat_ap_violations(dataset):
 @pytest.fixture(scope="module")
 def soil_page(tmp_path_factory):
     """The RDF/XML fixture loaded into a store, served by the app in process."""
-    store = EmbeddedStore(tmp_path_factory.mktemp("foreign") / "store")
+    store = open_catalogue(tmp_path_factory.mktemp("foreign") / "store")
     store.set_base_url(BASE)
     slugs = []
     Loader(store, Urls(BASE)).load(read_paths([str(FIXTURES / "dataset.rdf")], format="dcat"), lambda event: slugs.append(event.slug))
-    client = create_app(store, ServerSettings(base_url=BASE), index=store.index).test_client()
+    client = create_app(store, ServerSettings(base_url=BASE)).test_client()
     yield client, f"/items/{slugs[0]}"
     store.close()
 
@@ -376,12 +376,12 @@ def expected_parts(path: Path, base_iri: str) -> dict[str, tuple[int, int]] | No
 
 def stored_parts(store_dir: Path) -> dict[str, tuple[int, int]]:
     """(distributions, contact points) of each stored record, by its IRI at the source."""
-    store = EmbeddedStore(store_dir, read_only=True)
+    store = open_catalogue(store_dir, read_only=True)
     try:
         parts = {}
-        for quad in store._store.quads_for_pattern(None, NamedNode(PROV + "wasDerivedFrom"), None):
+        for quad in store.quads._store.quads_for_pattern(None, NamedNode(PROV + "wasDerivedFrom"), None):
             graph = quad.graph_name
-            count = Counter(q.object.value for q in store._store.quads_for_pattern(None, NamedNode(RDF + "type"), None, graph))
+            count = Counter(q.object.value for q in store.quads._store.quads_for_pattern(None, NamedNode(RDF + "type"), None, graph))
             parts[quad.object.value] = (count[DCAT + "Distribution"], count[VCARD + "Kind"])
         return parts
     finally:

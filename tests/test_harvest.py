@@ -9,7 +9,7 @@ import pyoxigraph
 import pytest
 
 from conftest import LiveServer, free_port, load_shared_records, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 
 TOKEN = "harvest-token"
 #: Statements about where and when a copy was made: they differ between A and B by design.
@@ -18,9 +18,9 @@ BOOKKEEPING = ("#sourceName", "#sourceFormat", "#harvestSource", "#harvestedAt",
 
 def comparable(store_dir: Path, base: str) -> dict[str, set]:
     """Each record graph as a set of N-Triples lines, base URL replaced, bookkeeping left out."""
-    store = EmbeddedStore(store_dir, read_only=True)
+    store = open_catalogue(store_dir, read_only=True)
     graphs: dict[str, set] = {}
-    for quad in store._store.quads_for_pattern(None, None, None):
+    for quad in store.quads._store.quads_for_pattern(None, None, None):
         if any(quad.predicate.value.endswith(b) for b in BOOKKEEPING):
             continue
         name = quad.graph_name.value.replace(base, "BASE")
@@ -139,13 +139,13 @@ def test_harvest_a_ckanext_dcat_catalogue(ckan, tmp_path):
     assert result.returncode == 1  # one dataset has no title: rejected, the rest loaded
     assert b"3 new" in result.stdout
     assert b"dataset without a title" in result.stderr
-    opened = EmbeddedStore(store, read_only=True)
-    titles = {q.object.value for q in opened._store.quads_for_pattern(None, pyoxigraph.NamedNode("http://purl.org/dc/terms/title"), None)
+    opened = open_catalogue(store, read_only=True)
+    titles = {q.object.value for q in opened.quads._store.quads_for_pattern(None, pyoxigraph.NamedNode("http://purl.org/dc/terms/title"), None)
               if q.subject.value.endswith("#id") and "/items/" in q.subject.value}
     assert {"Cohort A", "Survey B", "Trial C"} <= titles
     cohort = "http://b.example/items/cohort-a"
-    derived = [q.object.value for q in opened._store.quads_for_pattern(pyoxigraph.NamedNode(cohort), pyoxigraph.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), None)]
-    publisher = [q.object.value for q in opened._store.quads_for_pattern(pyoxigraph.NamedNode(cohort + "#id"), pyoxigraph.NamedNode("http://purl.org/dc/terms/publisher"), None)]
+    derived = [q.object.value for q in opened.quads._store.quads_for_pattern(pyoxigraph.NamedNode(cohort), pyoxigraph.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), None)]
+    publisher = [q.object.value for q in opened.quads._store.quads_for_pattern(pyoxigraph.NamedNode(cohort + "#id"), pyoxigraph.NamedNode("http://purl.org/dc/terms/publisher"), None)]
     opened.close()
     assert derived == [f"{base}/dataset/cohort-a"]
     assert publisher == ["http://b.example/organizations/some-university#id"]

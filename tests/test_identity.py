@@ -10,7 +10,7 @@ import pytest
 from pyoxigraph import NamedNode
 
 from conftest import RECORDS, load_shared_records, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from mappings.identity import LOCAL, Identity, record_identity, source_of
 
 DCT_TITLE = NamedNode("http://purl.org/dc/terms/title")
@@ -35,11 +35,11 @@ FOREIGN_BIB = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 
 def titles(store_dir) -> dict[str, str]:
     """slug -> title of every study in the store."""
-    store = EmbeddedStore(store_dir, read_only=True)
+    store = open_catalogue(store_dir, read_only=True)
     try:
         return {
             q.subject.value.split("/items/")[1].removesuffix("#id"): q.object.value
-            for q in store._store.quads_for_pattern(None, DCT_TITLE, None)
+            for q in store.quads._store.quads_for_pattern(None, DCT_TITLE, None)
             if "/items/" in q.subject.value and q.subject.value.endswith("#id") and q.graph_name.value.endswith(q.subject.value.split("/items/")[1].removesuffix("#id"))
         }
     finally:

@@ -1,4 +1,4 @@
-"""The search index (graph/search.py) on real SQLite files: text, filters, facets, paging."""
+"""The search index (graph/search/) on real SQLite files: text, filters, facets, paging."""
 
 from __future__ import annotations
 
@@ -470,7 +470,7 @@ def test_changed_facet_definitions_are_recomputed_on_open(tmp_path, real_entries
     with SearchIndex(path) as index:
         index.replace(real_entries)
     changed = dict(FACETS, publisher=("organization", frozenset({"publisher"})), sponsor=("organization", frozenset({"sponsor"})))
-    monkeypatch.setattr(search, "FACETS", changed)
+    monkeypatch.setattr(search.schema, "FACETS", changed)
     with SearchIndex(path) as index:
         expected = {name: Counter() for name in changed}
         for e in real_entries:

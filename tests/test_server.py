@@ -10,7 +10,7 @@ import pytest
 import rdflib
 
 from conftest import BASE, RECORDS, real_records, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server.app import ServerSettings, create_app
 from server.representations import context
 from server.views import GOOGLE_LAST_RESORT
@@ -52,14 +52,14 @@ def store(tmp_path_factory):
     directory = tmp_path_factory.mktemp("server") / "store"
     result = run_cli("load", str(RECORDS), "--store", str(directory), "--base-url", BASE, "-q")
     assert result.returncode == 0, result.stderr
-    opened = EmbeddedStore(directory)
+    opened = open_catalogue(directory)
     yield opened
     opened.close()
 
 
 @pytest.fixture(scope="module")
 def client(store):
-    app = create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None))
+    app = create_app(store, ServerSettings(base_url=BASE))
     return app.test_client()
 
 
@@ -368,7 +368,7 @@ def hostile_client(tmp_path_factory):
     from mappings.records import Origin, SourceRecord
     from mappings.urls import Urls
 
-    store = EmbeddedStore(tmp_path_factory.mktemp("hostile") / "store")
+    store = open_catalogue(tmp_path_factory.mktemp("hostile") / "store")
     store.set_base_url(BASE)
     record = {
         "dataset_schema": {
@@ -382,7 +382,7 @@ def hostile_client(tmp_path_factory):
     }
     report = Loader(store, Urls(BASE)).load([SourceRecord(record, Origin("hostile.json"), "harmony")])
     assert report.counts["new"] == 1
-    yield create_app(store, ServerSettings(base_url=BASE), index=getattr(store, "index", None)).test_client()
+    yield create_app(store, ServerSettings(base_url=BASE)).test_client()
     store.close()
 
 

@@ -35,7 +35,7 @@ import rdflib
 from rdflib.namespace import RDF, RDFS
 
 from conftest import REFERENCE, LiveServer
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 
 SUITE = REFERENCE / "sparql-protocol"
 MANIFEST = SUITE / "manifest.ttl"
@@ -161,10 +161,10 @@ def test_the_manifest_is_read_whole():
 
 def make_store(directory: Path, graph_data: tuple[tuple[Path, str], ...]) -> Path:
     """A fresh store holding each data file in the named graph its label names."""
-    store = EmbeddedStore(directory)
+    store = open_catalogue(directory)
     try:
         for source, graph in graph_data:
-            store._store.load(path=str(source), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(graph))
+            store.quads._store.load(path=str(source), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(graph))
     finally:
         store.close()
     return directory

@@ -14,7 +14,8 @@ import pytest
 from pyoxigraph import NamedNode
 
 from conftest import BASE, RECORDS, run_cli, studygraph_command
-from graph.embedded import EmbeddedStore
+from graph.catalogue import Catalogue
+from graph.embedded import open_catalogue
 from mappings.profile import map_record
 from mappings.identity import LOCAL, Identity
 from mappings.urls import Urls
@@ -39,8 +40,8 @@ def record_line(slug: str, name: str, **extra) -> str:
     return json.dumps({"record": record}) + "\n"
 
 
-def open_store(store: Path) -> EmbeddedStore:
-    return EmbeddedStore(store, read_only=True)
+def open_store(store: Path) -> Catalogue:
+    return open_catalogue(store, read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_seed_record_graph(loaded):
     study = NamedNode(f"{BASE}/items/{SEED_SLUG}#id")
 
     def objects(subject, predicate):
-        return [q.object for q in store._store.quads_for_pattern(subject, NamedNode(predicate), None, graph)]
+        return [q.object for q in store.quads._store.quads_for_pattern(subject, NamedNode(predicate), None, graph)]
 
     assert [o.value for o in objects(study, DCT + "title")] == [
         "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
@@ -81,7 +82,7 @@ def test_seed_record_graph(loaded):
     for keyword in keywords:
         # A keyword is described once, in its own graph, not in the study's.
         assert not objects(keyword, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-        described = store._store.quads_for_pattern(keyword, NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), None, NamedNode(keyword.value.removesuffix("#id")))
+        described = store.quads._store.quads_for_pattern(keyword, NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), None, NamedNode(keyword.value.removesuffix("#id")))
         assert "http://www.w3.org/2004/02/skos/core#Concept" in {q.object.value for q in described}
     assert [o.value for o in objects(study, SCHEMA + "sponsor")] == [
         f"{BASE}/organizations/economic-and-social-research-council#id"
@@ -113,7 +114,7 @@ def test_a_changed_record_is_replaced_whole(tmp_path):
     result = load(store, str(second))
     assert b"0 new, 1 replaced, 0 unchanged" in result.stdout
     opened = open_store(store)
-    titles = [q.object.value for q in opened._store.quads_for_pattern(NamedNode(f"{BASE}/items/s1#id"), NamedNode(DCT + "title"), None)]
+    titles = [q.object.value for q in opened.quads._store.quads_for_pattern(NamedNode(f"{BASE}/items/s1#id"), NamedNode(DCT + "title"), None)]
     issued = opened.record_states([f"{BASE}/items/s1"])[f"{BASE}/items/s1"]
     opened.close()
     assert titles == ["Study one, revised"]
@@ -143,16 +144,16 @@ def test_delete_removes_the_record_and_nodes_only_it_named(tmp_path):
 
 def test_remap_rebuilds_every_graph_from_the_kept_originals(loaded, tmp_path):
     copy = tmp_path / "store"
-    opened = EmbeddedStore(loaded, read_only=True)
+    opened = open_catalogue(loaded, read_only=True)
     copy.mkdir()
-    opened._store.backup(str(copy / opened.database.name))
+    opened.quads._store.backup(str(copy / opened.quads.database.name))
     opened.close()
     shutil.copy(loaded / "settings.json", copy / "settings.json")
-    store = EmbeddedStore(copy)
+    store = open_catalogue(copy)
     # Damage one graph as a mapping bug would: drop its title.
     graph = NamedNode(f"{BASE}/items/{SEED_SLUG}")
-    for quad in list(store._store.quads_for_pattern(None, NamedNode(DCT + "title"), None, graph)):
-        store._store.remove(quad)
+    for quad in list(store.quads._store.quads_for_pattern(None, NamedNode(DCT + "title"), None, graph)):
+        store.quads._store.remove(quad)
     store.close()
     result = run_cli("remap", "--store", str(copy))
     assert result.returncode == 0, result.stderr
@@ -254,7 +255,7 @@ def test_a_killed_load_leaves_whole_records_and_a_rerun_finishes(tmp_path):
     args = [*studygraph_command(), "load", "-", "--store", str(store)]
     _kill_after_warning(args, lines, "[r300]")
     opened = open_store(store)
-    names = {g.value for g in opened._store.named_graphs() if g.value.startswith(f"{BASE}/items/")}
+    names = {g.value for g in opened.quads._store.named_graphs() if g.value.startswith(f"{BASE}/items/")}
     # Every graph present is whole: as many quads as mapping its record alone gives.
     for name in names:
         slug = name.rsplit("/", 1)[1]
@@ -263,7 +264,7 @@ def test_a_killed_load_leaves_whole_records_and_a_rerun_finishes(tmp_path):
             json.loads(line)["record"], Urls(BASE), issued="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z", source_name="-",
             source_format="harmony", identity=Identity(LOCAL, slug),
         )
-        assert len(list(opened._store.quads_for_pattern(None, None, None, NamedNode(name)))) == len(expected.graph.statements)
+        assert len(list(opened.quads._store.quads_for_pattern(None, None, None, NamedNode(name)))) == len(expected.graph.statements)
     opened.close()
     assert 300 < len(names) < 1501
     source = tmp_path / "all.jsonl"

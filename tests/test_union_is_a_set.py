@@ -15,7 +15,8 @@ from pyoxigraph import NamedNode
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from conftest import RECORDS, LiveServer, load_shared_records, run_cli
-from graph.embedded import EmbeddedStore
+from graph.catalogue import Catalogue
+from graph.embedded import open_catalogue
 from graph.loader import Loader
 from mappings.readers import read_bytes
 from mappings.urls import Urls
@@ -26,18 +27,18 @@ COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 COUNT_DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
 
 
-def count(store: EmbeddedStore, query: str) -> int:
+def count(store: Catalogue, query: str) -> int:
     return int(next(iter(store.query(query)))["n"].value)
 
 
-def assert_a_set(store: EmbeddedStore) -> int:
+def assert_a_set(store: Catalogue) -> int:
     """COUNT(*) over the union equals the number of distinct triples; no empty graph stays."""
     total = count(store, COUNT_ALL)
     assert total == count(store, COUNT_DISTINCT)
     concepts = count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?c a <{SKOS_CONCEPT}> }}")
     assert concepts == count(store, f"SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ ?c a <{SKOS_CONCEPT}> }}")
-    for graph in store._store.named_graphs():
-        assert next(store._store.quads_for_pattern(None, None, None, graph), None) is not None, graph
+    for graph in store.quads._store.named_graphs():
+        assert next(store.quads._store.quads_for_pattern(None, None, None, graph), None) is not None, graph
     return total
 
 
@@ -50,7 +51,7 @@ def transactional(tmp_path):
     """A store filled record by record (the transactional path), the seed page first."""
     path = tmp_path / "s"
     assert run_cli("load", str(RECORDS / "seed-page.txt"), "--store", str(path), "--base-url", BASE, "-q").returncode == 0
-    store = EmbeddedStore(path)
+    store = open_catalogue(path)
     Loader(store, Urls(BASE)).load(read_bytes("\n".join(json.dumps(r) for r in real_lines()).encode(), "records.jsonl"))
     yield store
     store.close()
@@ -71,31 +72,31 @@ def test_the_union_is_a_set_after_loads_replaces_and_deletes(transactional):
     assert report.counts["replaced"] == 1
     assert_a_set(store)
     own = NamedNode(f"{BASE}/keywords/a-keyword-of-its-own#id")
-    assert next(store._store.quads_for_pattern(own, None, None), None) is not None
+    assert next(store.quads._store.quads_for_pattern(own, None, None), None) is not None
     # A study's document still carries the label of every keyword it names.
     document = store.document_triples(f"{BASE}/items/{slug}")
     labels = {t.object.value for t in document if t.subject == own and t.predicate.value.endswith("#prefLabel")}
     assert labels == {"a keyword of its own"}
     # Deleting the last record that names a keyword removes the keyword's description.
     assert store.delete(f"{BASE}/items/{slug}")
-    assert next(store._store.quads_for_pattern(own, None, None), None) is None
+    assert next(store.quads._store.quads_for_pattern(own, None, None), None) is None
     assert_a_set(store)
     # Every record gone: nothing is left, not even an empty graph.
     for record in store.index.slugs():
         assert store.delete(f"{BASE}/items/{record}")
     assert count(store, COUNT_ALL) == 0
-    assert list(store._store.named_graphs()) == []
+    assert list(store.quads._store.named_graphs()) == []
     assert loaded > 8000 and keyword
 
 
 def test_bulk_and_transactional_loads_give_the_same_set(transactional, tmp_path):
     bulk = tmp_path / "bulk"
     load_shared_records(bulk, BASE)
-    opened = EmbeddedStore(bulk, read_only=True)
+    opened = open_catalogue(bulk, read_only=True)
     try:
         assert assert_a_set(opened) == assert_a_set(transactional)
         skip = ("/terms/issued", "/terms/modified", "#sourceName")
-        triples = lambda s: {str(q) for q in s._store.quads_for_pattern(None, None, None) if not q.predicate.value.endswith(skip)}
+        triples = lambda s: {str(q) for q in s.quads._store.quads_for_pattern(None, None, None) if not q.predicate.value.endswith(skip)}
         assert triples(opened) == triples(transactional)
     finally:
         opened.close()
@@ -150,13 +151,13 @@ def test_descriptions_do_not_depend_on_the_order_of_loading(tmp_path):
     for order in ((first, second), (second, first)):
         path = tmp_path / f"s{len(stores)}"
         assert run_cli("load", str(RECORDS / "seed-page.txt"), "--store", str(path), "--base-url", BASE, "-q").returncode == 0
-        store = EmbeddedStore(path)
+        store = open_catalogue(path)
         for item in order:
             Loader(store, Urls(BASE)).load(read_bytes(json.dumps(item).encode(), "one.json"))
         stores.append(store)
     try:
         organisation = NamedNode(f"{BASE}/organizations/kings-college-london#id")
-        names = [{q.object.value for q in s._store.quads_for_pattern(organisation, NamedNode("https://schema.org/name"), None)} for s in stores]
+        names = [{q.object.value for q in s.quads._store.quads_for_pattern(organisation, NamedNode("https://schema.org/name"), None)} for s in stores]
         assert names[0] == names[1] and len(names[0]) == 1
         # In the store that saw the later-sorting spelling first, the replacement counted
         # as a write that changes documents without their records.

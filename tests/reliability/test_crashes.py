@@ -13,7 +13,7 @@ import urllib.request
 
 from conftest import LiveServer, free_port, load_shared_records, run_cli, studygraph_command
 from graph import database_directory
-from graph.embedded import EmbeddedStore, read_settings
+from graph.embedded import open_catalogue, read_settings
 from mappings.identity import LOCAL, Identity
 from mappings.profile import map_record
 from mappings.urls import Urls
@@ -28,7 +28,7 @@ def record_line(slug: str, name: str) -> str:
 
 def agreement(store_dir) -> tuple[set[str], set[str]]:
     """(slugs the index lists, slugs whose record graph exists)."""
-    store = EmbeddedStore(store_dir, read_only=True)
+    store = open_catalogue(store_dir, read_only=True)
     try:
         graphs = {name.rsplit("/", 1)[1] for name in store.record_hashes()}
         return set(store.index.slugs()), graphs
@@ -40,14 +40,14 @@ def test_a_write_stopped_after_its_graph_is_settled_at_the_next_opening(tmp_path
     """The state a crash leaves between the graph and the index, made exactly: the write
     is noted as pending and its graph written, nothing else."""
     path = load_shared_records(tmp_path / "s", BASE)
-    store = EmbeddedStore(path)
+    store = open_catalogue(path)
     mapped = map_record(
         {"dataset_schema": {"name": "Half written", "description": "x"}, "extra_data": {"slug": "half-written"}},
         Urls(BASE), issued="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z", identity=Identity(LOCAL, "half-written"),
     )
     latest = store.changes.latest()
     store.changes.intend([("half-written", "created")])
-    store._store.update(f"INSERT DATA {{ GRAPH <{mapped.name}> {{ {mapped.graph.own_ntriples()} }} }}")
+    store.quads._store.update(f"INSERT DATA {{ GRAPH <{mapped.name}> {{ {mapped.graph.own_ntriples()} }} }}")
     # And a deletion stopped after the index, before the graph.
     gone = "born-in-bradford-bib"
     store.changes.intend([(gone, "deleted")])
@@ -61,7 +61,7 @@ def test_a_write_stopped_after_its_graph_is_settled_at_the_next_opening(tmp_path
     assert b"settled 2 writes" in result.stderr and b"agrees" in result.stdout
     indexed, graphs = agreement(path)
     assert indexed == graphs and {"half-written", gone} <= indexed
-    store = EmbeddedStore(path, read_only=True)
+    store = open_catalogue(path, read_only=True)
     try:
         # The feed tells of the write that reached the graph, not of the deletion that did not.
         assert [(c.slug, c.kind) for c in store.changes.since(after=latest)] == [("half-written", "created")]

@@ -11,7 +11,7 @@ import pyoxigraph
 import pytest
 
 from conftest import BASE, LiveServer, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server.app import ServerSettings, create_app
 
 TOKEN = "t"
@@ -21,8 +21,8 @@ DELETED = "audit-of-political-engagement-5-2007"
 
 @pytest.fixture
 def site(tmp_path):
-    store = EmbeddedStore(load_shared_records(tmp_path / "store", BASE))
-    app = create_app(store, ServerSettings(base_url=BASE, token=TOKEN, dump_dir=str(tmp_path / "dumps")), index=store.index)
+    store = open_catalogue(load_shared_records(tmp_path / "store", BASE))
+    app = create_app(store, ServerSettings(base_url=BASE, token=TOKEN, dump_dir=str(tmp_path / "dumps")))
     yield store, app, tmp_path / "dumps"
     store.close()
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from conftest import BASE, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server import documents
 from server.app import ServerSettings, create_app
 
@@ -28,14 +28,14 @@ class NoQueries:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    opened = EmbeddedStore(load_shared_records(tmp_path_factory.mktemp("errors") / "store", BASE))
+    opened = open_catalogue(load_shared_records(tmp_path_factory.mktemp("errors") / "store", BASE))
     yield opened
     opened.close()
 
 
 @pytest.fixture(scope="module")
 def client(store):
-    return create_app(store, ServerSettings(base_url=BASE, token=TOKEN), index=store.index, pool=NoQueries()).test_client()
+    return create_app(store, ServerSettings(base_url=BASE, token=TOKEN), pool=NoQueries()).test_client()
 
 
 def disk_full(*args, **kwargs):
@@ -120,9 +120,9 @@ def test_api_refusals_are_json(client, store):
     assert_json_error(wrong_method, 405)
     assert "POST" in wrong_method.headers["Allow"]
     assert_json_error(client.get("/api/nothing-here", headers=AUTH), 404)
-    no_token = create_app(store, ServerSettings(base_url=BASE), index=store.index).test_client()
+    no_token = create_app(store, ServerSettings(base_url=BASE)).test_client()
     assert_json_error(no_token.delete(f"/api/records/{SEED}"), 403)
-    small = create_app(store, ServerSettings(base_url=BASE, token=TOKEN, max_body_bytes=10), index=store.index).test_client()
+    small = create_app(store, ServerSettings(base_url=BASE, token=TOKEN, max_body_bytes=10)).test_client()
     assert_json_error(small.post("/api/records", data=b"x" * 100, headers=AUTH), 413)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RECORDS, LiveServer, free_port, run_cli
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 
 BASE = "http://disk.example"
 MARGIN = 2 * 1024 * 1024
@@ -60,7 +60,7 @@ def env() -> dict[str, str]:
 
 
 def in_step(store_dir: Path) -> tuple[int, int]:
-    store = EmbeddedStore(store_dir, read_only=True)
+    store = open_catalogue(store_dir, read_only=True)
     try:
         graphs = {name.rsplit("/", 1)[1] for name in store.record_hashes()}
         assert set(store.index.slugs()) == graphs

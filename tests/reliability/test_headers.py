@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import BASE, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server.app import ServerSettings, create_app
 from server.sparql import SparqlSettings
 
@@ -27,8 +27,8 @@ class NoQueries:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    store = EmbeddedStore(load_shared_records(tmp_path_factory.mktemp("headers") / "store", BASE))
-    app = create_app(store, ServerSettings(base_url=BASE, token="t"), index=store.index, pool=NoQueries(), sparql_settings=SparqlSettings())
+    store = open_catalogue(load_shared_records(tmp_path_factory.mktemp("headers") / "store", BASE))
+    app = create_app(store, ServerSettings(base_url=BASE, token="t"), pool=NoQueries(), sparql_settings=SparqlSettings())
     yield app.test_client()
     store.close()
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import RdfFormat
 
-from graph.embedded import EmbeddedStore
+from graph.embedded import EmbeddedLocation, open_catalogue
 from graph.loader import Loader, _provenance, load_fresh
 from reliability.hostile import dcat_pages, harmony_records, jsonld_documents
 from mappings.profile import MappedRecord, RecordError, map_record
@@ -128,7 +128,7 @@ def assert_whole(report, body: bytes, good: int) -> None:
 
 
 def test_the_transactional_loader_loads_the_good_records_around_hostile_ones(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "store")
+    store = open_catalogue(tmp_path / "store")
     store.set_base_url(BASE)
     counter = iter(range(0, 10**9, 100))
 
@@ -157,9 +157,9 @@ def test_the_bulk_loader_builds_a_fresh_store_around_hostile_records(tmp_path: P
     def check(records: list[str]) -> None:
         target = tmp_path / f"store-{next(counter)}"
         body = jsonl(records, 0)
-        report = load_fresh(target, read_bytes(body, "hostile.jsonl", "harmony"), URLS)
+        report = load_fresh(EmbeddedLocation(target), read_bytes(body, "hostile.jsonl", "harmony"), URLS)
         assert_whole(report, body, len(records) + 1)
-        opened = EmbeddedStore(target, read_only=True)
+        opened = open_catalogue(target, read_only=True)
         try:
             assert opened.stats().records >= len(records) + 1
         finally:

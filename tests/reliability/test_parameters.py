@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import BASE, load_shared_records
-from graph.embedded import EmbeddedStore
+from graph.embedded import open_catalogue
 from server.app import ServerSettings, create_app
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
@@ -40,8 +40,8 @@ NOT_NUMBERS = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     directory = load_shared_records(tmp_path_factory.mktemp("parameters") / "store", BASE)
-    store = EmbeddedStore(directory)
-    app = create_app(store, ServerSettings(base_url=BASE, token=TOKEN), index=store.index)
+    store = open_catalogue(directory)
+    app = create_app(store, ServerSettings(base_url=BASE, token=TOKEN))
     yield app.test_client()
     store.close()
 

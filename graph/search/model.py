@@ -1,0 +1,76 @@
+"""The search index's values: what a record contributes, and what a search returns.
+
+Plain data, shared by the reader, the writer and the callers (the loader builds an
+:class:`IndexEntry` per record; the server shows :class:`Hit` and :class:`FacetCount`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mappings.profile import RecordSummary
+
+if TYPE_CHECKING:
+    from mappings.profile import MappedRecord
+
+
+class SearchIndexError(RuntimeError):
+    """The index file is missing, of another schema version, read-only, or closed."""
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What one record contributes to the index: its summary and its catalogue-record stamps."""
+
+    summary: RecordSummary
+    modified: str
+    content_hash: str
+
+    @classmethod
+    def of(cls, mapped: MappedRecord, modified: str) -> IndexEntry:
+        """The entry of a freshly mapped record (the loader knows *modified*, the mapping does not)."""
+        return cls(mapped.summary, modified, mapped.content_hash)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One study in a result page: what a listing shows without reading the graph."""
+
+    slug: str
+    title: str
+    snippet: str
+    start_year: int | None
+    end_year: int | None
+    modified: str
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DecadeCount:
+    """How many of the studies listed cover some of the ten years from *decade*."""
+
+    decade: int
+    count: int
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetCount]]
+    page: int
+    size: int
+    #: The years facet: studies per decade their coverage overlaps, oldest first.
+    decades: list[DecadeCount] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
