@@ -19,7 +19,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, request
 
 from . import errors
-from .negotiation import FORMATS, SUFFIX_RULE, BY_SUFFIX, Format, NotAcceptable, choose_format, split_suffix
+from .negotiation import BY_SUFFIX, FORMATS, SUFFIX_RULE, Format, NotAcceptable, choose_format, split_suffix
 
 #: The last variable of a rule (``/items/<slug>``), which carries the suffix when there is one.
 _LAST_VARIABLE = re.compile(r"<(?:[^<>:]*:)?(?P<name>[^<>:]+)>$")
