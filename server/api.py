@@ -1,4 +1,4 @@
-"""The write API: records in and out of a running server, for holders of the token.
+"""The api blueprint, the write API: records in and out of a running server, for holders of the token.
 
 The server owns the store, so writes while it serves come here: ``POST /api/records``
 takes anything the loader reads and ``DELETE /api/records/{slug}`` drops a record. Both
@@ -9,21 +9,17 @@ workers' checkpoint after a change.
 from __future__ import annotations
 
 import json
-import threading
-from typing import Callable
 
-from flask import Flask, Response, request
+from flask import Blueprint, Response, request
 
-from graph.catalogue import Catalogue
 from graph.loader import LoadEvent, Loader
-from graph.query_pool import QueryPool
 from mappings.keys import is_slug
 from mappings.readers import FORMATS as READ_FORMATS
 from mappings.readers import read_bytes
-from mappings.urls import Urls
 
-from . import auth, errors
+from . import errors
 from .params import ParameterError
+from .services import current_services
 
 #: Reader format of a write by its Content-Type (anything else is recognised by content).
 FORMAT_BY_CONTENT_TYPE = {
@@ -37,53 +33,50 @@ FORMAT_BY_CONTENT_TYPE = {
 }
 
 
-def bearer_guard(token: str | None) -> Callable[[], Response | None]:
-    """A check for the write token: None when the request may write, else the refusal.
-    (The app runs it before every request to a token path: server.auth.guard.)"""
-    return lambda: auth.refusal(token)
+blueprint = Blueprint("api", __name__)
 
 
-def register(
-    app: Flask, *, store: Catalogue, urls: Urls, pool: QueryPool | None, writes: threading.Lock,
-    forget: Callable[[str], None] = lambda path: None, written: Callable[[list[str]], None] = lambda slugs: None,
-) -> None:
-    """Add the write routes; *forget* drops a deleted document's cached representations,
-    *written* is told the slugs of the studies a write created or replaced."""
+@blueprint.route("/api/records", methods=["POST"])
+def post_records() -> Response:
+    services = current_services()
+    store, urls, pool, writes = services.store, services.urls, services.pool, services.writes
+    format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
+    if format_name is not None and format_name not in READ_FORMATS:
+        raise ParameterError("format", f"unknown format; use one of {', '.join(READ_FORMATS)}")
+    body = request.get_data(cache=False)
+    changed: list[str] = []
 
-    @app.route("/api/records", methods=["POST"])
-    def post_records() -> Response:
-        format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
-        if format_name is not None and format_name not in READ_FORMATS:
-            raise ParameterError("format", f"unknown format; use one of {', '.join(READ_FORMATS)}")
-        body = request.get_data(cache=False)
-        changed: list[str] = []
+    def note_change(event: LoadEvent) -> None:
+        if event.outcome in ("new", "replaced") and event.slug:
+            changed.append(event.slug)
 
-        def note_change(event: LoadEvent) -> None:
-            if event.outcome in ("new", "replaced") and event.slug:
-                changed.append(event.slug)
+    with writes:
+        report = Loader(store, urls).load(read_bytes(body, "request body", format_name), note_change)
+        if pool is not None and changed:
+            pool.refresh()
+    # Render the studies just written ahead of their next visitor (server.prerender).
+    services.renderer.add(changed)
+    loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
+    payload = {
+        **report.counts,
+        "warnings": report.warnings,
+        "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
+    }
+    status = 422 if report.rejections and not loaded else 200
+    return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
 
-        with writes:
-            report = Loader(store, urls).load(read_bytes(body, "request body", format_name), note_change)
-            if pool is not None and changed:
-                pool.refresh()
-        written(changed)
-        loaded = report.counts["new"] + report.counts["replaced"] + report.counts["unchanged"]
-        payload = {
-            **report.counts,
-            "warnings": report.warnings,
-            "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
-        }
-        status = 422 if report.rejections and not loaded else 200
-        return Response(json.dumps(payload, indent=1), status=status, content_type="application/json")
 
-    @app.route("/api/records/<slug>", methods=["DELETE"])
-    def delete_record(slug: str) -> Response:
-        if not is_slug(slug):
-            return errors.answer(404, f"no record /items/{slug}")
-        with writes:
-            deleted = Loader(store, urls).delete(urls.item(slug))
-            if pool is not None and deleted:
-                pool.refresh()
-        if deleted:
-            forget(f"/items/{slug}")
-        return Response(status=204) if deleted else errors.answer(404, f"no record /items/{slug}")
+@blueprint.route("/api/records/<slug>", methods=["DELETE"])
+def delete_record(slug: str) -> Response:
+    services = current_services()
+    store, urls, pool, writes = services.store, services.urls, services.pool, services.writes
+    if not is_slug(slug):
+        return errors.answer(404, f"no record /items/{slug}")
+    with writes:
+        deleted = Loader(store, urls).delete(urls.item(slug))
+        if pool is not None and deleted:
+            pool.refresh()
+    if deleted:
+        # Its cached representations must not be served again.
+        services.cache.forget(f"/items/{slug}")
+    return Response(status=204) if deleted else errors.answer(404, f"no record /items/{slug}")

@@ -1,4 +1,4 @@
-"""The SPARQL 1.1 endpoint: the public query service, its description and page, and the
+"""The sparql blueprint, the SPARQL 1.1 endpoint: the public query service, its description and page, and the
 authenticated update and Graph Store services.
 
 Public queries (``/sparql``) follow the SPARQL 1.1 Protocol: GET ``?query=``, POST
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Iterator
 from urllib.parse import parse_qs, urlencode
 
-from flask import Flask, Request, Response, render_template, request
+from flask import Blueprint, Request, Response, render_template, request
 from markupsafe import Markup
 from pyoxigraph import Literal, NamedNode, Triple
 from werkzeug.datastructures import MIMEAccept
@@ -29,13 +28,14 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import wrap_file
 
 from graph.catalogue import Catalogue
-from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryPool, QueryResult, QueryStopped
+from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
 from graph.sparql_results import RESULT_FORMATS
 
-from . import errors
+from . import auth, errors
 from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
+from .services import current_services
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
@@ -103,174 +103,190 @@ def examples() -> list[dict[str, str]]:
     return found
 
 
-def register(app: Flask, *, store: Catalogue, pool: QueryPool, settings: SparqlSettings, base_url: str, authorised: Callable[[], Response | None], writes: threading.Lock) -> None:
-    """Add /sparql, /sparql/update and /sparql/store to *app*."""
+blueprint = Blueprint("sparql", __name__)
 
-    @app.route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], strict_slashes=False)
-    def sparql_query() -> Response:
-        try:
-            return _query(request)
-        except ProtocolError as error:
-            return _error(error.status, error.message)
 
-    def _query(req: Request) -> Response:
-        started = time.monotonic()  # the deadline counts from here: reading the query, waiting, running
-        if req.method not in ("GET", "POST", "HEAD"):
-            raise ProtocolError(405, "use GET or POST for SPARQL queries")
-        query, defaults, named, formats = _read_query_request(req, settings.max_query_bytes)
-        if query is None:
-            return _no_query(req, formats)
-        try:
-            shape = inspect(query, settings.allowed_services)
-        except QueryRefused as error:
-            raise ProtocolError(error.status, str(error)) from None
-        chosen, media = _choose_result_format(req, shape.form or "SELECT", formats)
-        html = chosen == "html"
-        graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
-        job = QueryJob(
-            query=shape.text,  # the guard's normal form, never the client's text
-            format=chosen,
-            max_rows=settings.max_rows,
-            default_graphs=defaults,
-            named_graphs=named,
-            union_default_graph=not shape.dataset or bool(defaults or named),
-            base_iri=f"{base_url}/sparql",
-            prefixes=prefixes(base_url) if graph_form else {},
-            within_cap=not html and shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
-        )
-        try:
-            result = pool.run(job, started)
-        except QueryStopped as error:
-            response = _error(503, f"{error}. Narrow the query (LIMIT, more specific patterns) and try again.")
-            response.headers["Retry-After"] = "5"
-            return response
-        except PoolBusy:
-            response = _error(503, "too many queries are running; try again shortly")
-            response.headers["Retry-After"] = "1"
-            return response
-        except QueryFailed as error:
-            message = SERVICE_FAILED if shape.services and not error.syntax else str(error)
-            if html:
-                return _page(req, query, error=message, status=400 if error.syntax else 500)
-            raise ProtocolError(400 if error.syntax else 500, message) from None
+@blueprint.route("/sparql", methods=["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"], strict_slashes=False)
+def sparql_query() -> Response:
+    try:
+        return _query(request)
+    except ProtocolError as error:
+        return _error(error.status, error.message)
+
+
+def _query(req: Request) -> Response:
+    services = current_services()
+    settings, pool, base_url = services.sparql, services.pool, services.urls.base
+    started = time.monotonic()  # the deadline counts from here: reading the query, waiting, running
+    if req.method not in ("GET", "POST", "HEAD"):
+        raise ProtocolError(405, "use GET or POST for SPARQL queries")
+    query, defaults, named, formats = _read_query_request(req, settings.max_query_bytes)
+    if query is None:
+        return _no_query(req, formats)
+    try:
+        shape = inspect(query, settings.allowed_services)
+    except QueryRefused as error:
+        raise ProtocolError(error.status, str(error)) from None
+    chosen, media = _choose_result_format(req, shape.form or "SELECT", formats)
+    html = chosen == "html"
+    graph_form = shape.form in ("CONSTRUCT", "DESCRIBE")
+    job = QueryJob(
+        query=shape.text,  # the guard's normal form, never the client's text
+        format=chosen,
+        max_rows=settings.max_rows,
+        default_graphs=defaults,
+        named_graphs=named,
+        union_default_graph=not shape.dataset or bool(defaults or named),
+        base_iri=f"{base_url}/sparql",
+        prefixes=prefixes(base_url) if graph_form else {},
+        within_cap=not html and shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
+    )
+    try:
+        result = pool.run(job, started)
+    except QueryStopped as error:
+        response = _error(503, f"{error}. Narrow the query (LIMIT, more specific patterns) and try again.")
+        response.headers["Retry-After"] = "5"
+        return response
+    except PoolBusy:
+        response = _error(503, "too many queries are running; try again shortly")
+        response.headers["Retry-After"] = "1"
+        return response
+    except QueryFailed as error:
+        message = SERVICE_FAILED if shape.services and not error.syntax else str(error)
         if html:
-            kind = "graph" if graph_form else "boolean" if shape.form == "ASK" else "table"
-            response = _results_page(query, kind, result)
-        elif result.path is None:
-            response = Response(result.data, content_type=_with_charset(media))
-        else:
-            response = _spooled_response(req, result.path, _with_charset(media))
-        response.headers["Vary"] = "Accept"
-        response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
-        if result.truncated:
-            response.headers["X-SPARQL-Truncated"] = f"true; the result was cut at {settings.max_rows} rows"
-        return response
+            return _page(req, query, error=message, status=400 if error.syntax else 500)
+        raise ProtocolError(400 if error.syntax else 500, message) from None
+    if html:
+        kind = "graph" if graph_form else "boolean" if shape.form == "ASK" else "table"
+        response = _results_page(query, kind, result)
+    elif result.path is None:
+        response = Response(result.data, content_type=_with_charset(media))
+    else:
+        response = _spooled_response(req, result.path, _with_charset(media))
+    response.headers["Vary"] = "Accept"
+    response.headers["X-SPARQL-Max-Rows"] = str(settings.max_rows)
+    if result.truncated:
+        response.headers["X-SPARQL-Truncated"] = f"true; the result was cut at {settings.max_rows} rows"
+    return response
 
-    def _results_page(query: str, kind: str, result: QueryResult) -> Response:
-        """The query page with the results the query process wrote as HTML (a table, a
-        boolean, or the triples as Turtle), streamed from memory or the spool file between
-        the page's two halves: the web process never holds more than a chunk of them."""
-        page = _render(query, kind=kind, rows=result.rows or 0, truncated=result.truncated, body=Markup(RESULTS_MARK))
-        head, tail = (part.encode() for part in page.split(RESULTS_MARK, 1))
-        if result.path is None:
-            data = result.data or b""
-            chunks: Iterator[bytes] = iter((head, data, tail))
-            size = len(data)
-        else:
-            spooled = _open_spooled(result.path)
-            size = os.fstat(spooled.fileno()).st_size
-            chunks = _between(head, spooled, tail)
-        response = Response(chunks, content_type="text/html; charset=utf-8", direct_passthrough=True)
-        response.content_length = len(head) + size + len(tail)
-        return response
 
-    def _no_query(req: Request, formats: tuple[str, ...]) -> Response:
-        """GET /sparql with no query: the service description, or the query page (also
-        for ``*/*``: whoever opens the endpoint's URL without a query is a person)."""
-        chosen, media = _named_format(formats, graph=True) or _best_of(req.headers.get("Accept", ""), {"text/html": HTML, **GRAPH_CHOICES}) or HTML
-        if chosen == "html":
-            return _page(req, "")
-        body = serialise(service_description(base_url, store, settings), chosen, base_url, root=f"{base_url}/sparql")
-        response = Response(body, content_type=_with_charset(media))
-        response.headers["Vary"] = "Accept"
-        return response
+def _results_page(query: str, kind: str, result: QueryResult) -> Response:
+    """The query page with the results the query process wrote as HTML (a table, a
+    boolean, or the triples as Turtle), streamed from memory or the spool file between
+    the page's two halves: the web process never holds more than a chunk of them."""
+    page = _render(query, kind=kind, rows=result.rows or 0, truncated=result.truncated, body=Markup(RESULTS_MARK))
+    head, tail = (part.encode() for part in page.split(RESULTS_MARK, 1))
+    if result.path is None:
+        data = result.data or b""
+        chunks: Iterator[bytes] = iter((head, data, tail))
+        size = len(data)
+    else:
+        spooled = _open_spooled(result.path)
+        size = os.fstat(spooled.fileno()).st_size
+        chunks = _between(head, spooled, tail)
+    response = Response(chunks, content_type="text/html; charset=utf-8", direct_passthrough=True)
+    response.content_length = len(head) + size + len(tail)
+    return response
 
-    def _page(req: Request, query: str, *, error: str | None = None, status: int = 200) -> Response:
-        """The query page without results: empty, or with an error."""
-        return Response(_render(query, error=error), status=status, content_type="text/html; charset=utf-8")
 
-    def _render(query: str, *, kind: str | None = None, error: str | None = None, rows: int = 0, truncated: bool = False, body: Markup | None = None) -> str:
-        names = ["ttl", "nt", "rdf", "jsonld"] if kind == "graph" else ["json", "xml", "csv", "tsv"]
-        download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
-        return render_template(
-            "sparql.html", query=query or examples()[0]["query"], examples=examples(), kind=kind, results=body, error=error,
-            downloads=download, truncated=truncated, rows=rows, max_rows=settings.max_rows, deadline=settings.deadline_seconds,
-        )
+def _no_query(req: Request, formats: tuple[str, ...]) -> Response:
+    """GET /sparql with no query: the service description, or the query page (also
+    for ``*/*``: whoever opens the endpoint's URL without a query is a person)."""
+    services = current_services()
+    settings, store, base_url = services.sparql, services.store, services.urls.base
+    chosen, media = _named_format(formats, graph=True) or _best_of(req.headers.get("Accept", ""), {"text/html": HTML, **GRAPH_CHOICES}) or HTML
+    if chosen == "html":
+        return _page(req, "")
+    body = serialise(service_description(base_url, store, settings), chosen, base_url, root=f"{base_url}/sparql")
+    response = Response(body, content_type=_with_charset(media))
+    response.headers["Vary"] = "Accept"
+    return response
 
-    @app.route("/sparql/update", methods=["GET", "POST", "PUT", "DELETE"])
-    def sparql_update() -> Response:
-        refused = authorised()
-        if refused is not None:
-            return refused
+
+def _page(req: Request, query: str, *, error: str | None = None, status: int = 200) -> Response:
+    """The query page without results: empty, or with an error."""
+    return Response(_render(query, error=error), status=status, content_type="text/html; charset=utf-8")
+
+
+def _render(query: str, *, kind: str | None = None, error: str | None = None, rows: int = 0, truncated: bool = False, body: Markup | None = None) -> str:
+    settings = current_services().sparql
+    names = ["ttl", "nt", "rdf", "jsonld"] if kind == "graph" else ["json", "xml", "csv", "tsv"]
+    download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
+    return render_template(
+        "sparql.html", query=query or examples()[0]["query"], examples=examples(), kind=kind, results=body, error=error,
+        downloads=download, truncated=truncated, rows=rows, max_rows=settings.max_rows, deadline=settings.deadline_seconds,
+    )
+
+
+@blueprint.route("/sparql/update", methods=["GET", "POST", "PUT", "DELETE"])
+def sparql_update() -> Response:
+    services = current_services()
+    settings, store, pool, writes, base_url = services.sparql, services.store, services.pool, services.writes, services.urls.base
+    refused = auth.refusal(services.settings.token)
+    if refused is not None:
+        return refused
+    try:
+        if request.method != "POST":
+            raise ProtocolError(405, "updates are sent by POST")
+        update, using, using_named = _read_update_request(request, settings.max_update_bytes)
         try:
-            if request.method != "POST":
-                raise ProtocolError(405, "updates are sent by POST")
-            update, using, using_named = _read_update_request(request, settings.max_update_bytes)
-            try:
-                # The normal form, like queries: LOAD refused, SERVICE held to the allow-list.
-                update = add_using(inspect_update(update, settings.allowed_services), using, using_named)
-            except QueryRefused as error:
-                raise ProtocolError(400, str(error)) from None
-            with writes:
-                try:
-                    store.update(update, base_iri=f"{base_url}/sparql/update")
-                except SyntaxError as error:
-                    raise ProtocolError(400, str(error)) from None
-                except OSError as error:
-                    if errors.is_disk_full(error):
-                        raise  # 507, by the app's error handler (server.errors)
-                    raise ProtocolError(500, str(error)) from None
-                pool.refresh()
-        except ProtocolError as error:
-            return _error(error.status, error.message)
-        return Response(status=204)
-
-    @app.route("/sparql/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
-    def graph_store() -> Response:
-        # Every method needs the token (reads too: they bypass the query pool's deadline and row cap).
-        refused = authorised()
-        if refused is not None:
-            return refused
-        graph = request.args.get("graph")
-        default = "default" in request.args
-        if bool(graph) == default:
-            return _error(400, "name the graph with ?graph=IRI, or ?default for the default graph")
-        try:
-            target = NamedNode(graph) if graph else None
-        except ValueError:
-            return _error(400, "?graph= is not a valid IRI")
-        if request.method in ("GET", "HEAD"):
-            triples = store.graph_store_get(target)
-            if triples is None:
-                return _error(404, "no such graph")
-            chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES["text/turtle"]
-            # The one place a graph keeps its name in N-Quads and TriG: it is asked for as a named graph.
-            body = serialise(triples, chosen, base_url, graph=graph)
-            return Response(body, content_type=_with_charset(media))
-        if request.method == "DELETE":
-            with writes:
-                existed = store.graph_store_delete(target)
-                pool.refresh()
-            return Response(status=204) if existed else _error(404, "no such graph")
-        media = request.mimetype or "text/turtle"
-        data = request.get_data()
+            # The normal form, like queries: LOAD refused, SERVICE held to the allow-list.
+            update = add_using(inspect_update(update, settings.allowed_services), using, using_named)
+        except QueryRefused as error:
+            raise ProtocolError(400, str(error)) from None
         with writes:
             try:
-                created = store.graph_store_write(target, data, media, replace=request.method == "PUT")
-            except (SyntaxError, ValueError) as error:
-                return _error(400, f"cannot parse the body as {media}: {error}")
+                store.update(update, base_iri=f"{base_url}/sparql/update")
+            except SyntaxError as error:
+                raise ProtocolError(400, str(error)) from None
+            except OSError as error:
+                if errors.is_disk_full(error):
+                    raise  # 507, by the app's error handler (server.errors)
+                raise ProtocolError(500, str(error)) from None
             pool.refresh()
-        return Response(status=201 if created else 204)
+    except ProtocolError as error:
+        return _error(error.status, error.message)
+    return Response(status=204)
+
+
+@blueprint.route("/sparql/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+def graph_store() -> Response:
+    services = current_services()
+    store, pool, writes, base_url = services.store, services.pool, services.writes, services.urls.base
+    # Every method needs the token (reads too: they bypass the query pool's deadline and row cap).
+    refused = auth.refusal(services.settings.token)
+    if refused is not None:
+        return refused
+    graph = request.args.get("graph")
+    default = "default" in request.args
+    if bool(graph) == default:
+        return _error(400, "name the graph with ?graph=IRI, or ?default for the default graph")
+    try:
+        target = NamedNode(graph) if graph else None
+    except ValueError:
+        return _error(400, "?graph= is not a valid IRI")
+    if request.method in ("GET", "HEAD"):
+        triples = store.graph_store_get(target)
+        if triples is None:
+            return _error(404, "no such graph")
+        chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES["text/turtle"]
+        # The one place a graph keeps its name in N-Quads and TriG: it is asked for as a named graph.
+        body = serialise(triples, chosen, base_url, graph=graph)
+        return Response(body, content_type=_with_charset(media))
+    if request.method == "DELETE":
+        with writes:
+            existed = store.graph_store_delete(target)
+            pool.refresh()
+        return Response(status=204) if existed else _error(404, "no such graph")
+    media = request.mimetype or "text/turtle"
+    data = request.get_data()
+    with writes:
+        try:
+            created = store.graph_store_write(target, data, media, replace=request.method == "PUT")
+        except (SyntaxError, ValueError) as error:
+            return _error(400, f"cannot parse the body as {media}: {error}")
+        pool.refresh()
+    return Response(status=201 if created else 204)
 
 
 def _read_query_request(req: Request, limit: int) -> tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:

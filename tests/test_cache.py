@@ -249,7 +249,7 @@ def test_a_study_written_through_the_api_is_rendered_ahead_of_its_next_visitor(t
         answer = client.post("/api/records", data=lines[2].encode(), headers={"Authorization": "Bearer secret", "Content-Type": "application/json"})
         assert answer.status_code == 200 and answer.get_json()["new"] == 1, answer.data
         [written] = set(store.index.slugs()) - {loaded}
-        assert app.extensions["studygraph"]["renderer"].wait_idle(60), "the written study was rendered in the background"
+        assert app.extensions["studygraph"].renderer.wait_idle(60), "the written study was rendered in the background"
         for media_type in MEDIA.values():
             # The study written through the API is served from the cache at once; the one
             # loaded before the server started is rendered on its first request.

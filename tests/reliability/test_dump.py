@@ -33,7 +33,7 @@ def quads(body: bytes) -> list:
 
 def test_one_build_per_store_state(site):
     store, app, folder = site
-    client, dumps = app.test_client(), app.extensions["studygraph"]["dumps"]
+    client, dumps = app.test_client(), app.extensions["studygraph"].dumps
     first, second = client.get("/dump.nq.gz"), client.get("/dump.nq.gz")
     assert first.status_code == second.status_code == 200
     assert first.data == second.data and first.headers["ETag"] == second.headers["ETag"]
@@ -134,7 +134,7 @@ def test_requests_during_a_build_get_503_and_the_build_happens_once(site, monkey
     assert answers[0].status_code == 200
     after = app.test_client().get("/dump.nq.gz")
     assert after.status_code == 200 and after.headers["ETag"] == answers[0].headers["ETag"]
-    assert app.extensions["studygraph"]["dumps"].built == 1
+    assert app.extensions["studygraph"].dumps.built == 1
 
 
 def test_builds_are_capped_across_states(site, monkeypatch):

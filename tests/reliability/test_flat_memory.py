@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import graph.loader
-from graph.embedded import GRAPH_DIRECTORY, EmbeddedStore
+from graph.catalogue import Catalogue
+from graph.embedded import open_catalogue
 from graph.loader import BATCH_SIZE, Loader
 from mappings.readers import read_bytes
 from mappings.urls import Urls
@@ -26,17 +27,17 @@ def synthetic(count: int) -> bytes:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    opened = EmbeddedStore(tmp_path / "store")
+    opened = open_catalogue(tmp_path / "store")
     opened.set_base_url(BASE)
     yield opened
     opened.close()
 
 
-def sst_files(store: EmbeddedStore) -> int:
-    return len(list((store.path / GRAPH_DIRECTORY).glob("*.sst")))
+def sst_files(store: Catalogue) -> int:
+    return len(list(store.quads.database.glob("*.sst")))
 
 
-def test_a_load_lets_go_of_the_claims_of_records_written(store: EmbeddedStore) -> None:
+def test_a_load_lets_go_of_the_claims_of_records_written(store: Catalogue) -> None:
     loader = Loader(store, Urls(BASE))
     report = loader.load(read_bytes(synthetic(2 * BATCH_SIZE + 10), "synthetic.jsonl"))
     assert report.counts["new"] == 2 * BATCH_SIZE + 10
@@ -47,7 +48,7 @@ def test_a_load_lets_go_of_the_claims_of_records_written(store: EmbeddedStore) -
     assert len(dry.slugs.claims) == BATCH_SIZE + 10
 
 
-def test_the_store_is_flushed_every_so_many_bytes_written(store: EmbeddedStore, monkeypatch) -> None:
+def test_the_store_is_flushed_every_so_many_bytes_written(store: Catalogue, monkeypatch) -> None:
     Loader(store, Urls(BASE)).load(read_bytes(synthetic(50), "first.jsonl"))
     before = sst_files(store)
     Loader(store, Urls(BASE)).load(read_bytes(synthetic(100), "more.jsonl"))
