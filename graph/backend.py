@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Protocol
 
+from mappings.formats import EXPORT_ORDER, SYNTAX_BY_NAME
 from mappings.identity import Identity
 from mappings.record_graph import Description
 
@@ -66,12 +67,7 @@ class Stats:
 
 #: Export formats: name -> (media type, whether the format keeps graph names).
 EXPORT_FORMATS: dict[str, tuple[str, bool]] = {
-    "nq": ("application/n-quads", True),
-    "trig": ("application/trig", True),
-    "jsonld": ("application/ld+json", True),
-    "nt": ("application/n-triples", False),
-    "ttl": ("text/turtle", False),
-    "rdf": ("application/rdf+xml", False),
+    name: (SYNTAX_BY_NAME[name].media_type, SYNTAX_BY_NAME[name].quads) for name in EXPORT_ORDER
 }
 
 

@@ -29,14 +29,13 @@ from werkzeug.wsgi import wrap_file
 
 from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
-from graph.sparql_results import RESULT_FORMATS
+from mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME, W3C_FORMATS
 
 from . import errors
 from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = "http://rdfs.org/ns/void#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
@@ -50,11 +49,20 @@ GRAPH_CHOICES: dict[str, Chosen] = dict(sorted(
     ((media, (f.name, f.media_type)) for media, f in BY_MEDIA_TYPE.items() if f.rdf), key=lambda choice: choice[1][0] != "ttl",
 ))
 #: Solution results: their own media types, and the other names clients use for them.
-SOLUTION_ALIASES = {"srj": "json", "srx": "xml", "application/json": "json", "application/xml": "xml", "text/xml": "xml"}
+SOLUTION_ALIASES = {
+    **{other: r.name for r in RESULT_SYNTAXES for other in r.other_names},
+    **{broader: r.name for r in RESULT_SYNTAXES for broader in r.broader},
+}
 SOLUTION_CHOICES: dict[str, Chosen] = {
     **{media: (name, media) for name, media in RESULT_FORMATS.items()},
     **{alias: (name, RESULT_FORMATS[name]) for alias, name in SOLUTION_ALIASES.items() if "/" in alias},
 }
+#: What a graph result is written in when nothing says otherwise.
+TURTLE = SYNTAX_BY_NAME["ttl"].media_type
+#: What the query page offers its results as, by kind of result.
+GRAPH_DOWNLOADS = ("ttl", "nt", "rdf", "jsonld")
+#: The formats the service description names: solutions', then graphs' in this order.
+DESCRIBED_GRAPH_FORMATS = ("ttl", "nt", "rdf", "jsonld", "nq", "trig")
 
 
 QUERIES_ONLY = "this endpoint only answers queries; updates go to the authenticated /sparql/update"
@@ -198,7 +206,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
         return Response(_render(query, error=error), status=status, content_type="text/html; charset=utf-8")
 
     def _render(query: str, *, kind: str | None = None, error: str | None = None, rows: int = 0, truncated: bool = False, body: Markup | None = None) -> str:
-        names = ["ttl", "nt", "rdf", "jsonld"] if kind == "graph" else ["json", "xml", "csv", "tsv"]
+        names = list(GRAPH_DOWNLOADS) if kind == "graph" else [r.name for r in RESULT_SYNTAXES]
         download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
         return render_template(
             "sparql.html", query=query or examples()[0]["query"], examples=examples(), kind=kind, results=body, error=error,
@@ -251,7 +259,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
             triples = store.graph_store_get(target)
             if triples is None:
                 return _error(404, "no such graph")
-            chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES["text/turtle"]
+            chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES[TURTLE]
             # The one place a graph keeps its name in N-Quads and TriG: it is asked for as a named graph.
             body = serialise(triples, chosen, base_url, graph=graph)
             return Response(body, content_type=_with_charset(media))
@@ -260,7 +268,7 @@ def register(app: Flask, *, store: Any, pool: Any, settings: SparqlSettings, bas
                 existed = store.graph_store_delete(target)
                 pool.refresh()
             return Response(status=204) if existed else _error(404, "no such graph")
-        media = request.mimetype or "text/turtle"
+        media = request.mimetype or TURTLE
         data = request.get_data()
         with writes:
             try:
@@ -385,7 +393,7 @@ def _format_for_accept(header: str, graph: bool) -> Chosen:
     answer is remembered per header (ProtocolError for 406 is raised afresh each time)."""
     choices = GRAPH_CHOICES if graph else SOLUTION_CHOICES
     if not header.strip():
-        return GRAPH_CHOICES["text/turtle"] if graph else SOLUTION_CHOICES[RESULT_FORMATS["json"]]
+        return GRAPH_CHOICES[TURTLE] if graph else SOLUTION_CHOICES[RESULT_FORMATS["json"]]
     accept = parse_accept_header(header, MIMEAccept)
     best = accept.best_match(list(choices))
     html_quality = accept["text/html"]
@@ -436,8 +444,12 @@ def _spooled_response(req: Request, path: str, content_type: str) -> Response:
     return response
 
 
+#: Result media types whose Content-Type names no charset.
+_WITHOUT_CHARSET = tuple(r.media_type for r in RESULT_SYNTAXES if not r.charset)
+
+
 def _with_charset(media: str) -> str:
-    return media if media in ("application/sparql-results+json",) else f"{media}; charset=utf-8"
+    return media if media in _WITHOUT_CHARSET else f"{media}; charset=utf-8"
 
 
 def _error(status: int, message: str) -> Response:
@@ -472,8 +484,8 @@ def service_description(base_url: str, store: Any, settings: SparqlSettings) -> 
             f"Public, read-only SPARQL 1.1 endpoint. Queries stop after {settings.deadline_seconds:g} s (503), "
             f"results are cut at {settings.max_rows} rows (X-SPARQL-Truncated header); SERVICE only to allow-listed endpoints.")),
     ]
-    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML", "JSON-LD", "N-Quads", "TriG"):
-        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(FORMATS_NS + name)))
+    for name in (*(r.w3c_name for r in RESULT_SYNTAXES), *(SYNTAX_BY_NAME[n].w3c_name for n in DESCRIBED_GRAPH_FORMATS)):
+        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(W3C_FORMATS + name)))
     if store.index is not None:
         triples.append(Triple(dataset, NamedNode(VOID + "classPartition"), NamedNode(f"{base_url}/sparql#records")))
         triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode("http://www.w3.org/ns/dcat#CatalogRecord")))

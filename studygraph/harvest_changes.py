@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 import pyoxigraph
 from pyoxigraph import NamedNode
 
+from mappings.formats import accept_header
 from mappings.identity import Identity, source_of
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
@@ -20,7 +21,7 @@ from .harvest_walk import Walk
 
 AS = "https://www.w3.org/ns/activitystreams#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-ACCEPT_RECORD = "application/n-quads, text/turtle;q=0.9"
+ACCEPT_RECORD = accept_header((("nq", 1), ("ttl", 0.9)))
 
 
 def harvest_changes(
