@@ -28,9 +28,10 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
 from mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFIXES
+from mappings.namespaces import RDF, XSD
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = XSD + "string"
+RDF_LANG_STRING = RDF + "langString"
 
 #: SELECT result formats Oxigraph writes itself.
 _NATIVE_SOLUTIONS = {r.name: r.results_format for r in RESULT_SYNTAXES}

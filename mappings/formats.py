@@ -14,10 +14,6 @@ from dataclasses import dataclass
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
-#: Where the W3C names its formats (``formats:Turtle``), for SPARQL service descriptions and VoID.
-W3C_FORMATS = "http://www.w3.org/ns/formats/"
-
-
 @dataclass(frozen=True)
 class Syntax:
     """One RDF syntax: its names, media types and how Oxigraph reads and writes it."""
@@ -33,7 +29,7 @@ class Syntax:
     quads: bool
     #: Whether it can carry prefix declarations (the serialiser is given ours).
     prefixes: bool
-    #: Its local name under :data:`W3C_FORMATS`.
+    #: Its local name under ``mappings.namespaces.W3C_FORMATS``.
     w3c_name: str
     #: For a quad syntax, the triple syntax that is a subset of it (N-Triples of N-Quads,
     #: Turtle of TriG): a document, which is triples, is written in that.
@@ -110,7 +106,7 @@ class ResultSyntax:
     label: str
     media_type: str
     results_format: QueryResultsFormat
-    #: Its local name under :data:`W3C_FORMATS`.
+    #: Its local name under ``mappings.namespaces.W3C_FORMATS``.
     w3c_name: str
     #: Whether its Content-Type names a charset (JSON is always UTF-8 and has none).
     charset: bool = True

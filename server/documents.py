@@ -19,15 +19,13 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.backend import GraphStore
 from mappings.nodes import SCHEME_TITLES as SCHEME_TITLES_BY_KIND
-from mappings.terms import DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, XSD
+from mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
 from mappings.urls import AUTHORITIES, NODE_KINDS, Urls
 from mappings.vocabulary import vocabulary_triples
 
 from .http import parse_modified
 
 _TYPE = NamedNode(RDF + "type")
-HYDRA = "http://www.w3.org/ns/hydra/core#"
-PROF = "http://www.w3.org/ns/dx/prof/"
 #: Titles of the list documents of node kinds that are not concepts.
 KIND_TITLES = {
     "organizations": "Organisations",

@@ -29,15 +29,14 @@ from werkzeug.wsgi import wrap_file
 
 from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
-from mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME, W3C_FORMATS
+from mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME
+from mappings.namespaces import DCAT, DCT, RDF, RDFS, SD, VOID, W3C_FORMATS, XSD
 
 from . import errors
 from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-VOID = "http://rdfs.org/ns/void#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = RDF + "type"
 
 #: A result format: our name for it (the serialiser), and the media type it is labelled with.
 Chosen = tuple[str, str]
@@ -476,11 +475,11 @@ def service_description(base_url: str, store: Any, settings: SparqlSettings) -> 
         Triple(dataset, a, sd("Dataset")),
         Triple(dataset, sd("defaultGraph"), default_graph),
         Triple(default_graph, a, sd("Graph")),
-        Triple(default_graph, NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(
+        Triple(default_graph, NamedNode(RDFS + "comment"), Literal(
             "The default graph is the union of all named graphs, each triple once. Each record is a named graph "
             f"named by its document URL ({base_url}/items/SLUG); each shared thing (keyword, organisation, ...) "
             "is described once, in the graph of its own document; the named graphs are not listed here.")),
-        Triple(endpoint, NamedNode("http://purl.org/dc/terms/description"), Literal(
+        Triple(endpoint, NamedNode(DCT + "description"), Literal(
             f"Public, read-only SPARQL 1.1 endpoint. Queries stop after {settings.deadline_seconds:g} s (503), "
             f"results are cut at {settings.max_rows} rows (X-SPARQL-Truncated header); SERVICE only to allow-listed endpoints.")),
     ]
@@ -488,6 +487,6 @@ def service_description(base_url: str, store: Any, settings: SparqlSettings) -> 
         triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(W3C_FORMATS + name)))
     if store.index is not None:
         triples.append(Triple(dataset, NamedNode(VOID + "classPartition"), NamedNode(f"{base_url}/sparql#records")))
-        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode("http://www.w3.org/ns/dcat#CatalogRecord")))
-        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "entities"), Literal(str(store.index.count()), datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode(DCAT + "CatalogRecord")))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "entities"), Literal(str(store.index.count()), datatype=NamedNode(XSD + "integer"))))
     return triples
