@@ -16,9 +16,10 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 import queries
 from mappings.formats import SYNTAX_BY_NAME
-from mappings.namespaces import DCT, EU_COUNTRY, EU_LANGUAGE, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
+from mappings.urls import AUTHORITIES
+from mappings.namespaces import DCT, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
 
-LINK_TARGETS = {"doi": "https://doi.org/", "countries": EU_COUNTRY, "languages": EU_LANGUAGE}
+LINK_TARGETS = {"doi": "https://doi.org/", **AUTHORITIES}
 VOCABULARIES = ("dcat", "dct", "schema", "foaf", "skos", "prov", "adms")
 
 
