@@ -16,6 +16,7 @@ from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Triple
 
+from mappings.formats import EXPORT_ORDER, SYNTAX_BY_NAME
 from mappings.identity import Identity
 from mappings.record_graph import Description
 
@@ -71,12 +72,7 @@ class Stats:
 
 #: Export formats: name -> (media type, whether the format keeps graph names).
 EXPORT_FORMATS: dict[str, tuple[str, bool]] = {
-    "nq": ("application/n-quads", True),
-    "trig": ("application/trig", True),
-    "jsonld": ("application/ld+json", True),
-    "nt": ("application/n-triples", False),
-    "ttl": ("text/turtle", False),
-    "rdf": ("application/rdf+xml", False),
+    name: (SYNTAX_BY_NAME[name].media_type, SYNTAX_BY_NAME[name].quads) for name in EXPORT_ORDER
 }
 
 

@@ -35,6 +35,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Variable
 
 import queries
 from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
+from mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
 from mappings.identity import Identity, source_of
 from mappings.urls import Urls
 
@@ -45,8 +46,7 @@ from .catalogue import Catalogue
 from .changes import ChangeLog
 from .search import IndexEntry, SearchIndex
 
-DCT = "http://purl.org/dc/terms/"
-PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
+PROV_DERIVED = PROV + "wasDerivedFrom"
 INDEX_FILE = "search.sqlite"
 CHANGES_FILE = "changes.sqlite"
 SETTINGS_FILE = "settings.json"
@@ -388,11 +388,9 @@ class EmbeddedStore:
             pyoxigraph.serialize(triples, out, rdf_format, **options)
 
     def _prefixes(self) -> dict[str, str]:
-        from mappings.terms import PREFIXES
-
         prefixes = dict(PREFIXES)
         if self.base_url:
-            prefixes["sg"] = f"{self.base_url}/vocab#"
+            prefixes["sg"] = vocab_namespace(self.base_url)
         return prefixes
 
     def stats(self) -> Stats:

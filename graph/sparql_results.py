@@ -27,27 +27,14 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
-from mappings.formats import RDF_FORMATS, WITH_PREFIXES
+from mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFIXES
+from mappings.namespaces import RDF, XSD
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-
-#: Result formats: name -> media type.
-RESULT_FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-
+XSD_STRING = XSD + "string"
+RDF_LANG_STRING = RDF + "langString"
 
 #: SELECT result formats Oxigraph writes itself.
-_NATIVE_SOLUTIONS = {
-    "json": pyoxigraph.QueryResultsFormat.JSON,
-    "xml": pyoxigraph.QueryResultsFormat.XML,
-    "csv": pyoxigraph.QueryResultsFormat.CSV,
-    "tsv": pyoxigraph.QueryResultsFormat.TSV,
-}
+_NATIVE_SOLUTIONS = {r.name: r.results_format for r in RESULT_SYNTAXES}
 
 
 def write_results(

@@ -9,6 +9,9 @@ import pyoxigraph
 from pyoxigraph import NamedNode
 
 from graph.catalogue import Catalogue
+from mappings.feed import CHANGE_SEQUENCE, DELETE, LATEST_CHANGE, OBJECT
+from mappings.formats import accept_header
+from mappings.namespaces import AS, DCAT, RDF
 from mappings.identity import Identity, source_of
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
@@ -19,9 +22,8 @@ from .rdf import fingerprint, next_page_of_walk, parse, statements_with, whole_n
 from .report import HarvestReport
 from .walk import Walk
 
-AS = "https://www.w3.org/ns/activitystreams#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-ACCEPT_RECORD = "application/n-quads, text/turtle;q=0.9"
+RDF_TYPE = RDF + "type"
+ACCEPT_RECORD = accept_header((("nq", 1), ("ttl", 0.9)))
 
 
 def harvest_changes(
@@ -43,7 +45,7 @@ def harvest_changes(
         report.pages += 1
         activities = _activities(triples, page.url)
         for sequence, kind, target in activities:
-            if kind == "Delete":
+            if kind == DELETE:
                 # The record harvested from this source under that IRI, whatever its slug here.
                 held = store.find_records([Identity(source_of(page.url), target)])
                 if held and delete(next(iter(held.values()))):
@@ -73,11 +75,11 @@ def _record(document: str, fetcher: Fetcher) -> list[ReadResult]:
 
 def _activities(page: pyoxigraph.Store, url: str) -> list[tuple[int, str, str]]:
     """(sequence, Create|Update|Delete, object IRI) of each activity on a feed page."""
-    objects = {q.subject: q.object.value for q in statements_with(page, AS + "object")}
+    objects = {q.subject: q.object.value for q in statements_with(page, OBJECT)}
     found = []
     for activity, target in objects.items():
         kinds = [q.object.value[len(AS):] for q in page.quads_for_pattern(activity, NamedNode(RDF_TYPE), None) if q.object.value.startswith(AS)]
-        sequence = whole_number(page, activity, "changeSequence", url)
+        sequence = whole_number(page, activity, CHANGE_SEQUENCE, url)
         if kinds:
             found.append((sequence or 0, kinds[0], target))
     return sorted(found)
@@ -86,12 +88,12 @@ def _activities(page: pyoxigraph.Store, url: str) -> list[tuple[int, str, str]]:
 def is_change_feed(page: pyoxigraph.Store, url: str) -> bool:
     """A change feed lists activities, or (when empty) is a page with a latest-change
     token and no datasets."""
-    if statements_with(page, AS + "object"):
+    if statements_with(page, OBJECT):
         return True
-    return latest_change(page, url) is not None and not statements_with(page, "http://www.w3.org/ns/dcat#dataset")
+    return latest_change(page, url) is not None and not statements_with(page, DCAT + "dataset")
 
 
 def latest_change(page: pyoxigraph.Store, url: str) -> int | None:
     """The feed's latest change token (``sg:latestChange``); :class:`HarvestError` naming
     *url* when it is not a whole number."""
-    return whole_number(page, None, "latestChange", url)
+    return whole_number(page, None, LATEST_CHANGE, url)

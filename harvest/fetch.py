@@ -31,8 +31,13 @@ from .body import describe_size, read_body
 from .errors import HarvestError, HarvestLimit
 from .transport import DeadlineRequest, Transport, harvest_opener
 from .scope import Scope
+from mappings.formats import SYNTAX_BY_NAME, accept_header
 
-ACCEPT_RDF = "text/turtle, application/trig;q=0.95, application/n-quads;q=0.9, application/n-triples;q=0.9, application/rdf+xml;q=0.8, application/ld+json;q=0.7, application/xml;q=0.5, text/xml;q=0.5, */*;q=0.1"
+
+ACCEPT_RDF = accept_header(
+    (("ttl", 1), ("trig", 0.95), ("nq", 0.9), ("nt", 0.9), ("rdf", 0.8), ("jsonld", 0.7)),
+    *(f"{broader};q=0.5" for broader in SYNTAX_BY_NAME["rdf"].broader), "*/*;q=0.1",
+)
 MAX_REDIRECTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)
 

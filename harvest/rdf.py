@@ -14,14 +14,14 @@ import pyoxigraph
 from pyoxigraph import NamedNode
 
 from mappings.formats import RDF_MEDIA_TYPES
+from mappings.namespaces import HYDRA, RDF
 from mappings.readers.dcat import sniff_syntax
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher
 from .walk import Walk
 
-HYDRA = "http://www.w3.org/ns/hydra/core#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = RDF + "type"
 _HYDRA_TERM = f"<{HYDRA}".encode()
 _RDF_TYPE_TERM = f"<{RDF_TYPE}>".encode()
 _BLANK_NODE = re.compile(rb"_:[^\s]+")

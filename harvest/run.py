@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from graph.catalogue import Catalogue, Location
 from graph.loader import LoadEvent, Loader, load_fresh
+from mappings.feed import FEED_PATH, SINCE_PARAMETER
 from mappings.records import ReadResult, SourceRecord
 
 from .catalog import catalog_items
@@ -152,18 +153,18 @@ def _source_kind(url: str) -> str:
     path = urllib.parse.urlsplit(url).path.rstrip("/")
     if path.endswith("/sparql"):
         return "sparql"
-    if path.endswith("/changes"):
+    if path.endswith(FEED_PATH):
         return "changes"
     return "catalog"
 
 
 def _feed_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/changes"
+    return f"{parts.scheme}://{parts.netloc}{FEED_PATH}"
 
 
 def _with_since(url: str, since: Any) -> str:
     if since in (None, ""):
         return url
     joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}{urllib.parse.urlencode({'since': str(since)})}"
+    return f"{url}{joiner}{urllib.parse.urlencode({SINCE_PARAMETER: str(since)})}"

@@ -9,6 +9,7 @@ from typing import Iterator
 
 from pyoxigraph import NamedNode
 
+from mappings.formats import RESULT_FORMATS, accept_header
 from mappings.readers.dcat import records_from_store
 from mappings.records import ReadResult
 
@@ -17,6 +18,9 @@ from .fetch import Fetched, Fetcher
 from .rdf import parse
 from .report import HarvestReport
 from .walk import Walk
+
+ACCEPT_SOLUTIONS = RESULT_FORMATS["json"]
+ACCEPT_DESCRIPTIONS = accept_header((("nt", 1), ("ttl", 0.9)))
 
 _SELECT_DATASETS = """
 SELECT DISTINCT ?dataset WHERE {
@@ -43,7 +47,7 @@ def sparql_items(url: str, fetcher: Fetcher, report: HarvestReport) -> Iterator[
     offset = 0
     while True:
         select = _SELECT_DATASETS % (SPARQL_PAGE, offset)
-        fetched = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': select})}", accept="application/sparql-results+json")
+        fetched = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': select})}", accept=ACCEPT_SOLUTIONS)
         if fetched is None:
             return
         datasets = _datasets(fetched, url)
@@ -54,7 +58,7 @@ def sparql_items(url: str, fetcher: Fetcher, report: HarvestReport) -> Iterator[
             report.notices.append(f"{url}: the results at OFFSET {offset} repeat an earlier page: the walk ends here")
             return
         values = " ".join(str(NamedNode(d)) for d in datasets)
-        described = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': _DESCRIBE_DATASETS % values})}", accept="application/n-triples, text/turtle;q=0.9")
+        described = fetcher.get(f"{url}?{urllib.parse.urlencode({'query': _DESCRIBE_DATASETS % values})}", accept=ACCEPT_DESCRIPTIONS)
         if described is None:
             return
         report.pages += 1

@@ -11,17 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalogues, funders, identifiers, keys
+from .node_kinds import LINKED_KINDS
 from .record_graph import RecordGraph
 from .terms import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS, InvalidTerm, iri, literal
 from .urls import Urls
 
 #: Labels of the concept schemes of each concept kind.
-SCHEME_TITLES = {
-    "keyword": "Keywords",
-    "source": "Sources",
-    "instrument": "Instruments",
-    "study-design": "Study designs",
-}
+SCHEME_TITLES = {kind.name: kind.title for kind in LINKED_KINDS if kind.concept}
 
 
 @dataclass(frozen=True)

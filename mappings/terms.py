@@ -13,45 +13,11 @@ import pyoxigraph
 
 from .keys import remembered_for_short_text
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-DCAT = "http://www.w3.org/ns/dcat#"
-DCT = "http://purl.org/dc/terms/"
-#: The older Dublin Core elements (``dc:language``), still written by some publishers.
-DC = "http://purl.org/dc/elements/1.1/"
-FOAF = "http://xmlns.com/foaf/0.1/"
-PROV = "http://www.w3.org/ns/prov#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-ADMS = "http://www.w3.org/ns/adms#"
-SCHEMA = "https://schema.org/"
-VCARD = "http://www.w3.org/2006/vcard/ns#"
-RELATORS = "http://id.loc.gov/vocabulary/relators/"
-EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
-EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
-#: IANA's registry of media types: ``<IANA_MEDIA_TYPES>text/csv`` is the IRI DCAT-AP gives
-#: ``text/csv``.
-IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
-
-#: Prefixes for readable Turtle/TriG output; the project vocabulary is added per base URL.
-PREFIXES: dict[str, str] = {
-    "rdf": RDF,
-    "rdfs": RDFS,
-    "xsd": XSD,
-    "owl": OWL,
-    "dcat": DCAT,
-    "dct": DCT,
-    "foaf": FOAF,
-    "prov": PROV,
-    "skos": SKOS,
-    "adms": ADMS,
-    "schema": SCHEMA,
-    "vcard": VCARD,
-    "relators": RELATORS,
-    "country": EU_COUNTRY,
-    "lang": EU_LANGUAGE,
-}
+# The namespaces, defined in mappings.namespaces, are named here too: the mapping makes
+# its terms with them, and callers import them with the terms.
+from .namespaces import (  # noqa: F401
+    ADMS, DC, DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, OWL, PREFIXES, PROV, RDF, RDFS, RELATORS, SCHEMA, SKOS, VCARD, XSD,
+)
 
 
 def curie(value: str) -> str:

@@ -11,24 +11,20 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .terms import EU_COUNTRY, EU_LANGUAGE
+from .node_kinds import LINKED_KINDS
 
-#: Linked-node kinds and the path segment their documents live under.
+#: Kinds of thing with IRIs of ours (studies, linked nodes, variables) and the path
+#: segment their documents live under.
 NODE_KINDS: dict[str, str] = {
     "item": "items",
-    "organization": "organizations",
-    "catalogue": "catalogues",
-    "keyword": "keywords",
-    "source": "sources",
-    "instrument": "instruments",
-    "study-design": "study-designs",
+    **{kind.name: kind.segment for kind in LINKED_KINDS if kind.authority is None},
     "variable": "variables",
 }
 
 
 #: Authority tables whose entries the records link to, by the segment of the documents
 #: that describe them here (``/countries/gbr``).
-AUTHORITIES: dict[str, str] = {"countries": EU_COUNTRY, "languages": EU_LANGUAGE}
+AUTHORITIES: dict[str, str] = {kind.segment: kind.authority for kind in LINKED_KINDS if kind.authority is not None}
 
 #: Where shared descriptions of things that have no document of their own here are kept:
 #: studies named by a record but described by another (``/related/{slug}``), and other

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from graph.loader import LoadEvent, Loader
 from mappings.keys import is_slug
 from mappings.readers import FORMATS as READ_FORMATS
+from mappings.formats import SYNTAX_BY_NAME
 from mappings.readers import read_bytes
 
 from . import errors
@@ -26,10 +27,9 @@ FORMAT_BY_CONTENT_TYPE = {
     "application/json": "harmony",
     "application/x-ndjson": "harmony",
     "application/jsonl": "harmony",
-    "application/ld+json": "jsonld",
+    SYNTAX_BY_NAME["jsonld"].media_type: "jsonld",
     "text/html": "html",
-    "text/turtle": "dcat",
-    "application/rdf+xml": "dcat",
+    **{SYNTAX_BY_NAME[name].media_type: "dcat" for name in ("ttl", "rdf")},
 }
 
 

@@ -9,7 +9,6 @@ writes go through the one loader. The application is created around an open stor
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from flask import Flask, Response, request
 

@@ -19,23 +19,16 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from graph.catalogue import Catalogue
 from graph.search import Hit, SearchIndex
-from mappings.nodes import SCHEME_TITLES as SCHEME_TITLES_BY_KIND
-from mappings.terms import DCAT, DCT, FOAF, RDF, RDFS, SCHEMA, SKOS, XSD
-from mappings.urls import AUTHORITIES, NODE_KINDS, Urls
+from mappings.urls import AUTHORITIES, Urls
+from mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
+from mappings.node_kinds import LINKED_KINDS
 from mappings.vocabulary import vocabulary_triples
 
 from .http import parse_modified
 
 _TYPE = NamedNode(RDF + "type")
-HYDRA = "http://www.w3.org/ns/hydra/core#"
-PROF = "http://www.w3.org/ns/dx/prof/"
 #: Titles of the list documents of node kinds that are not concepts.
-KIND_TITLES = {
-    "organizations": "Organisations",
-    "catalogues": "Catalogues",
-    "countries": "Countries",
-    "languages": "Languages",
-}
+KIND_TITLES = {kind.segment: kind.title for kind in LINKED_KINDS if not kind.concept}
 CATALOG_TITLE = "studygraph research-study catalogue"
 CATALOG_DESCRIPTION = "Research studies gathered from several catalogues, published as DCAT and schema.org linked data."
 
@@ -77,7 +70,7 @@ class Document:
 
 
 #: Document kinds that are linked nodes, by URL segment: kind name for `Urls`.
-NODE_SEGMENTS: dict[str, str] = {segment: kind for kind, segment in NODE_KINDS.items() if kind not in ("item", "variable")}
+NODE_SEGMENTS: dict[str, str] = {kind.segment: kind.name for kind in LINKED_KINDS if kind.authority is None}
 #: Kinds whose things are EU authority entries rather than IRIs of ours.
 AUTHORITY_SEGMENTS: dict[str, str] = AUTHORITIES
 
@@ -103,12 +96,12 @@ def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
 
 
 #: Search-index link kind of the things each node segment lists.
-INDEX_KINDS: dict[str, str] = {**{segment: kind for segment, kind in NODE_SEGMENTS.items()}, "countries": "country", "languages": "language"}
+INDEX_KINDS: dict[str, str] = {kind.segment: kind.name for kind in LINKED_KINDS}
 #: Studies listed on one page of a node's document.
 NODE_PAGE_SIZE = 50
 #: Nodes listed on one page of a list document (``/keywords``).
 LIST_PAGE_SIZE = 100
-SCHEME_TITLES = {NODE_KINDS[kind]: title for kind, title in SCHEME_TITLES_BY_KIND.items()}
+SCHEME_TITLES = {kind.segment: kind.title for kind in LINKED_KINDS if kind.concept}
 
 
 def node_thing(urls: Urls, segment: str, key: str) -> str:

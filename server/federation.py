@@ -14,11 +14,11 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import RDF, XSD
+from mappings.feed import ACTIVITIES, CHANGE_SEQUENCE, FEED_PATH, LATEST_CHANGE, OBJECT, PUBLISHED, SINCE_PARAMETER
+from mappings.namespaces import AS, HYDRA, RDF, XSD, vocab_namespace
 
 from . import errors, params
 from .document_responses import RENDER_VERSION
-from .documents import HYDRA
 from .dump import DumpBusy
 from .dump import send as send_dump
 from .http import etag_for
@@ -28,9 +28,7 @@ from .representations import serialise
 from .services import current_services
 from .void import void_triples
 
-AS = "https://www.w3.org/ns/activitystreams#"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-ACTIVITY = {"created": "Create", "replaced": "Update", "deleted": "Delete"}
 CHANGES_PAGE = 1000
 
 
@@ -125,21 +123,21 @@ def void(asked: Asked) -> Response:
 
 def change_triples(base_url: str, since: str, entries: list, latest: int) -> list[Triple]:
     """A page of the change feed: Activity Streams activities, Hydra paging by token."""
-    page = NamedNode(f"{base_url}/changes" + (f"?since={since}" if since else ""))
+    page = NamedNode(f"{base_url}{FEED_PATH}" + (f"?{SINCE_PARAMETER}={since}" if since else ""))
     a = NamedNode(RDF + "type")
     triples = [
         Triple(page, a, NamedNode(HYDRA + "PartialCollectionView")),
-        Triple(page, NamedNode(f"{base_url}/vocab#latestChange"), Literal(str(latest), datatype=NamedNode(XSD + "integer"))),
+        Triple(page, NamedNode(vocab_namespace(base_url) + LATEST_CHANGE), Literal(str(latest), datatype=NamedNode(XSD + "integer"))),
     ]
     if len(entries) == CHANGES_PAGE:
-        triples.append(Triple(page, NamedNode(HYDRA + "next"), NamedNode(f"{base_url}/changes?since={entries[-1].sequence}")))
+        triples.append(Triple(page, NamedNode(HYDRA + "next"), NamedNode(f"{base_url}{FEED_PATH}?{SINCE_PARAMETER}={entries[-1].sequence}")))
     for entry in entries:
-        activity = NamedNode(f"{base_url}/changes#{entry.sequence}")
+        activity = NamedNode(f"{base_url}{FEED_PATH}#{entry.sequence}")
         triples += [
             Triple(page, NamedNode(HYDRA + "member"), activity),
-            Triple(activity, a, NamedNode(AS + ACTIVITY[entry.kind])),
-            Triple(activity, NamedNode(AS + "object"), NamedNode(f"{base_url}/items/{entry.slug}#id")),
-            Triple(activity, NamedNode(AS + "published"), Literal(entry.time, datatype=NamedNode(XSD + "dateTime"))),
-            Triple(activity, NamedNode(f"{base_url}/vocab#changeSequence"), Literal(str(entry.sequence), datatype=NamedNode(XSD + "integer"))),
+            Triple(activity, a, NamedNode(AS + ACTIVITIES[entry.kind])),
+            Triple(activity, NamedNode(OBJECT), NamedNode(f"{base_url}/items/{entry.slug}#id")),
+            Triple(activity, NamedNode(PUBLISHED), Literal(entry.time, datatype=NamedNode(XSD + "dateTime"))),
+            Triple(activity, NamedNode(vocab_namespace(base_url) + CHANGE_SEQUENCE), Literal(str(entry.sequence), datatype=NamedNode(XSD + "integer"))),
         ]
     return triples

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Request
 from pyoxigraph import Literal, NamedNode, Triple
 
+from mappings.node_kinds import LINKED_KINDS
 from mappings.terms import DCT, SCHEMA
 
 from . import params
@@ -27,14 +28,7 @@ FACET_TITLES = {
     "study-design": "Study designs",
 }
 #: Page segment of the node each facet's keys name.
-FACET_SEGMENTS = {
-    "keyword": "keywords",
-    "sponsor": "organizations",
-    "catalogue": "catalogues",
-    "source": "sources",
-    "country": "countries",
-    "study-design": "study-designs",
-}
+FACET_SEGMENTS = {kind.facet: kind.segment for kind in LINKED_KINDS if kind.facet is not None}
 MAX_QUERY_CHARS = 500
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from mappings.formats import SYNTAXES, Syntax
+
 
 @dataclass(frozen=True)
 class Format:
@@ -46,28 +48,25 @@ class Format:
         return self.name if self.media_type == BY_NAME[self.name].media_type else f"{self.name} {self.media_type}"
 
 
-FORMATS: tuple[Format, ...] = (
-    Format("html", "text/html", ".html", "HTML", rdf=False),
-    Format("jsonld", "application/ld+json", ".jsonld", "JSON-LD"),
-    Format("ttl", "text/turtle", ".ttl", "Turtle", synonyms=("application/x-turtle", "text/n3", "text/rdf+n3")),
-    Format("rdf", "application/rdf+xml", ".rdf", "RDF/XML"),
-    Format("nt", "application/n-triples", ".nt", "N-Triples"),
-    Format("nq", "application/n-quads", ".nq", "N-Quads", triples_as="nt", synonyms=("text/x-nquads",)),
-    Format("trig", "application/trig", ".trig", "TriG", triples_as="ttl", synonyms=("application/x-trig",)),
-)
+#: HTML, for people; the RDF syntaxes follow it, as mappings.formats lists them.
+HTML = Format("html", "text/html", ".html", "HTML", rdf=False)
+
+
+def _format(syntax: Syntax) -> Format:
+    return Format(syntax.name, syntax.media_type, syntax.suffix, syntax.label, triples_as=syntax.triples_as, synonyms=syntax.synonyms)
+
+
+FORMATS: tuple[Format, ...] = (HTML, *(_format(s) for s in SYNTAXES))
 BY_NAME = {f.name: f for f in FORMATS}
 #: A URL rule converter matching any format suffix, for routes such as ``/catalog.ttl``.
 SUFFIX_RULE = "<any(" + ",".join(f"'{f.suffix}'" for f in FORMATS) + "):ext>"
 BY_SUFFIX = {f.suffix: f for f in FORMATS}
 #: Broader media types clients send for our formats; the answer names the format's own
 #: type (a browser's ``application/xhtml+xml`` must not make an HTML page XHTML).
-MEDIA_TYPE_ALIASES = {
-    "application/json": "jsonld",
-    "application/xml": "rdf",
-    "text/xml": "rdf",
-    "application/xhtml+xml": "html",
-    "text/plain": "nt",
-}
+#: In an ``Accept`` header that names two of them alike, the one earlier in this order wins.
+_BROADER = {"html": ("application/xhtml+xml",), **{s.name: s.broader for s in SYNTAXES}}
+_BROADER_TIES = ("jsonld", "rdf", "html", "nt")
+MEDIA_TYPE_ALIASES = {broader: name for name in _BROADER_TIES for broader in _BROADER[name]}
 #: Every media type we answer to, and the format (labelled as it says) answering it; the
 #: formats' own types first, so they win a tie in an ``Accept`` header.
 BY_MEDIA_TYPE: dict[str, Format] = {
@@ -75,11 +74,9 @@ BY_MEDIA_TYPE: dict[str, Format] = {
     **{synonym: replace(f, media_type=synonym) for f in FORMATS for synonym in f.synonyms},
     **{alias: BY_NAME[name] for alias, name in MEDIA_TYPE_ALIASES.items()},
 }
-#: Other ``?format=`` values clients use: a format name or a media type.
-FORMAT_ALIASES = {
-    "json": "jsonld", "json-ld": "jsonld", "turtle": "ttl", "xml": "rdf", "rdfxml": "rdf", "rdf+xml": "rdf",
-    "ntriples": "nt", "n-triples": "nt", "nquads": "nq", "n-quads": "nq", "n3": "text/n3",
-}
+#: Other ``?format=`` values clients use: a format name or a media type (``n3`` names
+#: N3's media type, so the answer is labelled as N3).
+FORMAT_ALIASES = {**{other: s.name for s in SYNTAXES for other in s.other_names}, "n3": "text/n3"}
 _SUFFIX = re.compile(r"^(?P<stem>.+?)(?P<suffix>" + "|".join(re.escape(f.suffix) for f in FORMATS) + ")$")
 
 

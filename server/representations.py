@@ -17,7 +17,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
 from mappings.formats import RDF_FORMATS, WITH_PREFIXES
-from mappings.terms import PREFIXES, RDF, XSD
+from mappings.namespaces import DOCUMENT_PREFIXES, RDF, XSD, vocab_namespace
 
 _TYPE = NamedNode(RDF + "type")
 _STRING = NamedNode(XSD + "string")
@@ -29,7 +29,7 @@ def context(base_url: str) -> dict[str, Any]:
 
 
 def prefixes(base_url: str) -> dict[str, str]:
-    return {**PREFIXES, "hydra": "http://www.w3.org/ns/hydra/core#", "prof": "http://www.w3.org/ns/dx/prof/", "void": "http://rdfs.org/ns/void#", "as": "https://www.w3.org/ns/activitystreams#", "sg": f"{base_url}/vocab#"}
+    return {**DOCUMENT_PREFIXES, "sg": vocab_namespace(base_url)}
 
 
 def serialise(triples: list[Triple], format: str, base_url: str, *, root: str | None = None, context_url: str | None = None, graph: str | None = None) -> bytes:

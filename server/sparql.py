@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, BinaryIO, Iterator
+from typing import BinaryIO, Iterator
 from urllib.parse import parse_qs, urlencode
 
 from flask import Blueprint, Request, Response, render_template, request
@@ -30,17 +30,15 @@ from werkzeug.wsgi import wrap_file
 from graph.catalogue import Catalogue
 from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
 from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
-from graph.sparql_results import RESULT_FORMATS
+from mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME
+from mappings.namespaces import DCAT, DCT, RDF, RDFS, SD, VOID, W3C_FORMATS, XSD
 
 from . import auth, errors
 from .negotiation import BY_MEDIA_TYPE, format_named
 from .representations import prefixes, serialise
 from .services import current_services
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS_NS = "http://www.w3.org/ns/formats/"
-VOID = "http://rdfs.org/ns/void#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = RDF + "type"
 
 #: A result format: our name for it (the serialiser), and the media type it is labelled with.
 Chosen = tuple[str, str]
@@ -52,11 +50,20 @@ GRAPH_CHOICES: dict[str, Chosen] = dict(sorted(
     ((media, (f.name, f.media_type)) for media, f in BY_MEDIA_TYPE.items() if f.rdf), key=lambda choice: choice[1][0] != "ttl",
 ))
 #: Solution results: their own media types, and the other names clients use for them.
-SOLUTION_ALIASES = {"srj": "json", "srx": "xml", "application/json": "json", "application/xml": "xml", "text/xml": "xml"}
+SOLUTION_ALIASES = {
+    **{other: r.name for r in RESULT_SYNTAXES for other in r.other_names},
+    **{broader: r.name for r in RESULT_SYNTAXES for broader in r.broader},
+}
 SOLUTION_CHOICES: dict[str, Chosen] = {
     **{media: (name, media) for name, media in RESULT_FORMATS.items()},
     **{alias: (name, RESULT_FORMATS[name]) for alias, name in SOLUTION_ALIASES.items() if "/" in alias},
 }
+#: What a graph result is written in when nothing says otherwise.
+TURTLE = SYNTAX_BY_NAME["ttl"].media_type
+#: What the query page offers its results as, by kind of result.
+GRAPH_DOWNLOADS = ("ttl", "nt", "rdf", "jsonld")
+#: The formats the service description names: solutions', then graphs' in this order.
+DESCRIBED_GRAPH_FORMATS = ("ttl", "nt", "rdf", "jsonld", "nq", "trig")
 
 
 QUERIES_ONLY = "this endpoint only answers queries; updates go to the authenticated /sparql/update"
@@ -210,7 +217,7 @@ def _page(req: Request, query: str, *, error: str | None = None, status: int = 2
 
 def _render(query: str, *, kind: str | None = None, error: str | None = None, rows: int = 0, truncated: bool = False, body: Markup | None = None) -> str:
     settings = current_services().sparql
-    names = ["ttl", "nt", "rdf", "jsonld"] if kind == "graph" else ["json", "xml", "csv", "tsv"]
+    names = list(GRAPH_DOWNLOADS) if kind == "graph" else [r.name for r in RESULT_SYNTAXES]
     download = [{"label": name.upper(), "href": "/sparql?" + urlencode({"query": query, "format": name})} for name in names] if query else []
     return render_template(
         "sparql.html", query=query or examples()[0]["query"], examples=examples(), kind=kind, results=body, error=error,
@@ -269,7 +276,7 @@ def graph_store() -> Response:
         triples = store.graph_store_get(target)
         if triples is None:
             return _error(404, "no such graph")
-        chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES["text/turtle"]
+        chosen, media = _best_of(request.headers.get("Accept", ""), GRAPH_CHOICES) or GRAPH_CHOICES[TURTLE]
         # The one place a graph keeps its name in N-Quads and TriG: it is asked for as a named graph.
         body = serialise(triples, chosen, base_url, graph=graph)
         return Response(body, content_type=_with_charset(media))
@@ -278,7 +285,7 @@ def graph_store() -> Response:
             existed = store.graph_store_delete(target)
             pool.refresh()
         return Response(status=204) if existed else _error(404, "no such graph")
-    media = request.mimetype or "text/turtle"
+    media = request.mimetype or TURTLE
     data = request.get_data()
     with writes:
         try:
@@ -403,7 +410,7 @@ def _format_for_accept(header: str, graph: bool) -> Chosen:
     answer is remembered per header (ProtocolError for 406 is raised afresh each time)."""
     choices = GRAPH_CHOICES if graph else SOLUTION_CHOICES
     if not header.strip():
-        return GRAPH_CHOICES["text/turtle"] if graph else SOLUTION_CHOICES[RESULT_FORMATS["json"]]
+        return GRAPH_CHOICES[TURTLE] if graph else SOLUTION_CHOICES[RESULT_FORMATS["json"]]
     accept = parse_accept_header(header, MIMEAccept)
     best = accept.best_match(list(choices))
     html_quality = accept["text/html"]
@@ -454,8 +461,12 @@ def _spooled_response(req: Request, path: str, content_type: str) -> Response:
     return response
 
 
+#: Result media types whose Content-Type names no charset.
+_WITHOUT_CHARSET = tuple(r.media_type for r in RESULT_SYNTAXES if not r.charset)
+
+
 def _with_charset(media: str) -> str:
-    return media if media in ("application/sparql-results+json",) else f"{media}; charset=utf-8"
+    return media if media in _WITHOUT_CHARSET else f"{media}; charset=utf-8"
 
 
 def _error(status: int, message: str) -> Response:
@@ -482,18 +493,18 @@ def service_description(base_url: str, store: Catalogue, settings: SparqlSetting
         Triple(dataset, a, sd("Dataset")),
         Triple(dataset, sd("defaultGraph"), default_graph),
         Triple(default_graph, a, sd("Graph")),
-        Triple(default_graph, NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(
+        Triple(default_graph, NamedNode(RDFS + "comment"), Literal(
             "The default graph is the union of all named graphs, each triple once. Each record is a named graph "
             f"named by its document URL ({base_url}/items/SLUG); each shared thing (keyword, organisation, ...) "
             "is described once, in the graph of its own document; the named graphs are not listed here.")),
-        Triple(endpoint, NamedNode("http://purl.org/dc/terms/description"), Literal(
+        Triple(endpoint, NamedNode(DCT + "description"), Literal(
             f"Public, read-only SPARQL 1.1 endpoint. Queries stop after {settings.deadline_seconds:g} s (503), "
             f"results are cut at {settings.max_rows} rows (X-SPARQL-Truncated header); SERVICE only to allow-listed endpoints.")),
     ]
-    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML", "JSON-LD", "N-Quads", "TriG"):
-        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(FORMATS_NS + name)))
+    for name in (*(r.w3c_name for r in RESULT_SYNTAXES), *(SYNTAX_BY_NAME[n].w3c_name for n in DESCRIBED_GRAPH_FORMATS)):
+        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(W3C_FORMATS + name)))
     if store.index is not None:
         triples.append(Triple(dataset, NamedNode(VOID + "classPartition"), NamedNode(f"{base_url}/sparql#records")))
-        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode("http://www.w3.org/ns/dcat#CatalogRecord")))
-        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "entities"), Literal(str(store.index.count()), datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "class"), NamedNode(DCAT + "CatalogRecord")))
+        triples.append(Triple(NamedNode(f"{base_url}/sparql#records"), NamedNode(VOID + "entities"), Literal(str(store.index.count()), datatype=NamedNode(XSD + "integer"))))
     return triples

@@ -15,6 +15,7 @@ from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
 from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
+from mappings.node_kinds import LINKED_KINDS
 from mappings.urls import Urls
 
 from . import params
@@ -25,14 +26,7 @@ from .representations import jsonld
 
 _LABELS = (SKOS + "prefLabel", SCHEMA + "name", FOAF + "name", DCT + "title", RDFS + "label")
 KIND_LABELS = {
-    "organizations": "organisation",
-    "catalogues": "catalogue",
-    "keywords": "keyword",
-    "sources": "source",
-    "instruments": "instrument",
-    "study-designs": "study design",
-    "countries": "country",
-    "languages": "language",
+    **{kind.segment: kind.label for kind in LINKED_KINDS},
     "vocab": "vocabulary",
     "related": "study named by studies here, not in this catalogue",
     "profile": "profile",

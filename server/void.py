@@ -15,11 +15,11 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 import queries
 from graph.catalogue import Catalogue
-from mappings.terms import EU_COUNTRY, EU_LANGUAGE, PREFIXES, RDF, XSD
+from mappings.formats import SYNTAX_BY_NAME
+from mappings.urls import AUTHORITIES
+from mappings.namespaces import DCT, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
 
-VOID = "http://rdfs.org/ns/void#"
-DCT = "http://purl.org/dc/terms/"
-LINK_TARGETS = {"doi": "https://doi.org/", "countries": EU_COUNTRY, "languages": EU_LANGUAGE}
+LINK_TARGETS = {"doi": "https://doi.org/", **AUTHORITIES}
 VOCABULARIES = ("dcat", "dct", "schema", "foaf", "skos", "prov", "adms")
 
 
@@ -99,7 +99,7 @@ def void_triples(figures: Figures, base_url: str) -> list[Triple]:
         Triple(dataset, v("dataDump"), NamedNode(f"{base_url}/dump.nq.gz")),
         Triple(dataset, v("uriSpace"), Literal(base_url + "/")),
         Triple(dataset, v("rootResource"), NamedNode(f"{base_url}/catalog#id")),
-        Triple(dataset, v("feature"), NamedNode("http://www.w3.org/ns/formats/N-Quads")),
+        Triple(dataset, v("feature"), NamedNode(W3C_FORMATS + SYNTAX_BY_NAME["nq"].w3c_name)),
         Triple(dataset, v("triples"), integer(figures.counts["triples"])),
         Triple(dataset, v("entities"), integer(figures.counts["entities"])),
         Triple(dataset, v("distinctSubjects"), integer(figures.counts["subjects"])),
@@ -109,7 +109,7 @@ def void_triples(figures: Figures, base_url: str) -> list[Triple]:
     ]
     for prefix in VOCABULARIES:
         triples.append(Triple(dataset, v("vocabulary"), NamedNode(PREFIXES[prefix])))
-    triples.append(Triple(dataset, v("vocabulary"), NamedNode(f"{base_url}/vocab#")))
+    triples.append(Triple(dataset, v("vocabulary"), NamedNode(vocab_namespace(base_url))))
     for example in figures.examples:
         triples.append(Triple(dataset, v("exampleResource"), NamedNode(example)))
     for number, (cls, count) in enumerate(figures.classes):

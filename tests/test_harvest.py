@@ -206,7 +206,7 @@ def test_a_harvest_sends_its_requests_by_the_transport_it_is_given(static_site, 
     source = "http://catalogue.invalid"
     for path, page in (("/catalog.ttl", CKAN_PAGE_1), ("/catalog.ttl?page=1", CKAN_PAGE_1), ("/catalog.ttl?page=2", CKAN_PAGE_2)):
         static_site.pages[source + path] = ("text/turtle", page.replace("{base}", source).encode())
-    store = EmbeddedStore(tmp_path / "b")
+    store = open_catalogue(tmp_path / "b")
     store.set_base_url("http://b.example")
     try:
         report = harvest(f"{source}/catalog.ttl", store, Loader(store, Urls("http://b.example")),

@@ -25,12 +25,13 @@ import queries
 from mappings import multilingual
 from mappings.keys import is_slug, slugify
 from mappings.terms import ADMS, DC, DCAT, DCT, EU_LANGUAGE, FOAF, RDF, RDFS, SKOS, VCARD
+from mappings.namespaces import SCHEMA_HTTP
 from mappings.terms import SCHEMA as SCHEMA_ORG
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "dcat"
 #: schema.org terms are read in both spellings of its namespace.
-SCHEMA = (SCHEMA_ORG, "http://schema.org/")
+SCHEMA = (SCHEMA_ORG, SCHEMA_HTTP)
 RDF_TYPE = RDF + "type"
 RDF_JSON = RDF + "JSON"
 #: A country of the EU authority table, under its current or its older (``/mdr/``) IRI.

@@ -21,11 +21,12 @@ from urllib.parse import urlsplit
 from pyld import jsonld
 from pyld.jsonld import JsonLdError
 
+from mappings.namespaces import SCHEMA, SCHEMA_HTTP
 from mappings.readers.sources import InputError, parse_json_document
 from mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "jsonld"
-SCHEMA_NAMESPACES = ("https://schema.org/", "http://schema.org/")
+SCHEMA_NAMESPACES = (SCHEMA, SCHEMA_HTTP)
 _SCHEMA_CONTEXT_PATHS = {"/", "/docs/jsonldcontext.jsonld", "/docs/jsonldcontext.json"}
 _AGENT_PROPERTIES = ("sponsor", "funder", "publisher", "creator", "copyrightHolder")
 _DOI = re.compile(r"(?:^|doi\.org/|doi:\s*)10\.\d{4,9}(?:/|%2f)\S", re.IGNORECASE)
