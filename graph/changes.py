@@ -112,9 +112,14 @@ class ChangeLog:
         return int(row[0])
 
     def deleted(self, slug: str) -> Change | None:
-        """The deletion of *slug*, if its last change was one (for 410 Gone)."""
+        """The deletion of *slug*, if its last change was one or one is under way (for 410
+        Gone). A delete notes its intent here before it drops the graph and writes the feed
+        entry after: in between, the record is already gone, and says so (sequence 0, the
+        time of asking), rather than 404 to a client the feed told it was created."""
         row = self._reader().execute(
-            "SELECT sequence, slug, kind, time FROM changes WHERE slug = ? ORDER BY sequence DESC LIMIT 1", (slug,)
+            "SELECT 0, slug, kind, strftime('%Y-%m-%dT%H:%M:%SZ', 'now') FROM pending WHERE slug = ? AND kind = 'deleted' "
+            "UNION ALL SELECT * FROM (SELECT sequence, slug, kind, time FROM changes WHERE slug = ? ORDER BY sequence DESC LIMIT 1)",
+            (slug, slug),
         ).fetchone()
         return Change(*row) if row and row[2] == "deleted" else None
 

@@ -66,3 +66,19 @@ def test_a_follower_never_meets_a_created_record_that_404s(tmp_path):
         stop.set()
         writer.join(timeout=120)
         server.stop()
+
+
+def test_a_record_being_deleted_is_gone_before_the_feed_says_so(tmp_path):
+    """Between a delete's drop of the graph and its feed entry, the record already
+    answers 410 (its intent is noted first), never 404."""
+    from graph.changes import ChangeLog
+
+    log = ChangeLog(tmp_path / "changes.sqlite")
+    log.record([("s", "created", "2026-01-01T00:00:00Z")])
+    assert log.deleted("s") is None
+    log.intend([("s", "deleted")])
+    gone = log.deleted("s")
+    assert gone is not None and gone.kind == "deleted"
+    log.record([("s", "deleted", "2026-01-02T00:00:00Z")])
+    assert log.deleted("s").time == "2026-01-02T00:00:00Z"
+    log.close()
