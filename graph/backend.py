@@ -10,15 +10,16 @@ that graph.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol
+from typing import BinaryIO, Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Triple
 
-from mappings.formats import EXPORT_ORDER, SYNTAX_BY_NAME
-from mappings.identity import Identity
-from mappings.record_graph import Description
+from studygraph.mappings.formats import EXPORT_ORDER, SYNTAX_BY_NAME
+from studygraph.mappings.identity import Identity
+from studygraph.mappings.record_graph import Description
 
 from .search.model import IndexEntry
 

@@ -21,12 +21,13 @@ quads directly and are counted as direct writes.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol
+from typing import BinaryIO, Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from mappings.identity import Identity
+from studygraph.mappings.identity import Identity
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
@@ -207,4 +208,4 @@ class Location(Protocol):
 
 def now() -> str:
     """The current time as an ``xsd:dateTime`` in UTC, to the second."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

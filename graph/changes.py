@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .sqlite_files import connect_read_only
+
 
 @dataclass(frozen=True)
 class Change:

@@ -14,8 +14,8 @@ on the old handle finish on it; the old directory is removed at the next roll or
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph

@@ -23,15 +23,15 @@ The rules, applied inside each record's write transaction:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import pyoxigraph
 from pyoxigraph import NamedNode, Quad, Triple
 
-from mappings.record_graph import Description
-from mappings.terms import RDF
-from mappings.urls import Urls
+from studygraph.mappings.record_graph import Description
+from studygraph.mappings.terms import RDF
+from studygraph.mappings.urls import Urls
 
 _TYPE = NamedNode(RDF + "type")
 #: How far a document follows the things it names for their descriptions: the things a

@@ -26,24 +26,25 @@ import queue
 import shutil
 import threading
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping
+from typing import Any, BinaryIO
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Variable
 
-import queries
-from mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
-from mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
-from mappings.identity import Identity, source_of
-from mappings.urls import Urls
+from studygraph import queries
+from studygraph.mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
+from studygraph.mappings.identity import Identity, source_of
+from studygraph.mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
+from studygraph.mappings.urls import Urls
 
 from . import database_directory, descriptions
-from .disk import is_disk_full
 from .backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats, StoredRecord
 from .catalogue import Catalogue
 from .changes import ChangeLog
+from .disk import is_disk_full
 from .search import IndexEntry, SearchIndex
 
 PROV_DERIVED = PROV + "wasDerivedFrom"
@@ -594,4 +595,4 @@ def _identity(source: str | None, identifier: str | None, harvest_source: str | 
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -15,15 +15,15 @@ from __future__ import annotations
 import json
 import os
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
-from mappings.canonical import canonical_json
-from mappings.identity import LOCAL, Identity, disambiguated, record_identity
-from mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
-from mappings.record_graph import Description
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
-from mappings.urls import Urls
+from studygraph.mappings.canonical import canonical_json
+from studygraph.mappings.identity import LOCAL, Identity, disambiguated, record_identity
+from studygraph.mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
+from studygraph.mappings.record_graph import Description
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.urls import Urls
 
 from .backend import GraphWrite, StoredRecord
 from .catalogue import Catalogue, Location, now

@@ -44,12 +44,13 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 _CONTEXT = multiprocessing.get_context("spawn")
 
@@ -222,7 +223,7 @@ def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: s
     endpoint's unreadable answer)."""
     import pyoxigraph
 
-    from graph.sparql_results import write_results
+    from studygraph.graph.sparql_results import write_results
 
     started = time.monotonic()
     try:

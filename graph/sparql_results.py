@@ -21,14 +21,15 @@ import io
 import itertools
 import json
 import re
-from typing import Any, BinaryIO, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
-from mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFIXES
-from mappings.namespaces import RDF, XSD
+from studygraph.mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFIXES
+from studygraph.mappings.namespaces import RDF, XSD
 
 XSD_STRING = XSD + "string"
 RDF_LANG_STRING = RDF + "langString"

@@ -28,7 +28,7 @@ class TooLarge(HarvestError):
     """A body larger than the limit (once decompressed)."""
 
 
-def _inflater(encoding: str) -> "zlib._Decompress":
+def _inflater(encoding: str) -> zlib._Decompress:
     """A decompressor for a Content-Encoding (``gzip`` or ``deflate``): zlib's automatic
     header detection (wbits 47) takes gzip and zlib streams alike."""
     return zlib.decompressobj(47 if encoding in ("gzip", "x-gzip", "deflate") else -15)

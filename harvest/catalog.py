@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyoxigraph
 
-from mappings.readers.dcat import records_from_store
-from mappings.records import ReadResult
+from studygraph.mappings.readers.dcat import records_from_store
+from studygraph.mappings.records import ReadResult
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher

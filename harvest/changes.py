@@ -3,18 +3,18 @@ created and replaced records are fetched, deleted ones deleted."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import pyoxigraph
 from pyoxigraph import NamedNode
 
-from graph.catalogue import Catalogue
-from mappings.feed import CHANGE_SEQUENCE, DELETE, LATEST_CHANGE, OBJECT
-from mappings.formats import accept_header
-from mappings.namespaces import AS, DCAT, RDF
-from mappings.identity import Identity, source_of
-from mappings.readers.dcat import records_from_store
-from mappings.records import ReadResult
+from studygraph.graph.catalogue import Catalogue
+from studygraph.mappings.feed import CHANGE_SEQUENCE, DELETE, LATEST_CHANGE, OBJECT
+from studygraph.mappings.formats import accept_header
+from studygraph.mappings.identity import Identity, source_of
+from studygraph.mappings.namespaces import AS, DCAT, RDF
+from studygraph.mappings.readers.dcat import records_from_store
+from studygraph.mappings.records import ReadResult
 
 from .errors import HarvestError, HarvestLimit, rejection
 from .fetch import Fetched, Fetcher

@@ -7,7 +7,7 @@ never what was harvested before it: the message is printed, the records stay, an
 
 from __future__ import annotations
 
-from mappings.records import Origin, Rejection
+from studygraph.mappings.records import Origin, Rejection
 
 
 class HarvestError(RuntimeError):

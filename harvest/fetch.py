@@ -24,15 +24,16 @@ import http.client
 import time
 import urllib.error
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+
+from studygraph.mappings.formats import SYNTAX_BY_NAME, accept_header
 
 from .body import describe_size, read_body
 from .errors import HarvestError, HarvestLimit
-from .transport import DeadlineRequest, Transport, harvest_opener
 from .scope import Scope
-from mappings.formats import SYNTAX_BY_NAME, accept_header
-
+from .transport import DeadlineRequest, Transport, harvest_opener
 
 ACCEPT_RDF = accept_header(
     (("ttl", 1), ("trig", 0.95), ("nq", 0.9), ("nt", 0.9), ("rdf", 0.8), ("jsonld", 0.7)),
@@ -232,8 +233,8 @@ def retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _describe(reason: Any) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 import pyoxigraph
 from pyoxigraph import NamedNode
 
-from mappings.formats import RDF_MEDIA_TYPES
-from mappings.namespaces import HYDRA, RDF
-from mappings.readers.dcat import sniff_syntax
+from studygraph.mappings.formats import RDF_MEDIA_TYPES
+from studygraph.mappings.namespaces import HYDRA, RDF
+from studygraph.mappings.readers.dcat import sniff_syntax
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher

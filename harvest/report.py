@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.loader import LoadReport
+from studygraph.graph.loader import LoadReport
 
 
 @dataclass

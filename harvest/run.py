@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
-from graph.catalogue import Catalogue, Location
-from graph.loader import LoadEvent, Loader, load_fresh
-from mappings.feed import FEED_PATH, SINCE_PARAMETER
-from mappings.records import ReadResult, SourceRecord
+from studygraph.graph.catalogue import Catalogue, Location
+from studygraph.graph.loader import Loader, LoadEvent, load_fresh
+from studygraph.mappings.feed import FEED_PATH, SINCE_PARAMETER
+from studygraph.mappings.records import ReadResult, SourceRecord
 
 from .catalog import catalog_items
 from .changes import harvest_changes, is_change_feed, latest_change
@@ -72,7 +73,7 @@ def harvest(
     state = load_state(state_dir)
     source_state = state.setdefault(url, {})
     report = HarvestReport()
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     seen: set[str] = set()
 
     def tagged(items: Iterable[ReadResult]) -> Iterator[ReadResult]:

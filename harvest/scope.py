@@ -12,8 +12,8 @@ origin (scheme, host, port) of the URL the user gave, unless the user names othe
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .errors import HarvestError
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 from xml.etree import ElementTree
 
-from mappings.readers import read_bytes
-from mappings.records import ReadResult
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.records import ReadResult
 
 from .errors import HarvestError, HarvestLimit, rejection
 from .fetch import Fetched, Fetcher

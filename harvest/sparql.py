@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import urllib.parse
-from typing import Iterator
+from collections.abc import Iterator
 
 from pyoxigraph import NamedNode
 
-from mappings.formats import RESULT_FORMATS, accept_header
-from mappings.readers.dcat import records_from_store
-from mappings.records import ReadResult
+from studygraph.mappings.formats import RESULT_FORMATS, accept_header
+from studygraph.mappings.readers.dcat import records_from_store
+from studygraph.mappings.records import ReadResult
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher

@@ -25,7 +25,8 @@ import io
 import socket
 import time
 import urllib.request
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 
 class _DeadlineReader(io.RawIOBase):

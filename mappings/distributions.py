@@ -15,7 +15,8 @@ only in words), at most one licence, format and media type; the byte size goes t
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import multilingual
 from .nodes import Context

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
+
 @dataclass(frozen=True)
 class Syntax:
     """One RDF syntax: its names, media types and how Oxigraph reads and writes it."""

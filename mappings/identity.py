@@ -19,8 +19,9 @@ made from its own identity (:func:`disambiguated`), and the clash is reported.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .records import value_at

@@ -13,9 +13,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from . import funders
 

@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import authorities, identifiers, keys, multilingual, nodes, temporal
 from .canonical import canonical_json
 from .contact_points import write_contact_points
 from .distributions import write_distributions
 from .identity import Identity
-from .publication_dates import write_dates
 from .nodes import Context, Link
+from .publication_dates import write_dates
+from .record_graph import RecordGraph, Warning_
 from .record_values import distinct
 from .records import RecordError, value_at
-from .record_graph import RecordGraph, Warning_
 from .terms import (
     ADMS,
     DCAT,

@@ -16,8 +16,8 @@ a SPARQL ``INSERT DATA`` (for the transactional path) — the same text either w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .terms import RDF, iri
 from .urls import Urls

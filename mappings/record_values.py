@@ -9,7 +9,8 @@ long (a record with 100,000 keywords), so nothing here looks a value up in a lis
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .nodes import Context
 

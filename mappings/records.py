@@ -10,7 +10,7 @@ goes on with the next record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Rejection:
         return f"{where}: {self.reason}"
 
 
-ReadResult = Union[SourceRecord, Rejection]
+ReadResult = SourceRecord | Rejection
 
 
 class RecordError(ValueError):

@@ -12,11 +12,11 @@ import json
 
 from flask import Blueprint, Response, request
 
-from graph.loader import LoadEvent, Loader
-from mappings.keys import is_slug
-from mappings.readers import FORMATS as READ_FORMATS
-from mappings.formats import SYNTAX_BY_NAME
-from mappings.readers import read_bytes
+from studygraph.graph.loader import Loader, LoadEvent
+from studygraph.mappings.formats import SYNTAX_BY_NAME
+from studygraph.mappings.keys import is_slug
+from studygraph.mappings.readers import FORMATS as READ_FORMATS
+from studygraph.mappings.readers import read_bytes
 
 from . import errors
 from .params import ParameterError

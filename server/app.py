@@ -12,9 +12,9 @@ import threading
 
 from flask import Flask, Response, request
 
-from graph.catalogue import Catalogue
-from graph.query_pool import QueryPool
-from mappings.urls import Urls
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.query_pool import QueryPool
+from studygraph.mappings.urls import Urls
 
 from . import api, auth, document_routes, errors, federation, listing_routes, sparql
 from .cache import RepresentationCache, open_disk_cache

@@ -10,7 +10,7 @@ cannot make the server take in 64 MiB first.
 from __future__ import annotations
 
 import hmac
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Response, request
 

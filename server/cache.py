@@ -22,10 +22,10 @@ import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 _log = logging.getLogger(__name__)
 #: zlib level of bodies at rest: about 5x smaller than the text; inflating one is ~50 µs.

@@ -7,13 +7,13 @@ the vocabulary — is served by :func:`serve_document`, so they all negotiate, v
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import RDFS
-from mappings.urls import Urls
+from studygraph.mappings.terms import RDFS
+from studygraph.mappings.urls import Urls
 
 from . import documents, errors, params, views
 from .cache import render_version, variant_key

@@ -9,7 +9,7 @@ import json
 
 from flask import Blueprint, Response, abort, request
 
-from mappings.keys import is_slug
+from studygraph.mappings.keys import is_slug
 
 from . import documents, errors, params
 from .document_responses import RENDER_VERSION, not_found, serve_document

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
-
 from typing import Any
 from urllib.parse import urlencode
 
 from pyoxigraph import Literal, NamedNode, Triple
 
-from graph.catalogue import Catalogue
-from graph.search import Hit, SearchIndex
-from mappings.urls import AUTHORITIES, Urls
-from mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
-from mappings.node_kinds import LINKED_KINDS
-from mappings.vocabulary import vocabulary_triples
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.search import Hit, SearchIndex
+from studygraph.mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
+from studygraph.mappings.node_kinds import LINKED_KINDS
+from studygraph.mappings.urls import AUTHORITIES, Urls
+from studygraph.mappings.vocabulary import vocabulary_triples
 
 from .http import parse_modified
 

@@ -30,7 +30,7 @@ from typing import Any
 from flask import Response, request, send_file
 from werkzeug.wsgi import wrap_file
 
-from graph.catalogue import Catalogue
+from studygraph.graph.catalogue import Catalogue
 
 from .http import etag_for
 

@@ -20,13 +20,13 @@ after the operator frees space will work.
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from graph.disk import is_disk_full
+from studygraph.graph.disk import is_disk_full
 
 from .negotiation import Format, NotAcceptable, choose_format, content_type, split_suffix
 

@@ -14,8 +14,8 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.feed import ACTIVITIES, CHANGE_SEQUENCE, FEED_PATH, LATEST_CHANGE, OBJECT, PUBLISHED, SINCE_PARAMETER
-from mappings.namespaces import AS, HYDRA, RDF, XSD, vocab_namespace
+from studygraph.mappings.feed import ACTIVITIES, CHANGE_SEQUENCE, FEED_PATH, LATEST_CHANGE, OBJECT, PUBLISHED, SINCE_PARAMETER
+from studygraph.mappings.namespaces import AS, HYDRA, RDF, XSD, vocab_namespace
 
 from . import errors, params
 from .document_responses import RENDER_VERSION

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Request, Response
 from werkzeug.http import http_date, parse_date
@@ -26,7 +26,7 @@ def parse_modified(value: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.replace(microsecond=0)
 
 

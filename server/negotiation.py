@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from mappings.formats import SYNTAXES, Syntax
+from studygraph.mappings.formats import SYNTAXES, Syntax
 
 
 @dataclass(frozen=True)

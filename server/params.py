@@ -11,11 +11,11 @@ app's error handler (server.errors) in the format the request asked for.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
 
 from werkzeug.exceptions import BadRequest
 
-from mappings.keys import is_slug
+from studygraph.mappings.keys import is_slug
 
 #: Pages of a paged listing (``?page=``): from 1 to this. Deeper pages are not worth an
 #: OFFSET scan; harvesters walk /catalog by keyset cursor instead.
@@ -93,8 +93,8 @@ def moment(parameter: str, text: str) -> str:
             raise ValueError
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        utc = parsed.astimezone(dt.timezone.utc)
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        utc = parsed.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise ParameterError(parameter, f"takes an ISO date (2024-01-31) or date-time (2024-01-31T12:00:00Z), not {quoted(text)}") from None
     return utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")

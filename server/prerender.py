@@ -15,8 +15,9 @@ import logging
 import multiprocessing
 import queue
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from flask import Flask
 

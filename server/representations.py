@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
-from mappings.formats import RDF_FORMATS, WITH_PREFIXES
-from mappings.namespaces import DOCUMENT_PREFIXES, RDF, XSD, vocab_namespace
+from studygraph.mappings.formats import RDF_FORMATS, WITH_PREFIXES
+from studygraph.mappings.namespaces import DOCUMENT_PREFIXES, RDF, XSD, vocab_namespace
 
 _TYPE = NamedNode(RDF + "type")
 _STRING = NamedNode(XSD + "string")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from graph.catalogue import Catalogue
-from graph.query_pool import QueryPool
-from graph.search import SearchIndex
-from mappings.urls import Urls
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.query_pool import QueryPool
+from studygraph.graph.search import SearchIndex
+from studygraph.mappings.urls import Urls
 
 from .cache import RepresentationCache
 from .dump import DumpFiles

@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 from urllib.parse import parse_qs, urlencode
 
 from flask import Blueprint, Request, Response, render_template, request
@@ -27,11 +28,11 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import wrap_file
 
-from graph.catalogue import Catalogue
-from graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
-from graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
-from mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME
-from mappings.namespaces import DCAT, DCT, RDF, RDFS, SD, VOID, W3C_FORMATS, XSD
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
+from studygraph.graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
+from studygraph.mappings.formats import RESULT_FORMATS, RESULT_SYNTAXES, SYNTAX_BY_NAME
+from studygraph.mappings.namespaces import DCAT, DCT, RDF, RDFS, SD, VOID, W3C_FORMATS, XSD
 
 from . import auth, errors
 from .negotiation import BY_MEDIA_TYPE, format_named

@@ -14,9 +14,9 @@ from typing import Any
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
-from mappings.node_kinds import LINKED_KINDS
-from mappings.urls import Urls
+from studygraph.mappings.node_kinds import LINKED_KINDS
+from studygraph.mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
+from studygraph.mappings.urls import Urls
 
 from . import params
 from .documents import INDEX_KINDS, LIST_PAGE_SIZE, NODE_PAGE_SIZE, PROF, Document, select
@@ -129,7 +129,7 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
         return [v.value for v in values(predicate) if isinstance(v, Literal)]
 
     def links(predicate: str) -> list[Link]:
-        return sorted((labels.link(v.value) for v in values(predicate) if isinstance(v, NamedNode)), key=lambda l: l.label.lower())
+        return sorted((labels.link(v.value) for v in values(predicate) if isinstance(v, NamedNode)), key=lambda link: link.label.lower())
 
     title = choose_text(values(DCT + "title"), language) or choose_text(values(SCHEMA + "name"), language) or document.key
     description = choose_text(values(DCT + "description"), language) or ""

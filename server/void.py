@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode, Triple
 
-import queries
-from graph.catalogue import Catalogue
-from mappings.formats import SYNTAX_BY_NAME
-from mappings.urls import AUTHORITIES
-from mappings.namespaces import DCT, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
+from studygraph import queries
+from studygraph.graph.catalogue import Catalogue
+from studygraph.mappings.formats import SYNTAX_BY_NAME
+from studygraph.mappings.namespaces import DCT, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
+from studygraph.mappings.urls import AUTHORITIES
 
 LINK_TARGETS = {"doi": "https://doi.org/", **AUTHORITIES}
 VOCABULARIES = ("dcat", "dct", "schema", "foaf", "skos", "prov", "adms")

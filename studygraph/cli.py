@@ -14,13 +14,13 @@ from pathlib import Path
 
 import click
 
-from graph.disk import is_disk_full
-from graph.catalogue import Catalogue
-from graph.embedded import EmbeddedLocation, StoreError, is_fresh, open_catalogue
-from graph.backend import EXPORT_FORMATS
-from graph.loader import LoadEvent, LoadReport, Loader, check_index, load_fresh, recover
-from mappings.readers import FORMATS, ReadProgress, read_paths
-from mappings.urls import Urls, check_base_url
+from studygraph.graph.backend import EXPORT_FORMATS
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.disk import is_disk_full
+from studygraph.graph.embedded import EmbeddedLocation, StoreError, is_fresh, open_catalogue
+from studygraph.graph.loader import Loader, LoadEvent, LoadReport, check_index, load_fresh, recover
+from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
+from studygraph.mappings.urls import Urls, check_base_url
 
 from .config import DEFAULT_BASE_URL, Config, byte_size
 
@@ -233,8 +233,9 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     """
     import os
 
-    from server.cache import DiskCache
-    from server.prerender import DEFAULT_FORMATS, PrerenderCount, prerender as run
+    from studygraph.server.cache import DiskCache
+    from studygraph.server.prerender import DEFAULT_FORMATS, PrerenderCount
+    from studygraph.server.prerender import prerender as run
 
     config = Config.from_env(store=store)
     opened = _open(config, read_only=True)
@@ -270,7 +271,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
 
 def _prerender_app(store_path: str, base_url: str, cache_path: str):
     """The app a prerender worker requests from: the store read-only, no memory cache."""
-    from server.app import ServerSettings, create_app
+    from studygraph.server.app import ServerSettings, create_app
 
     opened = open_catalogue(store_path, read_only=True)
     settings = ServerSettings(base_url=base_url, cache_bytes=0, cache_path=cache_path)
@@ -389,7 +390,7 @@ class _Size(click.ParamType):
     name = "size"
 
     def convert(self, value, param, ctx) -> int:
-        from harvest.body import parse_size
+        from studygraph.harvest.body import parse_size
 
         if isinstance(value, int):
             return value
@@ -432,8 +433,8 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     --max-pages, --max-time, --timeout and --max-size bound the rest. Exit status 1 if a
     record was rejected or the source failed (the records harvested before stay).
     """
-    from harvest.fetch import Politeness
-    from harvest.run import harvest as run_harvest
+    from studygraph.harvest.fetch import Politeness
+    from studygraph.harvest.run import harvest as run_harvest
 
     config = Config.from_env(store=store, base_url=base_url)
     fresh = _fresh(config)
@@ -453,7 +454,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
         if opened is not None:
             opened.close()
     if fresh and Path(config.store).exists():
-        from harvest.state import save_state
+        from studygraph.harvest.state import save_state
 
         save_state(Path(config.store), report.state)
     for notice in report.notices:
@@ -523,7 +524,7 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
     import tempfile
     from importlib import resources
 
-    from mappings.readers import read_bytes
+    from studygraph.mappings.readers import read_bytes
 
     directory = store or tempfile.mkdtemp(prefix="studygraph-demo-")
     config = Config.from_env(store=str(Path(directory) / "store") if store is None else store, host=host, port=port)
@@ -544,10 +545,10 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
 def _serve(config: Config) -> None:
     import logging
 
-    from graph.query_pool import QueryPool
-    from server import auth, connections
-    from server.app import ServerSettings, create_app
-    from server.sparql import SparqlSettings
+    from studygraph.graph.query_pool import QueryPool
+    from studygraph.server import auth, connections
+    from studygraph.server.app import ServerSettings, create_app
+    from studygraph.server.sparql import SparqlSettings
 
     opened = _open(config)
     urls = Urls(_base_url(config, opened))

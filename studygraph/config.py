@@ -7,8 +7,8 @@ reads its settings from a :class:`Config`; nothing else looks at the environment
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Mapping
 
 DEFAULT_STORE = "./data/store"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -63,7 +63,7 @@ class Config:
     min_free_bytes: int = 64 * 1024 * 1024
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> "Config":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> Config:
         """Defaults, overridden by ``STUDYGRAPH_<FIELD>`` variables, overridden by *flags*.
 
         A flag given as None counts as not given.

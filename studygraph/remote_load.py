@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import click
 
-from mappings.records import ReadResult, Rejection, SourceRecord
+from studygraph.mappings.records import ReadResult, Rejection, SourceRecord
 
 BATCH_BYTES = 4 * 1024 * 1024
 

@@ -6,7 +6,6 @@ import os
 import shutil
 
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records
 
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pyoxigraph
 import pytest
+from conftest import BASE, RECORDS, run_cli
 from werkzeug.http import http_date
 
-from conftest import BASE, RECORDS, run_cli
-from graph.embedded import open_catalogue
-from graph.loader import Loader
-from mappings.readers import read_bytes
-from mappings.urls import Urls
-from server.app import ServerSettings, create_app
-from server.cache import DiskCache, RepresentationCache, variant_key
-from server.http import parse_modified
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import Loader
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
+from studygraph.server.app import ServerSettings, create_app
+from studygraph.server.cache import DiskCache, RepresentationCache, variant_key
+from studygraph.server.http import parse_modified
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 MEDIA = {"ttl": "text/turtle", "jsonld": "application/ld+json", "html": "text/html"}

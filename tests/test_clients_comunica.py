@@ -8,13 +8,12 @@ The store is minted under the server's own loopback URL, so every IRI dereferenc
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pyoxigraph
 import pytest
 import rdflib
 import rdflib.compare
-
 from conftest import fetch
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"

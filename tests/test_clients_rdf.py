@@ -11,9 +11,8 @@ import pyoxigraph
 import pytest
 import rdflib
 import rdflib.compare
-from pyld import jsonld
-
 from conftest import fetch
+from pyld import jsonld
 
 #: rdflib's JSON-LD parser still builds a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from graph import database_directory
-from graph.embedded import EmbeddedStore, StoreError, read_settings
+from studygraph.graph import database_directory
+from studygraph.graph.embedded import EmbeddedStore, StoreError, read_settings
 
 G = "http://example.org/g"
 

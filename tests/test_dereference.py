@@ -8,12 +8,12 @@ from html import unescape
 import pyoxigraph
 import pytest
 import rdflib
-from pyoxigraph import NamedNode
-
 from conftest import LiveServer, free_port, load_shared_records
-from graph.embedded import open_catalogue
-from server.app import ServerSettings, create_app
+from pyoxigraph import NamedNode
 from test_shapes import _shapes, _violations
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server.app import ServerSettings, create_app
 
 BASE = "http://deref.example"
 DCAT = "http://www.w3.org/ns/dcat#"

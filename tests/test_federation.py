@@ -7,13 +7,13 @@ import threading
 
 import pyoxigraph
 import pytest
-
 from conftest import BASE, load_shared_records
-from graph.embedded import open_catalogue
-from graph.loader import Loader
-from mappings.records import Origin, SourceRecord
-from mappings.urls import Urls
-from server.app import ServerSettings, create_app
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import Loader
+from studygraph.mappings.records import Origin, SourceRecord
+from studygraph.mappings.urls import Urls
+from studygraph.server.app import ServerSettings, create_app
 
 AS = "https://www.w3.org/ns/activitystreams#"
 

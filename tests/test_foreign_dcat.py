@@ -18,18 +18,18 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 import rdflib
-from pyoxigraph import Literal, NamedNode
-
 from conftest import BASE, run_cli
-from graph.embedded import open_catalogue
-from graph.loader import Loader
-from mappings.profile import MappedRecord, map_record
-from mappings.readers import read_paths
-from mappings.records import SourceRecord
-from mappings.terms import ADMS, DCAT, DCT, EU_LANGUAGE, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, VCARD, XSD
-from mappings.urls import Urls
-from server.app import ServerSettings, create_app
+from pyoxigraph import Literal, NamedNode
 from test_shapes import _shapes, _violations
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import Loader
+from studygraph.mappings.profile import MappedRecord, map_record
+from studygraph.mappings.readers import read_paths
+from studygraph.mappings.records import SourceRecord
+from studygraph.mappings.terms import ADMS, DCAT, DCT, EU_LANGUAGE, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, VCARD, XSD
+from studygraph.mappings.urls import Urls
+from studygraph.server.app import ServerSettings, create_app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dcat"
 EXAMPLES_VARIABLE = "STUDYGRAPH_CKANEXT_DCAT_EXAMPLES"
@@ -350,7 +350,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def expected_parts(path: Path, base_iri: str) -> dict[str, tuple[int, int]] | None:
     """(distributions with an address, contact points saying anything) of each dataset
     with an IRI, counted in the source itself; None if the file is not RDF we parse."""
-    from mappings.readers.dcat import sniff_syntax
+    from studygraph.mappings.readers.dcat import sniff_syntax
 
     data = path.read_bytes()
     syntax = sniff_syntax(data[:4096])

@@ -6,14 +6,14 @@ import re
 
 import pyoxigraph
 import pytest
-from pyoxigraph import Literal, NamedNode
-
 from conftest import BASE, RECORDS, real_records
+from pyoxigraph import Literal, NamedNode
 from test_mapping import graph_of, mapped
-from mappings import funders
-from mappings.keys import clean_text, organisation_names, slugify
-from mappings.readers import read_paths
-from mappings.terms import FOAF, OWL, SCHEMA
+
+from studygraph.mappings import funders
+from studygraph.mappings.keys import clean_text, organisation_names, slugify
+from studygraph.mappings.readers import read_paths
+from studygraph.mappings.terms import FOAF, OWL, SCHEMA
 
 AGENT_FIELDS = ("sponsor", "funder", "publisher", "creator", "copyrightHolder")
 

@@ -22,6 +22,7 @@ GENERATE_PY = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
 
 
 import synthetic as gen  # noqa: E402  (bench/ is on the tests' path)
+
 N = 2000
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyoxigraph
 import pytest
-
 from conftest import LiveServer, free_port, load_shared_records, run_cli
-from graph.embedded import open_catalogue
+
+from studygraph.graph.embedded import open_catalogue
 
 TOKEN = "harvest-token"
 #: Statements about where and when a copy was made: they differ between A and B by design.
@@ -198,10 +198,10 @@ def test_a_harvest_sends_its_requests_by_the_transport_it_is_given(static_site, 
     """The fetcher's transport is passed in: here the harvest's own opener sending through
     a proxy on loopback, so a catalogue at a host that does not resolve is harvested from
     the loopback site, which sees the absolute URLs a proxy is asked for."""
-    from graph.loader import Loader
-    from harvest.run import harvest
-    from harvest.transport import harvest_opener
-    from mappings.urls import Urls
+    from studygraph.graph.loader import Loader
+    from studygraph.harvest.run import harvest
+    from studygraph.harvest.transport import harvest_opener
+    from studygraph.mappings.urls import Urls
 
     source = "http://catalogue.invalid"
     for path, page in (("/catalog.ttl", CKAN_PAGE_1), ("/catalog.ttl?page=1", CKAN_PAGE_1), ("/catalog.ttl?page=2", CKAN_PAGE_2)):

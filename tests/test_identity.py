@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import RECORDS, load_shared_records, run_cli
 from pyoxigraph import NamedNode
 
-from conftest import RECORDS, load_shared_records, run_cli
-from graph.embedded import open_catalogue
-from mappings.identity import LOCAL, Identity, record_identity, source_of
+from studygraph.graph.embedded import open_catalogue
+from studygraph.mappings.identity import LOCAL, Identity, record_identity, source_of
 
 DCT_TITLE = NamedNode("http://purl.org/dc/terms/title")
 BASE = "http://b.example"
@@ -80,7 +80,7 @@ def test_same_path_on_two_hosts_are_two_records_with_stable_slugs(tmp_path, fres
     found = titles(store)
     assert found["data"] == "Data from A" and found[f"data-{suffix}"] == "Data from B"
     # The clash is reported, naming both records.
-    assert f"/items/data is another record's (https://a.example.org/dataset/data)".encode() in result.stderr
+    assert b"/items/data is another record's (https://a.example.org/dataset/data)" in result.stderr
     assert f"published at /items/data-{suffix}".encode() in result.stderr
     # Loading again changes nothing: each identity keeps its slug.
     again = run_cli("load", str(source), "--store", str(store), "-q")

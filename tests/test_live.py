@@ -7,7 +7,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import BASE, RECORDS, LiveServer, load_shared_records, run_cli
 
 TOKEN = "s3cret-token"

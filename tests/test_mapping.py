@@ -7,14 +7,14 @@ import re
 
 import pyoxigraph
 import pytest
+from conftest import BASE
 from pyoxigraph import Literal, NamedNode
 
-from conftest import BASE
-from mappings.keys import slugify
-from mappings.profile import NO_DESCRIPTION, PROFILE, RecordError, map_record
-from mappings.terms import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
-from mappings.urls import Urls
-from mappings.vocabulary import defined_terms
+from studygraph.mappings.keys import slugify
+from studygraph.mappings.profile import NO_DESCRIPTION, PROFILE, RecordError, map_record
+from studygraph.mappings.terms import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
+from studygraph.mappings.urls import Urls
+from studygraph.mappings.vocabulary import defined_terms
 
 URLS = Urls(BASE)
 STAMP = "2026-11-27T10:00:00Z"

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pyoxigraph
-
 from conftest import cpu_ticks, wait_for
-from graph.query_pool import INLINE_BYTES, QueryJob, QueryPool, _SpillingBuffer
+
+from studygraph.graph.query_pool import INLINE_BYTES, QueryJob, QueryPool, _SpillingBuffer
 
 
 def test_a_small_result_stays_in_memory(tmp_path):
@@ -101,7 +101,7 @@ def test_a_query_beside_a_runaway_is_run_again_when_the_process_is_killed(tmp_pa
     process, within what is left of its own deadline, and answered."""
     import threading
 
-    from graph.query_pool import QueryTimeout
+    from studygraph.graph.query_pool import QueryTimeout
 
     source = pyoxigraph.Store(str(tmp_path / "store"))
     graph = pyoxigraph.NamedNode("http://example.org/g")
@@ -156,7 +156,7 @@ def test_the_query_threads_hand_the_next_task_to_the_thread_idle_last_and_cap_th
     idle last takes the next task (its memory is the warm one)."""
     import threading
 
-    from graph.query_pool import _Threads
+    from studygraph.graph.query_pool import _Threads
 
     runner = _Threads(2)
     ran_on: dict[str, int] = {}
@@ -214,7 +214,7 @@ def test_a_query_waiting_for_its_checkpoint_holds_a_place_in_line(tmp_path):
     place: beyond size + queue of them, the next gets PoolBusy at once."""
     import threading
 
-    from graph.query_pool import PoolBusy, QueryTimeout
+    from studygraph.graph.query_pool import PoolBusy, QueryTimeout
 
     source = pyoxigraph.Store(str(tmp_path / "store"))
     pool = QueryPool(lambda target: source.backup(str(target)), size=1, queue=0, deadline=2, spool_dir=str(tmp_path),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from mappings.readers import FORMATS, read_bytes, read_paths, sniff_format
-from mappings.readers.jsonstream import iter_array
-from mappings.records import Rejection, SourceRecord
+from studygraph.mappings.readers import FORMATS, read_bytes, read_paths, sniff_format
+from studygraph.mappings.readers.jsonstream import iter_array
+from studygraph.mappings.records import Rejection, SourceRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
 RECORDS = Path(__file__).parents[2] / "shared" / "records"
@@ -461,7 +461,7 @@ def test_real_records_directory() -> None:
 def test_read_progress_follows_the_bytes_of_the_files_read(tmp_path):
     import gzip as gz
 
-    from mappings.readers import ReadProgress
+    from studygraph.mappings.readers import ReadProgress
 
     lines = [json.dumps({"dataset_schema": {"name": f"Study {n}", "description": f"{n} " * 100}}) for n in range(3000)]
     plain = tmp_path / "a.jsonl"
@@ -479,7 +479,7 @@ def test_read_progress_follows_the_bytes_of_the_files_read(tmp_path):
 
 
 def test_read_progress_is_unknown_with_stdin():
-    from mappings.readers import ReadProgress
+    from studygraph.mappings.readers import ReadProgress
 
     progress = ReadProgress()
     progress.plan("-")

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import pyoxigraph
 import pytest
+from conftest import RECORDS
 from flask import Blueprint, Flask
 
-from conftest import RECORDS
-from graph.catalogue import Catalogue
-from graph.embedded import open_catalogue
-from graph.loader import Loader
-from graph.query_pool import QueryPool
-from mappings.readers import read_bytes
-from mappings.urls import Urls
-from server.app import ServerSettings, create_app
-from server.negotiated import Asked, negotiated_route
-from server.negotiation import FORMATS
-from server.services import Services
-from server.sparql import SparqlSettings
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import Loader
+from studygraph.graph.query_pool import QueryPool
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
+from studygraph.server.app import ServerSettings, create_app
+from studygraph.server.negotiated import Asked, negotiated_route
+from studygraph.server.negotiation import FORMATS
+from studygraph.server.services import Services
+from studygraph.server.sparql import SparqlSettings
 
 BASE = "https://routes.example.org"
 TOKEN = "routes-token"

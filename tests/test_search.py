@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE
-from graph import search
-from graph.search import FACETS, IndexEntry, SearchIndex, SearchIndexError, fts_query
-from mappings.profile import map_record
-from mappings.urls import Urls
+
+from studygraph.graph import search
+from studygraph.graph.search import FACETS, IndexEntry, SearchIndex, SearchIndexError, fts_query
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.urls import Urls
 
 URLS = Urls(BASE)
 STAMP = "2026-11-27T10:00:00Z"

@@ -8,12 +8,12 @@ import re
 import pyoxigraph
 import pytest
 import rdflib
-
 from conftest import BASE, RECORDS, real_records, run_cli
-from graph.embedded import open_catalogue
-from server.app import ServerSettings, create_app
-from server.representations import context
-from server.views import GOOGLE_LAST_RESORT
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server.app import ServerSettings, create_app
+from studygraph.server.representations import context
+from studygraph.server.views import GOOGLE_LAST_RESORT
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 MEDIA = {
@@ -347,10 +347,10 @@ FACTS = {"start_year": 1990, "end_year": 1995, "country_codes": ["IE"]}
     ],
 )
 def test_google_description_from_record_facts(schema, extra, expected):
-    from mappings.profile import map_record
-    from mappings.urls import Urls
-    from server.documents import Document
-    from server.views import google_description
+    from studygraph.mappings.profile import map_record
+    from studygraph.mappings.urls import Urls
+    from studygraph.server.documents import Document
+    from studygraph.server.views import google_description
 
     record = {"dataset_schema": {"name": "Trial C", "keywords": ["Sleep", "Diet"], **schema}, "extra_data": {"slug": "trial-c", **extra}}
     mapped = map_record(record, Urls(BASE), issued="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z")
@@ -364,9 +364,9 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory):
-    from graph.loader import Loader
-    from mappings.records import Origin, SourceRecord
-    from mappings.urls import Urls
+    from studygraph.graph.loader import Loader
+    from studygraph.mappings.records import Origin, SourceRecord
+    from studygraph.mappings.urls import Urls
 
     store = open_catalogue(tmp_path_factory.mktemp("hostile") / "store")
     store.set_base_url(BASE)

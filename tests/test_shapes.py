@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import rdflib
+from conftest import BASE, REFERENCE
 from pyshacl import validate
 
-from conftest import BASE, REFERENCE
-from mappings.profile import map_record
-from mappings.urls import Urls
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.urls import Urls
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 

@@ -22,11 +22,11 @@ import pyoxigraph
 import pytest
 import rdflib
 import rdflib.compare
+from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, wait_until_listening
 from rdflib import URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDF as RDF_GRAPH, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
-
-from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, wait_until_listening
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import RDF as RDF_GRAPH
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")

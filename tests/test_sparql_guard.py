@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.sparql_guard import QueryRefused, inspect
+from studygraph.graph.sparql_guard import QueryRefused, inspect
 
 
 @pytest.mark.parametrize("query, limit", [

@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 import pyoxigraph
 import pytest
 import rdflib
-
 from conftest import BASE, RECORDS, LiveServer, cpu_ticks, free_port, run_cli, wait_for, wait_until_listening
 from sparql_support import query, query_process, query_processes, request
 

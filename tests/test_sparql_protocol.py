@@ -32,10 +32,10 @@ from urllib.parse import quote, urlsplit
 import pyoxigraph
 import pytest
 import rdflib
+from conftest import REFERENCE, LiveServer
 from rdflib.namespace import RDF, RDFS
 
-from conftest import REFERENCE, LiveServer
-from graph.embedded import open_catalogue
+from studygraph.graph.embedded import open_catalogue
 
 SUITE = REFERENCE / "sparql-protocol"
 MANIFEST = SUITE / "manifest.ttl"

@@ -14,7 +14,7 @@ import pyoxigraph
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat
 
-from graph.sparql_results import BATCH_ROWS, write_results
+from studygraph.graph.sparql_results import BATCH_ROWS, write_results
 
 ROWS = BATCH_ROWS * 2 + 7
 FORMATS = {"json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML, "csv": QueryResultsFormat.CSV, "tsv": QueryResultsFormat.TSV}

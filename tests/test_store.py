@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pyoxigraph
 import pytest
+from conftest import BASE, RECORDS, run_cli, studygraph_command
 from pyoxigraph import NamedNode
 
-from conftest import BASE, RECORDS, run_cli, studygraph_command
-from graph.catalogue import Catalogue
-from graph.embedded import open_catalogue
-from mappings.profile import map_record
-from mappings.identity import LOCAL, Identity
-from mappings.urls import Urls
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.embedded import open_catalogue
+from studygraph.mappings.identity import LOCAL, Identity
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.urls import Urls
 
 SEED_SLUG = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 DCT = "http://purl.org/dc/terms/"

@@ -9,15 +9,15 @@ from collections import Counter
 import pytest
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
-from graph.backend import EXPORT_FORMATS
-from mappings.formats import EXPORT_ORDER, RDF_FORMATS, RDF_MEDIA_TYPES, RESULT_FORMATS, RESULT_SYNTAXES, SYNTAXES, WITH_PREFIXES
-from mappings.node_kinds import LINKED_KINDS
-from mappings.urls import AUTHORITIES, Urls
-from server import negotiation, sparql
-from server.documents import INDEX_KINDS, KIND_TITLES, NODE_SEGMENTS, SCHEME_TITLES, node_thing
-from server.listing import FACET_SEGMENTS, FACET_TITLES
-from server.views import KIND_LABELS
 from studygraph.cli import main
+from studygraph.graph.backend import EXPORT_FORMATS
+from studygraph.mappings.formats import EXPORT_ORDER, RDF_FORMATS, RDF_MEDIA_TYPES, RESULT_FORMATS, RESULT_SYNTAXES, SYNTAXES, WITH_PREFIXES
+from studygraph.mappings.node_kinds import LINKED_KINDS
+from studygraph.mappings.urls import AUTHORITIES, Urls
+from studygraph.server import negotiation, sparql
+from studygraph.server.documents import INDEX_KINDS, KIND_TITLES, NODE_SEGMENTS, SCHEME_TITLES, node_thing
+from studygraph.server.listing import FACET_SEGMENTS, FACET_TITLES
+from studygraph.server.views import KIND_LABELS
 
 SYNTAX_IDS = [s.name for s in SYNTAXES]
 

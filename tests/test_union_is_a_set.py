@@ -11,15 +11,15 @@ import json
 
 import pyoxigraph
 import pytest
+from conftest import RECORDS, LiveServer, load_shared_records, run_cli
 from pyoxigraph import NamedNode
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from conftest import RECORDS, LiveServer, load_shared_records, run_cli
-from graph.catalogue import Catalogue
-from graph.embedded import open_catalogue
-from graph.loader import Loader
-from mappings.readers import read_bytes
-from mappings.urls import Urls
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import Loader
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
 
 BASE = "http://set.example"
 SKOS_CONCEPT = "http://www.w3.org/2004/02/skos/core#Concept"
@@ -96,7 +96,8 @@ def test_bulk_and_transactional_loads_give_the_same_set(transactional, tmp_path)
     try:
         assert assert_a_set(opened) == assert_a_set(transactional)
         skip = ("/terms/issued", "/terms/modified", "#sourceName")
-        triples = lambda s: {str(q) for q in s.quads._store.quads_for_pattern(None, None, None) if not q.predicate.value.endswith(skip)}
+        def triples(s):
+            return {str(q) for q in s.quads._store.quads_for_pattern(None, None, None) if not q.predicate.value.endswith(skip)}
         assert triples(opened) == triples(transactional)
     finally:
         opened.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..sqlite_files import connect_read_only
 from . import schema

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mappings.profile import RecordSummary
+from studygraph.mappings.profile import RecordSummary
 
 if TYPE_CHECKING:
-    from mappings.profile import MappedRecord
+    from studygraph.mappings.profile import MappedRecord
 
 
 class SearchIndexError(RuntimeError):

@@ -11,8 +11,8 @@ import heapq
 import sqlite3
 from array import array
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Iterable, Mapping, Sequence
 
 from .model import DecadeCount, FacetCount, Hit, SearchResult
 from .schema import FACET_BITS, Facet

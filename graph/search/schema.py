@@ -11,9 +11,9 @@ import json
 import sqlite3
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .model import SearchIndexError
 from .sql import transaction

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 MAX_QUERY_WORDS = 16
 SNIPPET_CHARS = 200

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import io
 import re
-from typing import BinaryIO, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
 
-from mappings.readers import dcat, flight, harmony, html, jsonld
-from mappings.readers.sources import (
+from studygraph.mappings.readers import dcat, flight, harmony, html, jsonld
+from studygraph.mappings.readers.sources import (
     BOM,
     HEAD_SIZE,
     JSON_WHITESPACE,
@@ -35,7 +36,7 @@ from mappings.readers.sources import (
     expand_paths,
     open_input,
 )
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 __all__ = ["FORMATS", "ReadProgress", "ReadResult", "Rejection", "SourceRecord", "read_bytes", "read_paths", "sniff_format"]
 

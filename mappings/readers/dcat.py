@@ -14,20 +14,21 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from typing import Any, BinaryIO, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import pycountry
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
-import queries
-from mappings import multilingual
-from mappings.keys import is_slug, slugify
-from mappings.terms import ADMS, DC, DCAT, DCT, EU_LANGUAGE, FOAF, RDF, RDFS, SKOS, VCARD
-from mappings.namespaces import SCHEMA_HTTP
-from mappings.terms import SCHEMA as SCHEMA_ORG
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph import queries
+from studygraph.mappings import multilingual
+from studygraph.mappings.keys import is_slug, slugify
+from studygraph.mappings.namespaces import SCHEMA_HTTP
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.terms import ADMS, DC, DCAT, DCT, EU_LANGUAGE, FOAF, RDF, RDFS, SKOS, VCARD
+from studygraph.mappings.terms import SCHEMA as SCHEMA_ORG
 
 FORMAT = "dcat"
 #: schema.org terms are read in both spellings of its namespace.

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
-from mappings.readers.harmony import harmony_record
-from mappings.readers.sources import InputError
-from mappings.records import Origin, ReadResult, Rejection
+from studygraph.mappings.readers.harmony import harmony_record
+from studygraph.mappings.readers.sources import InputError
+from studygraph.mappings.records import Origin, ReadResult, Rejection
 
 FORMAT = "harmony-page"
 

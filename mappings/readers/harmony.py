@@ -9,12 +9,13 @@ time); only a single pretty-printed object is read whole, because it is one reco
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from itertools import chain
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
-from mappings.readers.jsonstream import iter_array
-from mappings.readers.sources import BOM, CHUNK_SIZE, JSON_WHITESPACE, READ_ERRORS, describe, parse_json_document
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.readers.jsonstream import iter_array
+from studygraph.mappings.readers.sources import BOM, CHUNK_SIZE, JSON_WHITESPACE, READ_ERRORS, describe, parse_json_document
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "harmony"
 

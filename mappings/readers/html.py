@@ -9,12 +9,13 @@ it, so the JSON arrives unaltered.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
-from mappings.readers.jsonld import datasets_in
-from mappings.readers.sources import InputError, decode_text
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.readers.jsonld import datasets_in
+from studygraph.mappings.readers.sources import InputError, decode_text
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "html"
 

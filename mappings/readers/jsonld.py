@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from pyld import jsonld
 from pyld.jsonld import JsonLdError
 
-from mappings.namespaces import SCHEMA, SCHEMA_HTTP
-from mappings.readers.sources import InputError, parse_json_document
-from mappings.records import Origin, ReadResult, Rejection, SourceRecord
+from studygraph.mappings.namespaces import SCHEMA, SCHEMA_HTTP
+from studygraph.mappings.readers.sources import InputError, parse_json_document
+from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 
 FORMAT = "jsonld"
 SCHEMA_NAMESPACES = (SCHEMA, SCHEMA_HTTP)

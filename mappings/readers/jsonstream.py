@@ -14,9 +14,10 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import Any, BinaryIO, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, BinaryIO, NamedTuple
 
-from mappings.readers.sources import CHUNK_SIZE, READ_ERRORS, describe
+from studygraph.mappings.readers.sources import CHUNK_SIZE, READ_ERRORS, describe
 
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _STRUCTURE = re.compile(r'["{}\[\]]')

@@ -13,10 +13,11 @@ import json
 import os
 import sys
 import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO
 
-from mappings.records import Origin, Rejection
+from studygraph.mappings.records import Origin, Rejection
 
 #: How much is read ahead to sniff the format, and the chunk size of streaming readers.
 HEAD_SIZE = 64 * 1024

@@ -8,17 +8,17 @@ directory (graph.catalogue.Catalogue); adding a backend is adding an entry to
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from graph.catalogue import Catalogue
+from studygraph.graph.catalogue import Catalogue
 
 #: Backend name -> "module:function" opening a catalogue at a directory (read_only=...).
 BACKENDS = {
-    "embedded": "graph.embedded:open_catalogue",
+    "embedded": "studygraph.graph.embedded:open_catalogue",
 }
 
 BASE = "https://catalogue.example.org"

@@ -14,14 +14,14 @@ import threading
 from pathlib import Path
 
 import pyoxigraph
-
 from conftest import ROOT, wait_for
-from graph.catalogue import Catalogue
-from graph.loader import Loader, recover
-from mappings.identity import LOCAL, Identity
-from mappings.profile import map_record
-from mappings.readers import read_bytes
-from mappings.urls import Urls
+
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.loader import Loader, recover
+from studygraph.mappings.identity import LOCAL, Identity
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
 
 from .conftest import BASE, Backend
 
@@ -109,8 +109,8 @@ def test_a_write_stopped_after_its_graph_is_settled_from_the_graph(backend: Back
     latest = catalogue.changes.latest()
     half = map_record(record("half", "Half written"), URLS, issued="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z",
                       identity=Identity(LOCAL, "half"))
-    from graph.loader import _write
-    from graph.search import IndexEntry
+    from studygraph.graph.loader import _write
+    from studygraph.graph.search import IndexEntry
 
     catalogue.changes.intend([("half", "created")])
     catalogue.quads.replace([_write(half, IndexEntry.of(half, "2026-01-01T00:00:00Z"), "created")])
@@ -132,9 +132,9 @@ def test_a_write_stopped_after_its_graph_is_settled_from_the_graph(backend: Back
 
 WRITER = """
 import importlib, json, sys
-from graph.loader import Loader
-from mappings.readers import read_bytes
-from mappings.urls import Urls
+from studygraph.graph.loader import Loader
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
 module, function = sys.argv[2].split(":")
 catalogue = getattr(importlib.import_module(module), function)(sys.argv[1])
 loader = Loader(catalogue, Urls(sys.argv[3]))

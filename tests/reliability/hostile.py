@@ -14,7 +14,7 @@ import json
 
 from hypothesis import strategies as st
 
-from mappings.profile import PROFILE
+from studygraph.mappings.profile import PROFILE
 
 #: Numbers as a JSON parser meets them, among them the ones no double holds.
 RAW_NUMBERS = (

@@ -10,7 +10,7 @@ import http.server
 import threading
 import urllib.parse
 import zlib
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -34,10 +34,10 @@ def catalog_page(base: str, page: str, slug: str, title: str, next_url: str | No
 def json_ld_page(name: str) -> bytes:
     """An HTML page whose schema.org JSON-LD describes one dataset."""
     return (
-        '<!doctype html><html><head><title>{0}</title><script type="application/ld+json">'
-        '{{"@context": "https://schema.org", "@type": "Dataset", "name": "{0}", "description": "A study."}}'
+        f'<!doctype html><html><head><title>{name}</title><script type="application/ld+json">'
+        f'{{"@context": "https://schema.org", "@type": "Dataset", "name": "{name}", "description": "A study."}}'
         "</script></head><body></body></html>"
-    ).format(name).encode()
+    ).encode()
 
 
 def sitemap(locations: list[str], index: bool = False) -> bytes:

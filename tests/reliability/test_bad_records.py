@@ -5,14 +5,12 @@ reported with its place and field."""
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pyoxigraph
 import pytest
-from pyoxigraph import RdfFormat
-
 from conftest import LiveServer, fetch, run_cli
+from pyoxigraph import RdfFormat
 
 BASE = "https://catalogue.example.org"
 TOKEN = "reliability-token"

@@ -12,11 +12,12 @@ import threading
 import urllib.request
 
 from conftest import LiveServer, free_port, load_shared_records, run_cli, studygraph_command
-from graph import database_directory
-from graph.embedded import open_catalogue, read_settings
-from mappings.identity import LOCAL, Identity
-from mappings.profile import map_record
-from mappings.urls import Urls
+
+from studygraph.graph import database_directory
+from studygraph.graph.embedded import open_catalogue, read_settings
+from studygraph.mappings.identity import LOCAL, Identity
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.urls import Urls
 
 BASE = "http://crash.example"
 

@@ -9,10 +9,10 @@ import threading
 
 import pyoxigraph
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records
-from graph.embedded import open_catalogue
-from server.app import ServerSettings, create_app
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server.app import ServerSettings, create_app
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,11 +7,11 @@ import json
 import sqlite3
 
 import pytest
-
 from conftest import BASE, load_shared_records
-from graph.embedded import open_catalogue
-from server import documents
-from server.app import ServerSettings, create_app
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server import documents
+from studygraph.server.app import ServerSettings, create_app
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 TOKEN = "t"

@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 
 import pyoxigraph
-
 from conftest import LiveServer, free_port, load_shared_records
 
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -71,7 +70,7 @@ def test_a_follower_never_meets_a_created_record_that_404s(tmp_path):
 def test_a_record_being_deleted_is_gone_before_the_feed_says_so(tmp_path):
     """Between a delete's drop of the graph and its feed entry, the record already
     answers 410 (its intent is noted first), never 404."""
-    from graph.changes import ChangeLog
+    from studygraph.graph.changes import ChangeLog
 
     log = ChangeLog(tmp_path / "changes.sqlite")
     log.record([("s", "created", "2026-01-01T00:00:00Z")])

@@ -3,12 +3,12 @@ back what that field wrote (statements, shared descriptions, links), and says wh
 
 from __future__ import annotations
 
-from mappings import nodes
-from mappings.nodes import Context
-from mappings.profile import write_field
-from mappings.record_graph import RecordGraph
-from mappings.terms import XSD, literal
-from mappings.urls import Urls
+from studygraph.mappings import nodes
+from studygraph.mappings.nodes import Context
+from studygraph.mappings.profile import write_field
+from studygraph.mappings.record_graph import RecordGraph
+from studygraph.mappings.terms import XSD, literal
+from studygraph.mappings.urls import Urls
 
 URLS = Urls("https://catalogue.example.org")
 

@@ -9,14 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-import graph.loader
-from graph.catalogue import Catalogue
-from graph.embedded import open_catalogue
-from graph.loader import BATCH_SIZE, Loader
-from mappings.readers import read_bytes
-from mappings.urls import Urls
 from synthetic import generate
+
+from studygraph.graph import loader as graph_loader
+from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.loader import BATCH_SIZE, Loader
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.urls import Urls
 
 BASE = "https://catalogue.example.org"
 
@@ -53,6 +53,6 @@ def test_the_store_is_flushed_every_so_many_bytes_written(store: Catalogue, monk
     before = sst_files(store)
     Loader(store, Urls(BASE)).load(read_bytes(synthetic(100), "more.jsonl"))
     assert sst_files(store) == before  # under FLUSH_BYTES: still in the write buffers
-    monkeypatch.setattr(graph.loader, "FLUSH_BYTES", 256 * 1024)
+    monkeypatch.setattr(graph_loader, "FLUSH_BYTES", 256 * 1024)
     Loader(store, Urls(BASE)).load(read_bytes(synthetic(300), "yet-more.jsonl"))
     assert sst_files(store) > before  # flushed to disk while the store is open

@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import RECORDS, LiveServer, free_port, run_cli
-from graph.embedded import open_catalogue
+
+from studygraph.graph.embedded import open_catalogue
 
 BASE = "http://disk.example"
 MARGIN = 2 * 1024 * 1024

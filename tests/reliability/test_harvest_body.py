@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from harvest.body import TooLarge, parse_size, read_body
-from harvest.errors import HarvestError
+from studygraph.harvest.body import TooLarge, parse_size, read_body
+from studygraph.harvest.errors import HarvestError
 
 TEXT = b"<a> <b> <c> .\n" * 1000
 

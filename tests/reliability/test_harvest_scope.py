@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.errors import HarvestError
-from harvest.scope import Refused, Scope, parse_follow_hosts
+from studygraph.harvest.errors import HarvestError
+from studygraph.harvest.scope import Refused, Scope, parse_follow_hosts
 
 from .harvesting import errors, exported, harvest, records
 from .misbehaving import catalog_page, json_ld_page, misbehaving, send, sitemap  # noqa: F401  (a fixture)

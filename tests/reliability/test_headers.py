@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import BASE, load_shared_records
-from graph.embedded import open_catalogue
-from server.app import ServerSettings, create_app
-from server.sparql import SparqlSettings
+
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server.app import ServerSettings, create_app
+from studygraph.server.sparql import SparqlSettings
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 HTML_PAGES = [

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import RdfFormat
 
-from graph.embedded import EmbeddedLocation, open_catalogue
-from graph.loader import Loader, _provenance, load_fresh
 from reliability.hostile import dcat_pages, harmony_records, jsonld_documents
-from mappings.profile import MappedRecord, RecordError, map_record
-from mappings.readers import read_bytes
-from mappings.records import Rejection, SourceRecord
-from mappings.urls import Urls
+from studygraph.graph.embedded import EmbeddedLocation, open_catalogue
+from studygraph.graph.loader import Loader, _provenance, load_fresh
+from studygraph.mappings.profile import MappedRecord, RecordError, map_record
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.records import Rejection, SourceRecord
+from studygraph.mappings.urls import Urls
 
 BASE = "https://catalogue.example.org"
 URLS = Urls(BASE)

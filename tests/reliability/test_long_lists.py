@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 
-from mappings.profile import MAX_VALUES, map_record
-from mappings.readers import read_bytes
-from mappings.record_values import distinct
-from mappings.records import SourceRecord
-from mappings.terms import DCAT, literal
-from mappings.urls import Urls
+from studygraph.mappings.profile import MAX_VALUES, map_record
+from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.record_values import distinct
+from studygraph.mappings.records import SourceRecord
+from studygraph.mappings.terms import DCAT, literal
+from studygraph.mappings.urls import Urls
 
 URLS = Urls("https://catalogue.example.org")
 STAMP = "2026-01-01T00:00:00Z"

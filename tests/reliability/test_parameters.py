@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import BASE, load_shared_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import BASE, load_shared_records
-from graph.embedded import open_catalogue
-from server.app import ServerSettings, create_app
+from studygraph.graph.embedded import open_catalogue
+from studygraph.server.app import ServerSettings, create_app
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 KEYWORD = "mental-health"

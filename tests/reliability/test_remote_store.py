@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import RECORDS, studygraph_command
 
 URL = "http://127.0.0.1:7878"

@@ -19,7 +19,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE, RECORDS, ROOT, LiveServer, free_port, load_shared_records, run_cli, wait_for, wait_until_listening
 from synthetic import write_jsonl
 
@@ -277,7 +276,7 @@ def test_connections_past_the_cap_are_refused_not_queued(small_store):
 #: stops reading does to that thread.
 STREAMING_SERVER = """
 import sys
-from server import connections
+from studygraph.server import connections
 
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/octet-stream")])

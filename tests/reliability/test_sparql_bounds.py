@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records
-from graph.sparql_guard import MAX_NESTING, QueryRefused, inspect
 from sparql_support import query, request
+
+from studygraph.graph.sparql_guard import MAX_NESTING, QueryRefused, inspect
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"

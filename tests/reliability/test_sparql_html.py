@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 import pyoxigraph
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records
-from graph.sparql_results import write_results
 from sparql_support import query, request
+
+from studygraph.graph.sparql_results import write_results
 
 ALL_TITLES = "SELECT ?s ?title WHERE { ?s <http://purl.org/dc/terms/title> ?title }"
 BROWSER = {"Accept": "text/html"}

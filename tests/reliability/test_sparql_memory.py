@@ -9,10 +9,10 @@ import time
 
 import pyoxigraph
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records, wait_for
-from graph.query_pool import QueryJob, QueryOutOfMemory, QueryPool
 from sparql_support import query, query_process, query_processes
+
+from studygraph.graph.query_pool import QueryJob, QueryOutOfMemory, QueryPool
 
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 TITLE = f"SELECT ?t WHERE {{ <{BASE}/items/{SEED}#id> <http://purl.org/dc/terms/title> ?t }}"

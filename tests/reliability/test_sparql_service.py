@@ -13,12 +13,12 @@ import http.client
 
 import pyoxigraph
 import pytest
+from conftest import BASE, LiveServer, free_port, load_shared_records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import BASE, LiveServer, free_port, load_shared_records
-from graph.sparql_guard import QueryRefused, inspect
 from sparql_support import Listener
+
+from studygraph.graph.sparql_guard import QueryRefused, inspect
 
 # ------------------------------------------------------------------------------ fixtures
 
@@ -109,7 +109,7 @@ def test_an_allow_listed_service_is_called(server, allowed):
 def test_service_failures_say_the_same_whatever_the_port(server, allowed, closed_port):
     """A SERVICE call that fails says so in the same words whether the port is open
     (the listener closes the connection) or closed (connection refused)."""
-    from server.sparql import SERVICE_FAILED
+    from studygraph.server.sparql import SERVICE_FAILED
 
     answers = set()
     for url in (allowed.url, f"http://127.0.0.1:{closed_port}/sparql"):

@@ -7,7 +7,6 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-
 from conftest import BASE, LiveServer, load_shared_records
 from sparql_support import Listener, query, request
 
