@@ -32,7 +32,6 @@ from studygraph.mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFI
 from studygraph.mappings.namespaces import RDF, XSD
 
 XSD_STRING = XSD + "string"
-RDF_LANG_STRING = RDF + "langString"
 
 #: SELECT result formats Oxigraph writes itself.
 _NATIVE_SOLUTIONS = {r.name: r.results_format for r in RESULT_SYNTAXES}

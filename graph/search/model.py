@@ -70,7 +70,3 @@ class SearchResult:
     #: The years facet: studies per decade their coverage overlaps, oldest first.
     decades: list[DecadeCount] = field(default_factory=list)
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
