@@ -29,7 +29,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
 from studygraph.mappings.formats import RDF_FORMATS, RESULT_SYNTAXES, WITH_PREFIXES
-from studygraph.mappings.namespaces import RDF, XSD
+from studygraph.mappings.namespaces import XSD
 
 XSD_STRING = XSD + "string"
 
