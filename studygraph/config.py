@@ -10,6 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from studygraph.server.connections import Limits
+
+#: The server's own defaults for what one client may take: written once, there.
+_LIMITS = Limits()
+
 DEFAULT_STORE = "./data/store"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
@@ -32,12 +37,12 @@ class Config:
     #: What one client may take of `serve` (server.connections.Limits says each): open
     #: connections, seconds for a request's headers and for its body, seconds of silence,
     #: bytes of headers, bytes of a streamed response buffered per client.
-    connection_limit: int = 1000
-    header_timeout: float = 20.0
-    body_timeout: float = 120.0
-    idle_timeout: int = 60
-    max_header_bytes: int = 64 * 1024
-    stream_buffer_bytes: int = 4 * 1024 * 1024
+    connection_limit: int = _LIMITS.connection_limit
+    header_timeout: float = _LIMITS.header_timeout
+    body_timeout: float = _LIMITS.body_timeout
+    idle_timeout: int = _LIMITS.idle_timeout
+    max_header_bytes: int = _LIMITS.max_header_bytes
+    stream_buffer_bytes: int = _LIMITS.stream_buffer_bytes
     #: Dumps (/dump.nq.gz) built at once; other requests for one get 503 + Retry-After.
     dump_builds: int = 1
     #: Seconds a public SPARQL query may run before its worker is killed (503).
