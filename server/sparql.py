@@ -28,6 +28,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import wrap_file
 
+from studygraph import queries
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.query_pool import PoolBusy, QueryFailed, QueryJob, QueryResult, QueryStopped
 from studygraph.graph.sparql_guard import QueryRefused, add_using, inspect, inspect_update
@@ -102,7 +103,7 @@ class ProtocolError(Exception):
 def examples() -> list[dict[str, str]]:
     """The example queries shipped in ``queries/examples``: title (first comment) and text."""
     found = []
-    folder = resources.files("queries").joinpath("examples")
+    folder = resources.files(queries).joinpath("examples")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
             text = entry.read_text(encoding="utf-8")

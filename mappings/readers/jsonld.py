@@ -71,7 +71,7 @@ def is_doi(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _schema_context() -> str:
-    return (resources.files("mappings") / "contexts" / "schemaorg.jsonld").read_text("utf-8")
+    return (resources.files("studygraph.mappings") / "contexts" / "schemaorg.jsonld").read_text("utf-8")
 
 
 def _is_schema_org(url: str) -> bool:
