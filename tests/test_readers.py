@@ -260,7 +260,7 @@ def test_read_bytes_sniffs_and_decompresses() -> None:
 
 def test_stdin(tmp_path: Path) -> None:
     code = (
-        "from mappings.readers import read_paths\n"
+        "from studygraph.mappings.readers import read_paths\n"
         "for r in read_paths(['-']): print(r.origin, type(r).__name__)\n"
     )
     done = subprocess.run(
