@@ -38,6 +38,7 @@ from studygraph import queries
 from studygraph.mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
 from studygraph.mappings.identity import Identity, source_of
 from studygraph.mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
+from studygraph.mappings.terms import term_value
 from studygraph.mappings.urls import Urls
 
 from . import database_directory, descriptions
@@ -212,7 +213,7 @@ class EmbeddedStore:
             values = {}
             for predicate in wanted:
                 for quad in self._store.quads_for_pattern(graph, predicate, None, graph):
-                    values[predicate.value] = quad.object.value
+                    values[predicate.value] = term_value(quad.object)
             if values:
                 found[name] = RecordState(
                     values.get(content_hash.value), values.get(DCT + "issued"), values.get(DCT + "modified"),
@@ -227,7 +228,7 @@ class EmbeddedStore:
             for quad in self._store.quads_for_pattern(None, identifier, pyoxigraph.Literal(identity.identifier), None):
                 record = quad.subject
                 if quad.graph_name == record and any(
-                    q.object.value == identity.source for q in self._store.quads_for_pattern(record, source, None, record)
+                    term_value(q.object) == identity.source for q in self._store.quads_for_pattern(record, source, None, record)
                 ):
                     found[identity] = record.value
                     break
@@ -338,7 +339,7 @@ class EmbeddedStore:
 
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph (a direct lookup)."""
-        return [q.object.value for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
+        return [term_value(q.object) for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
 
     def document_triples(self, name: str) -> list[pyoxigraph.Triple]:
         """A study's document: its record graph and the descriptions of what it names."""

@@ -16,6 +16,7 @@ from pyoxigraph import NamedNode
 from studygraph.mappings.formats import RDF_MEDIA_TYPES
 from studygraph.mappings.namespaces import HYDRA, RDF
 from studygraph.mappings.readers.dcat import sniff_syntax
+from studygraph.mappings.terms import term_value
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher
@@ -60,7 +61,7 @@ def whole_number(page: pyoxigraph.Store, subject: Any, local_name: str, url: str
     as an integer; :class:`HarvestError` naming *url* when it is not one."""
     for quad in page.quads_for_pattern(subject, None, None):
         if quad.predicate.value.endswith("#" + local_name):
-            text = quad.object.value
+            text = term_value(quad.object)
             try:
                 return int(text.strip())
             except ValueError:
