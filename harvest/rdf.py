@@ -77,7 +77,9 @@ def fingerprint(page: pyoxigraph.Store) -> str:
 
     Worked on the page's N-Quads as bytes (serialised in Rust), which costs a third of
     walking the statements as Python objects: it runs for every page of a harvest."""
-    lines = [line.split(b" ", 2) for line in page.dump(format=pyoxigraph.RdfFormat.N_QUADS).splitlines()]
+    # With no output given, dump returns the bytes (its stub says bytes | None for both cases).
+    nquads = page.dump(format=pyoxigraph.RdfFormat.N_QUADS)
+    lines = [line.split(b" ", 2) for line in nquads.splitlines()]  # type: ignore[union-attr]
     paging = {
         parts[0]
         for parts in lines
