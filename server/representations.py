@@ -50,8 +50,7 @@ def serialise(triples: list[Triple], format: str, base_url: str, *, root: str | 
         statements: Iterable[Any] = (Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
     else:
         statements = triples
-    kwargs = {"prefixes": prefixes(base_url)} if format in WITH_PREFIXES else {}
-    pyoxigraph.serialize(statements, out, rdf_format, **kwargs)
+    pyoxigraph.serialize(statements, out, rdf_format, prefixes=prefixes(base_url) if format in WITH_PREFIXES else None)
     return out.getvalue()
 
 
