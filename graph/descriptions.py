@@ -122,7 +122,7 @@ def _named_elsewhere(store: pyoxigraph.Store, thing: NamedNode, replaced: NamedN
     document = NamedNode(thing.value.partition("#")[0])
     for quad in store.quads_for_pattern(None, None, thing, None):
         graph = quad.graph_name
-        if quad.subject == thing or graph == replaced or graph == document or going.get(quad.subject) == graph:
+        if quad.subject == thing or graph == replaced or graph == document or (isinstance(quad.subject, NamedNode) and going.get(quad.subject) == graph):
             continue
         return True
     return False

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Variable
@@ -38,6 +38,7 @@ from studygraph import queries
 from studygraph.mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
 from studygraph.mappings.identity import Identity, source_of
 from studygraph.mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
+from studygraph.mappings.terms import term_value
 from studygraph.mappings.urls import Urls
 
 from . import database_directory, descriptions
@@ -178,7 +179,8 @@ class EmbeddedStore:
         """Open the database again after a failed write (RocksDB refuses writes until
         then). The old handle must be gone first: it is dropped, and readers that come
         in the meantime get an OSError rather than a stale handle."""
-        old, self._store = self._store, _Reopening()
+        # The stand-in answers every use as a store would fail to, with an OSError.
+        old, self._store = self._store, cast(pyoxigraph.Store, _Reopening())
         del old
         gc.collect()
         try:
@@ -195,10 +197,10 @@ class EmbeddedStore:
 
     def harvested_from(self, source: str) -> list[str]:
         """The records (graph names) a harvest of *source* wrote, for ``harvest --prune``."""
-        rows = self._store.query(
+        rows = queries.solutions(self._store.query(
             queries.load("harvested_from"),
             substitutions={Variable("harvestSource"): self._vocab("harvestSource"), Variable("source"): NamedNode(source)},
-        )
+        ))
         return [row["g"].value for row in rows]
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
@@ -212,7 +214,7 @@ class EmbeddedStore:
             values = {}
             for predicate in wanted:
                 for quad in self._store.quads_for_pattern(graph, predicate, None, graph):
-                    values[predicate.value] = quad.object.value
+                    values[predicate.value] = term_value(quad.object)
             if values:
                 found[name] = RecordState(
                     values.get(content_hash.value), values.get(DCT + "issued"), values.get(DCT + "modified"),
@@ -226,8 +228,8 @@ class EmbeddedStore:
         for identity in identities:
             for quad in self._store.quads_for_pattern(None, identifier, pyoxigraph.Literal(identity.identifier), None):
                 record = quad.subject
-                if quad.graph_name == record and any(
-                    q.object.value == identity.source for q in self._store.quads_for_pattern(record, source, None, record)
+                if isinstance(record, NamedNode | BlankNode) and quad.graph_name == record and any(
+                    term_value(q.object) == identity.source for q in self._store.quads_for_pattern(record, source, None, record)
                 ):
                     found[identity] = record.value
                     break
@@ -294,7 +296,7 @@ class EmbeddedStore:
 
     def record_hashes(self) -> dict[str, str]:
         """Every record graph's name and content hash (a full scan: for ``check``)."""
-        rows = self._store.query(queries.load("record_hashes"), substitutions={Variable("contentHash"): self._vocab("contentHash")})
+        rows = queries.solutions(self._store.query(queries.load("record_hashes"), substitutions={Variable("contentHash"): self._vocab("contentHash")}))
         return {row["g"].value: row["hash"].value for row in rows}
 
     def stored_record(self, name: str) -> StoredRecord | None:
@@ -314,7 +316,7 @@ class EmbeddedStore:
             Variable("recordSource"): self._vocab("recordSource"),
             Variable("recordIdentifier"): self._vocab("recordIdentifier"),
         }
-        for row in self._store.query(queries.load("stored_records"), substitutions={**bindings, **bound}):
+        for row in queries.solutions(self._store.query(queries.load("stored_records"), substitutions={**bindings, **bound})):
             yield StoredRecord(
                 name=row["g"].value,
                 source_json=row["json"].value,
@@ -338,7 +340,7 @@ class EmbeddedStore:
 
     def objects_of(self, name: str, subject: str, predicate: str) -> list[str]:
         """The values of one property of one subject in one record graph (a direct lookup)."""
-        return [q.object.value for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
+        return [term_value(q.object) for q in self._store.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
 
     def document_triples(self, name: str) -> list[pyoxigraph.Triple]:
         """A study's document: its record graph and the descriptions of what it names."""
@@ -356,8 +358,9 @@ class EmbeddedStore:
     def document_bytes(self, name: str, format: str, prefixes: dict[str, str] | None = None) -> bytes:
         """A study's document serialised by Oxigraph. A document is triples: in a quad
         format they are in the default graph (graph names are for exports and dumps)."""
-        options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
-        return pyoxigraph.serialize(self.document_triples(name), format=RDF_FORMATS[format], **options)
+        chosen = prefixes if prefixes and format in WITH_PREFIXES else None
+        # With no output given, serialize returns the bytes (its stub says bytes | None for both cases).
+        return pyoxigraph.serialize(self.document_triples(name), format=RDF_FORMATS[format], prefixes=chosen)  # type: ignore[return-value]
 
     def description_triples(self, iri: str) -> list[pyoxigraph.Triple]:
         """A shared thing's description and the descriptions of what it names."""
@@ -373,7 +376,7 @@ class EmbeddedStore:
                 if q.subject != thing and isinstance(q.graph_name, NamedNode) and q.graph_name.value.startswith(records)]
 
     def query(self, sparql: str, substitutions: Mapping[str, NamedNode | BlankNode | Literal] | None = None) -> QueryResult:
-        bindings = {Variable(k): v for k, v in (substitutions or {}).items()}
+        bindings: dict[Variable, NamedNode | BlankNode | Literal | pyoxigraph.Triple] = {Variable(k): v for k, v in (substitutions or {}).items()}
         return self._store.query(sparql, substitutions=bindings, use_default_graph_as_union=True)
 
     def export(self, out: BinaryIO, format: str) -> None:
@@ -381,12 +384,12 @@ class EmbeddedStore:
         if format not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
         rdf_format = RDF_FORMATS[format]
-        options = {"prefixes": self._prefixes()} if format in WITH_PREFIXES else {}
+        prefixes = self._prefixes() if format in WITH_PREFIXES else None
         if EXPORT_FORMATS[format][1]:
-            self._store.dump(out, rdf_format, **options)
+            self._store.dump(out, rdf_format, prefixes=prefixes)
         else:
             triples = (quad.triple for quad in self._store.quads_for_pattern(None, None, None))
-            pyoxigraph.serialize(triples, out, rdf_format, **options)
+            pyoxigraph.serialize(triples, out, rdf_format, prefixes=prefixes)
 
     def _prefixes(self) -> dict[str, str]:
         prefixes = dict(PREFIXES)
@@ -395,12 +398,12 @@ class EmbeddedStore:
         return prefixes
 
     def stats(self) -> Stats:
-        records = next(iter(self._store.query(queries.load("count_records"))))["records"]
+        records = next(iter(queries.solutions(self._store.query(queries.load("count_records")))))["records"]
         nodes: dict[str, int] = {}
         if self.base_url:
-            rows = self._store.query(
+            rows = queries.solutions(self._store.query(
                 queries.load("count_nodes"), substitutions={Variable("base"): pyoxigraph.Literal(self.base_url + "/")}
-            )
+            ))
             nodes = {row["kind"].value: int(row["count"].value) for row in rows}
         return Stats(records=int(records.value), quads=len(self._store), nodes=nodes)
 

@@ -197,6 +197,8 @@ def _normalise(text: str, keywords: tuple[str, ...]) -> list[_Token]:
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         raw = match.group()
+        if kind is None:  # never: every alternative of _TOKEN is a named group
+            raise _unreadable(text, match.start())
         if kind == "space":
             tokens.append(_Token(kind, raw, raw))
             continue

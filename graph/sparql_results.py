@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph
@@ -37,8 +37,14 @@ XSD_STRING = XSD + "string"
 _NATIVE_SOLUTIONS = {r.name: r.results_format for r in RESULT_SYNTAXES}
 
 
+class Writer(Protocol):
+    """Where results are written: a binary file, a buffer, or any object that takes bytes."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 def write_results(
-    result: Any, out: BinaryIO, format: str, max_rows: int, prefixes: dict[str, str] | None = None, *, within_cap: bool = False,
+    result: Any, out: Writer, format: str, max_rows: int, prefixes: dict[str, str] | None = None, *, within_cap: bool = False,
 ) -> tuple[int | None, bool]:
     """Write a query result; returns (rows or triples written, whether the cap cut it).
 
@@ -52,7 +58,8 @@ def write_results(
         return _write_graph_html(result, out, max_rows, prefixes or {})
     if isinstance(result, QuerySolutions):
         if within_cap:
-            result.serialize(out, _NATIVE_SOLUTIONS[format])
+            # The stub asks for an IO[bytes]; Oxigraph only calls write (and flush) on the output.
+            result.serialize(out, _NATIVE_SOLUTIONS[format])  # type: ignore[arg-type]
             return None, False
         variables = [v.value for v in result.variables]
         return _WRITERS[format](variables, result, out, max_rows)
@@ -63,10 +70,11 @@ def write_results(
     capped = _Capped(result, max_rows)
     triples = itertools.chain.from_iterable(capped.batches())
     rdf_format = RDF_FORMATS[format]
+    statements: Iterable[pyoxigraph.Triple] | Iterable[pyoxigraph.Quad] = triples
     if format in ("nq", "trig"):
-        triples = (pyoxigraph.Quad(t.subject, t.predicate, t.object) for t in triples)
-    options = {"prefixes": prefixes} if prefixes and format in WITH_PREFIXES else {}
-    pyoxigraph.serialize(triples, out, rdf_format, **options)
+        statements = (pyoxigraph.Quad(t.subject, t.predicate, t.object) for t in triples)
+    # The stub asks for an IO[bytes]; Oxigraph only calls write (and flush) on the output.
+    pyoxigraph.serialize(statements, out, rdf_format, prefixes=prefixes if prefixes and format in WITH_PREFIXES else None)  # type: ignore[arg-type]
     return capped.count, capped.cut
 
 
@@ -77,7 +85,7 @@ class _CapReached(Exception):
 class _LineCap:
     """A writer passing at most *cap* lines on to *out*; past them it stops the serialiser."""
 
-    def __init__(self, out: BinaryIO, cap: int) -> None:
+    def __init__(self, out: Writer, cap: int) -> None:
         self.out = out
         self.cap = cap
         self.lines = 0
@@ -100,7 +108,7 @@ class _LineCap:
         pass
 
 
-def _write_lines(result: Any, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_lines(result: Any, out: Writer, cap: int) -> tuple[int, bool]:
     writer = _LineCap(out, cap)
     try:
         result.serialize(writer, pyoxigraph.RdfFormat.N_TRIPLES)
@@ -110,7 +118,7 @@ def _write_lines(result: Any, out: BinaryIO, cap: int) -> tuple[int, bool]:
     return writer.lines, writer.cut
 
 
-def _write_boolean(value: bool, out: BinaryIO, format: str) -> None:
+def _write_boolean(value: bool, out: Writer, format: str) -> None:
     if format == "json":
         out.write(json.dumps({"head": {}, "boolean": value}).encode())
     elif format == "xml":
@@ -174,7 +182,7 @@ def _json_term(term: Any) -> dict[str, str]:
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
-def _write_json(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_json(variables: list[str], rows, out: Writer, cap: int) -> tuple[int, bool]:
     out.write(b'{"head":{"vars":' + json.dumps(variables).encode() + b'},"results":{"bindings":[\n')
     capped = _Capped(rows, cap)
     for number, batch in enumerate(capped.batches()):
@@ -199,7 +207,7 @@ def _xml_term(term: Any) -> str:
     return f"<literal>{escape(str(term))}</literal>"
 
 
-def _write_xml(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_xml(variables: list[str], rows, out: Writer, cap: int) -> tuple[int, bool]:
     head = "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
     out.write(f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>{head}</head><results>\n'.encode())
     opening = [f"<binding name={quoteattr(v)}>" for v in variables]
@@ -221,7 +229,7 @@ def _csv_value(term: Any) -> str:
     return term.value if isinstance(term, (NamedNode, Literal)) else str(term)
 
 
-def _write_csv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_csv(variables: list[str], rows, out: Writer, cap: int) -> tuple[int, bool]:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(variables)
@@ -235,7 +243,7 @@ def _write_csv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int
     return capped.count, capped.cut
 
 
-def _write_tsv(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_tsv(variables: list[str], rows, out: Writer, cap: int) -> tuple[int, bool]:
     out.write(("\t".join(f"?{v}" for v in variables) + "\n").encode())
     capped = _Capped(rows, cap)
     for batch in capped.batches():
@@ -261,7 +269,7 @@ def _html_term(term: Any) -> str:
     return html.escape(str(term))
 
 
-def _write_html(variables: list[str], rows, out: BinaryIO, cap: int) -> tuple[int, bool]:
+def _write_html(variables: list[str], rows, out: Writer, cap: int) -> tuple[int, bool]:
     head = "".join(f"<th>{html.escape(v)}</th>" for v in variables)
     out.write(f"<table><thead><tr>{head}</tr></thead><tbody>\n".encode())
     capped = _Capped(rows, cap)
@@ -275,7 +283,7 @@ class _HtmlEscaping:
     """A writer that passes what an RDF serialiser writes on to *out* as HTML text
     (decoded incrementally: a chunk may end inside a character)."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: Writer) -> None:
         self.out = out
         self.decoder = codecs.getincrementaldecoder("utf-8")()
 
@@ -290,13 +298,14 @@ class _HtmlEscaping:
         self.out.write(html.escape(self.decoder.decode(b"", final=True), quote=False).encode())
 
 
-def _write_graph_html(result: Any, out: BinaryIO, cap: int, prefixes: dict[str, str]) -> tuple[int, bool]:
+def _write_graph_html(result: Any, out: Writer, cap: int, prefixes: dict[str, str]) -> tuple[int, bool]:
     """Triples as Turtle, HTML-escaped in a ``<pre>``, cut at *cap*."""
     capped = _Capped(result, cap)
     escaping = _HtmlEscaping(out)
     out.write(b'<pre class="graph">')
     triples = itertools.chain.from_iterable(capped.batches())
-    pyoxigraph.serialize(triples, escaping, pyoxigraph.RdfFormat.TURTLE, **({"prefixes": prefixes} if prefixes else {}))
+    # The stub asks for an IO[bytes]; Oxigraph only calls write (and flush) on the output.
+    pyoxigraph.serialize(triples, escaping, pyoxigraph.RdfFormat.TURTLE, prefixes=prefixes or None)  # type: ignore[arg-type]
     escaping.finish()
     out.write(b"</pre>\n")
     return capped.count, capped.cut

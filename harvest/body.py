@@ -48,7 +48,7 @@ class Inflating:
 
     def feed(self, chunk: bytes) -> None:
         """Take the next chunk as it came over the wire; :class:`TooLarge` past the limit."""
-        if self._inflate is None:
+        if self._inflate is None or self.encoding is None:  # (there is an inflater exactly when there is an encoding)
             self._append(chunk)
             return
         self._fed = self._fed or bool(chunk)

@@ -15,6 +15,7 @@ from studygraph.mappings.identity import Identity, source_of
 from studygraph.mappings.namespaces import AS, DCAT, RDF
 from studygraph.mappings.readers.dcat import records_from_store
 from studygraph.mappings.records import ReadResult
+from studygraph.mappings.terms import term_value
 
 from .errors import HarvestError, HarvestLimit, rejection
 from .fetch import Fetched, Fetcher
@@ -78,7 +79,7 @@ def _activities(page: pyoxigraph.Store, url: str) -> list[tuple[int, str, str]]:
     objects = {q.subject: q.object.value for q in statements_with(page, OBJECT)}
     found = []
     for activity, target in objects.items():
-        kinds = [q.object.value[len(AS):] for q in page.quads_for_pattern(activity, NamedNode(RDF_TYPE), None) if q.object.value.startswith(AS)]
+        kinds = [term_value(q.object)[len(AS):] for q in page.quads_for_pattern(activity, NamedNode(RDF_TYPE), None) if term_value(q.object).startswith(AS)]
         sequence = whole_number(page, activity, CHANGE_SEQUENCE, url)
         if kinds:
             found.append((sequence or 0, kinds[0], target))

@@ -16,6 +16,7 @@ from pyoxigraph import NamedNode
 from studygraph.mappings.formats import RDF_MEDIA_TYPES
 from studygraph.mappings.namespaces import HYDRA, RDF
 from studygraph.mappings.readers.dcat import sniff_syntax
+from studygraph.mappings.terms import term_value
 
 from .errors import HarvestError
 from .fetch import Fetched, Fetcher
@@ -60,7 +61,7 @@ def whole_number(page: pyoxigraph.Store, subject: Any, local_name: str, url: str
     as an integer; :class:`HarvestError` naming *url* when it is not one."""
     for quad in page.quads_for_pattern(subject, None, None):
         if quad.predicate.value.endswith("#" + local_name):
-            text = quad.object.value
+            text = term_value(quad.object)
             try:
                 return int(text.strip())
             except ValueError:
@@ -76,7 +77,9 @@ def fingerprint(page: pyoxigraph.Store) -> str:
 
     Worked on the page's N-Quads as bytes (serialised in Rust), which costs a third of
     walking the statements as Python objects: it runs for every page of a harvest."""
-    lines = [line.split(b" ", 2) for line in page.dump(format=pyoxigraph.RdfFormat.N_QUADS).splitlines()]
+    # With no output given, dump returns the bytes (its stub says bytes | None for both cases).
+    nquads = page.dump(format=pyoxigraph.RdfFormat.N_QUADS)
+    lines = [line.split(b" ", 2) for line in nquads.splitlines()]  # type: ignore[union-attr]
     paging = {
         parts[0]
         for parts in lines

@@ -101,11 +101,13 @@ class Transport(Protocol):
     def open(self, request: DeadlineRequest, timeout: float) -> Any: ...
 
 
-class _Deadlines:
+class _Deadlines(urllib.request.AbstractHTTPHandler):
     """Handler mix-in: open connections whose responses honour the request's deadline."""
 
-    def do_open(self, http_class: Any, req: DeadlineRequest, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().do_open(_with_deadline(http_class, req.deadline), req, **kwargs)  # type: ignore[misc]
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
+        if not isinstance(req, DeadlineRequest):
+            raise TypeError(f"a harvest opener sends DeadlineRequests only, not {type(req).__name__}")
+        return super().do_open(_with_deadline(http_class, req.deadline), req, **kwargs)
 
 
 class _HTTPHandler(_Deadlines, urllib.request.HTTPHandler):

@@ -365,7 +365,7 @@ def _variables(ctx: Context, values: list[Any]) -> None:
     for value in values:
         name = _name_of(value)
         key = keys.slugify(name) if name else ""
-        if not key:
+        if not name or not key:
             ctx.graph.warn("variableMeasured", f"variable without a usable name: {value!r}")
             continue
         if key in seen:
@@ -486,13 +486,13 @@ def _themes(ctx: Context, values: list[Any]) -> None:
     """
     for value in distinct(values):
         theme = value.get("iri") if isinstance(value, dict) else value
+        if not isinstance(theme, str):
+            ctx.graph.warn("themes", f"theme without an IRI: {value!r}; dropped")
+            continue
         try:
-            node = iri(theme) if isinstance(theme, str) else None
+            node = iri(theme)
         except InvalidTerm as error:
             ctx.graph.warn("themes", f"{error}; dropped")
-            continue
-        if node is None:
-            ctx.graph.warn("themes", f"theme without an IRI: {value!r}; dropped")
             continue
         ctx.add(ctx.study, _p(DCAT, "theme"), node)
         ctx.add(ctx.study, _p(SCHEMA, "about"), node)

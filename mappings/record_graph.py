@@ -88,6 +88,7 @@ class RecordGraph:
         The hottest path of the mapping (some 300 calls a record): the rule of
         :meth:`_holder` is written out here rather than called."""
         statement = (subject, predicate, obj)
+        holder: dict[Statement, None] | None
         if self._own(subject) or self._own(obj) or not subject.startswith("<"):
             holder = self.statements
         else:

@@ -92,6 +92,16 @@ def boolean(value: bool) -> str:
     return f'"{"true" if value else "false"}"^^<{XSD}boolean>'
 
 
+def term_value(term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal | pyoxigraph.Triple) -> str:
+    """The text of a term read back from a store or a parsed page: an IRI, a blank node's
+    id or a literal's lexical form. Oxigraph types a subject or an object as possibly a
+    triple term (RDF 1.2), which has no such text; none is expected here, so one is an
+    AttributeError, as reading its ``.value`` would be."""
+    if isinstance(term, pyoxigraph.Triple):
+        raise AttributeError(f"a triple term has no value: {term}")
+    return term.value
+
+
 def _is_lexical(kind: str):
     """A checker of the lexical form of one of the few XSD datatypes the mapping writes.
 

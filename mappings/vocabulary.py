@@ -6,6 +6,8 @@ from importlib import resources
 
 import pyoxigraph
 
+from .terms import term_value
+
 
 def vocabulary_text() -> str:
     """The vocabulary as shipped: Turtle with IRIs relative to ``<base>/vocab``."""
@@ -25,4 +27,5 @@ def vocabulary_triples(base_url: str) -> list[pyoxigraph.Triple]:
 def defined_terms(base_url: str) -> set[str]:
     """The IRIs of the terms the vocabulary defines."""
     namespace = base_url.rstrip("/") + "/vocab#"
-    return {t.subject.value for t in vocabulary_triples(base_url) if t.subject.value.startswith(namespace)}
+    subjects = (term_value(t.subject) for t in vocabulary_triples(base_url))
+    return {s for s in subjects if s.startswith(namespace)}

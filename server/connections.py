@@ -88,6 +88,8 @@ class Parser(HTTPRequestParser):
     request whose body the app would refuse (:attr:`refuses_body`)."""
 
     refuses_body: RefusesBody = staticmethod(lambda method, path, authorization: False)
+    #: Waitress's receiver of the body (chunked or of a known length), None before and without one.
+    body_rcv: Any
 
     def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
@@ -226,6 +228,8 @@ class Server(TcpWSGIServer):
     """Waitress's TCP server, refusing connections past the cap and enforcing deadlines."""
 
     limits: Limits = Limits()
+    #: When (time.time()) waitress next closes idle channels.
+    next_channel_cleanup: float
 
     def readable(self) -> bool:
         now = time.time()
@@ -301,7 +305,8 @@ def create(
     server_class = type("Server", (Server,), {"channel_class": channel, "limits": limits})
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)
-    sockets = {}
+    #: Waitress's socket map: file descriptor -> the dispatcher reading it.
+    sockets: dict[int, Any] = {}
     if listen_socket is not None:
         info = (listen_socket.family, listen_socket.type, listen_socket.proto, listen_socket.getsockname())
         servers = [server_class(app, sockets, True, listen_socket, dispatcher=dispatcher, adj=adjustments, bind_socket=False, sockinfo=info)]

@@ -55,7 +55,7 @@ def serve_document(load: Callable[[], Document | None], path: str, asked: Asked,
     # one variant (and ETag) per language chosen.
     language = views.page_language(document) if chosen.name == "html" and document.kind == "item" else None
     chosen_language = [f"lang={language}"] if language is not None else []
-    etag = etag_for(RENDER_VERSION, document.version, chosen.variant, profile.token, *chosen_language, *([etag_for(body.decode())] if listed else []))
+    etag = etag_for(RENDER_VERSION, document.version, chosen.variant, profile.token, *chosen_language, *([etag_for(body.decode())] if body is not None else []))
     response = Response(status=200, content_type=content_type(chosen))
     document_headers(
         response, path=path, chosen=chosen, offered=offered, profile=profile, etag=etag,
@@ -101,7 +101,7 @@ def not_found(chosen: Format, path: str) -> Response:
 def _alternates(document: Document, chosen: Format, available, urls: Urls) -> Response:
     """``?_profile=alt``: the profiles this document is offered in."""
     if chosen.name == "html":
-        body = render_template("profiles.html", document=document, profiles=available, base=urls.base)
+        body: str | bytes = render_template("profiles.html", document=document, profiles=available, base=urls.base)
         return Response(body, content_type="text/html; charset=utf-8")
     page = NamedNode(urls.base + document.path)
     triples = [Triple(page, NamedNode(documents.PROF + "hasProfile"), NamedNode(p.uri)) for p in available]

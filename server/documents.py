@@ -20,6 +20,7 @@ from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.search import Hit, SearchIndex
 from studygraph.mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
 from studygraph.mappings.node_kinds import LINKED_KINDS
+from studygraph.mappings.terms import term_value
 from studygraph.mappings.urls import AUTHORITIES, Urls
 from studygraph.mappings.vocabulary import vocabulary_triples
 
@@ -63,7 +64,7 @@ class Document:
         if index is None:
             index = {}
             for t in self.triples:
-                index.setdefault((t.subject.value, t.predicate.value), []).append(t.object)
+                index.setdefault((term_value(t.subject), t.predicate.value), []).append(t.object)
             self.__dict__["_index"] = index
         return index.get((subject, predicate), [])
 
@@ -182,7 +183,8 @@ def related(store: Catalogue, urls: Urls, slug: str) -> Document | None:
     study = NamedNode(thing)
     for link in list(triples):
         if link.object == study:
-            triples += [Triple(link.subject, NamedNode(DCT + "title"), Literal(t)) for t in store.objects_of(link.subject.value.removesuffix("#id"), link.subject.value, DCT + "title")]
+            linking = term_value(link.subject)
+            triples += [Triple(link.subject, NamedNode(DCT + "title"), Literal(t)) for t in store.objects_of(linking.removesuffix("#id"), linking, DCT + "title")]
     document = NamedNode(urls.item(slug))
     triples += [Triple(document, NamedNode(FOAF + "primaryTopic"), study), Triple(study, _TYPE, NamedNode(SCHEMA + "Dataset"))]
     return Document("related", slug, f"/items/{slug}", thing, triples, _version(triples))
@@ -350,7 +352,7 @@ def _version(triples: list[Triple]) -> str:
 
 def _is_schema(triple: Triple) -> bool:
     if triple.predicate == _TYPE:
-        return triple.object.value.startswith(SCHEMA)
+        return term_value(triple.object).startswith(SCHEMA)
     return triple.predicate.value.startswith(SCHEMA)
 
 

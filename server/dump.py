@@ -153,10 +153,13 @@ def send(dump: DumpFile) -> Response:
     # The dump changes with every write: caches revalidate (a 304 costs nothing).
     response.headers["Cache-Control"] = "no-cache"
     wrapper = request.environ.get("wsgi.file_wrapper")
-    if response.status_code == 206 and response.content_range is not None and hasattr(wrapper, "prepare"):
-        response.response.close()
+    sent = response.content_range
+    if response.status_code == 206 and sent is not None and sent.start is not None and hasattr(wrapper, "prepare"):
+        body = response.response
+        if hasattr(body, "close"):  # Werkzeug's range wrapper of the file
+            body.close()
         handle = open(dump.path, "rb")
-        handle.seek(response.content_range.start)
+        handle.seek(sent.start)
         response.response = wrap_file(request.environ, handle)
     return response
 

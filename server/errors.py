@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.sansio.response import Response as SansioResponse
 
 from studygraph.graph.disk import is_disk_full
 
@@ -97,7 +98,7 @@ def register(app: Flask, messages: Mapping[int, str] | None = None) -> None:
     replaced = dict(messages or {})
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
+    def http_error(error: HTTPException) -> Response | SansioResponse:
         if error.response is not None:
             return error.response
         headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}

@@ -47,7 +47,7 @@ def changes(asked: Asked) -> Response:
     entries = log.since(after=after, time=time, limit=CHANGES_PAGE) if log is not None else []
     latest = log.latest() if log is not None else 0
     if chosen.name == "html":
-        body = render_template("changes.html", entries=entries, latest=latest, since=since,
+        body: str | bytes = render_template("changes.html", entries=entries, latest=latest, since=since,
                                next=f"/changes?since={entries[-1].sequence}" if len(entries) == CHANGES_PAGE else None)
     else:
         body = serialise(change_triples(base_url, since, entries, latest), chosen.name, base_url)

@@ -58,6 +58,8 @@ def items(asked: Asked) -> Response:
     urls, index, settings = services.urls, services.index, services.settings
     chosen = asked.format()
     search = listing.listing_params(request, settings.page_size)
+    if index is None:  # (answered as any failure is: a 500)
+        raise RuntimeError("no search index to list /items from")
     result = index.search(**search)
     path = "/items"
     if chosen.name == "html":
@@ -66,7 +68,7 @@ def items(asked: Asked) -> Response:
             {"href": listing.page_url(f"{path}{f.suffix}", request, result.page), "media_type": f.media_type, "label": f.label}
             for f in FORMATS if f.rdf
         ]
-        body = render_template(
+        body: str | bytes = render_template(
             "items.html", result=result, search_text=search["text"], facets=listing.facet_links(request, result.facets),
             pager=views.pager(result.page, result.size, result.total), kept=kept, years=search["years"] or (None, None),
             decades=listing.decade_links(request, result.decades), formats=alternates,

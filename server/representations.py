@@ -19,6 +19,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
 from studygraph.mappings.formats import RDF_FORMATS, WITH_PREFIXES
 from studygraph.mappings.namespaces import DOCUMENT_PREFIXES, RDF, XSD, vocab_namespace
+from studygraph.mappings.terms import term_value
 
 _TYPE = NamedNode(RDF + "type")
 _STRING = NamedNode(XSD + "string")
@@ -49,8 +50,7 @@ def serialise(triples: list[Triple], format: str, base_url: str, *, root: str | 
         statements: Iterable[Any] = (Quad(t.subject, t.predicate, t.object, NamedNode(graph)) for t in triples)
     else:
         statements = triples
-    kwargs = {"prefixes": prefixes(base_url)} if format in WITH_PREFIXES else {}
-    pyoxigraph.serialize(statements, out, rdf_format, **kwargs)
+    pyoxigraph.serialize(statements, out, rdf_format, prefixes=prefixes(base_url) if format in WITH_PREFIXES else None)
     return out.getvalue()
 
 
@@ -108,7 +108,7 @@ def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, con
         out: dict[str, Any] = {"@id": subject if subject.startswith("_:") else compact.iri(subject)}
         for triple in by_subject.get(subject, ()):
             if triple.predicate == _TYPE:
-                out.setdefault("@type", []).append(compact.iri(triple.object.value))
+                out.setdefault("@type", []).append(compact.iri(term_value(triple.object)))
                 continue
             out.setdefault(compact.iri(triple.predicate.value), []).append(value(triple.object))
         return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in out.items()}

@@ -53,6 +53,12 @@ class Services:
     #: The SPARQL query pool (graph.query_pool); None: no /sparql.
     pool: QueryPool | None = None
 
+    def query_pool(self) -> QueryPool:
+        """The query pool, for the /sparql views: their blueprint is only registered with one."""
+        if self.pool is None:
+            raise RuntimeError("no SPARQL query pool: /sparql is not served by this app")
+        return self.pool
+
 
 def current_services() -> Services:
     """The services of the app handling the current request."""

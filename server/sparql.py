@@ -125,7 +125,7 @@ def sparql_query() -> Response:
 
 def _query(req: Request) -> Response:
     services = current_services()
-    settings, pool, base_url = services.sparql, services.pool, services.urls.base
+    settings, pool, base_url = services.sparql, services.query_pool(), services.urls.base
     started = time.monotonic()  # the deadline counts from here: reading the query, waiting, running
     if req.method not in ("GET", "POST", "HEAD"):
         raise ProtocolError(405, "use GET or POST for SPARQL queries")
@@ -230,7 +230,7 @@ def _render(query: str, *, kind: str | None = None, error: str | None = None, ro
 @blueprint.route("/sparql/update", methods=["GET", "POST", "PUT", "DELETE"])
 def sparql_update() -> Response:
     services = current_services()
-    settings, store, pool, writes, base_url = services.sparql, services.store, services.pool, services.writes, services.urls.base
+    settings, store, pool, writes, base_url = services.sparql, services.store, services.query_pool(), services.writes, services.urls.base
     refused = auth.refusal(services.settings.token)
     if refused is not None:
         return refused
@@ -261,7 +261,7 @@ def sparql_update() -> Response:
 @blueprint.route("/sparql/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
 def graph_store() -> Response:
     services = current_services()
-    store, pool, writes, base_url = services.store, services.pool, services.writes, services.urls.base
+    store, pool, writes, base_url = services.store, services.query_pool(), services.writes, services.urls.base
     # Every method needs the token (reads too: they bypass the query pool's deadline and row cap).
     refused = auth.refusal(services.settings.token)
     if refused is not None:

@@ -15,7 +15,7 @@ from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
 from studygraph.mappings.node_kinds import LINKED_KINDS
-from studygraph.mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
+from studygraph.mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD, term_value
 from studygraph.mappings.urls import Urls
 
 from . import params
@@ -62,7 +62,7 @@ class Labels:
         self.labels: dict[str, str] = {}
         for triple in document.triples:
             if triple.predicate.value in _LABELS and isinstance(triple.object, Literal):
-                self.labels.setdefault(triple.subject.value, triple.object.value)
+                self.labels.setdefault(term_value(triple.subject), term_value(triple.object))
 
     def href(self, iri: str) -> str:
         base = self.urls.base
@@ -256,7 +256,7 @@ def google_dataset(document: Document, urls: Urls, title: str) -> list[Triple]:
         if triple.subject == thing and triple.predicate == url:
             triples.append(Triple(thing, same_as, triple.object))
         elif triple.subject == thing and triple.predicate == text:
-            published = triple.object.value
+            published = term_value(triple.object)
         else:
             triples.append(triple)
     triples.append(Triple(thing, url, NamedNode(urls.base + document.path)))
@@ -368,19 +368,19 @@ class StudyLink:
 def _naming_studies(document: Document, urls: Urls, labels: Labels) -> list[StudyLink]:
     """The studies of this catalogue whose records name the document's thing."""
     prefix = f"{urls.base}/items/"
-    found = {t.subject.value for t in document.triples if t.object.value == document.thing and t.subject.value.startswith(prefix)}
+    found = {term_value(t.subject) for t in document.triples if term_value(t.object) == document.thing and term_value(t.subject).startswith(prefix)}
     return sorted((StudyLink(s[len(prefix):].removesuffix("#id"), labels.link(s).label) for s in found), key=lambda s: s.title.lower())
 
 
 def list_total(document: Document) -> int:
-    return next((int(t.object.value) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
+    return next((int(term_value(t.object)) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
 
 
 def list_view(document: Document, urls: Urls, index: Any) -> dict[str, Any]:
     """A list document (``/keywords``) as a page: each node with its number of studies."""
     kind = INDEX_KINDS[document.key]
     total, nodes = index.nodes(kind, page=page_number(), size=LIST_PAGE_SIZE)
-    title = next((t.object.value for t in document.triples if t.predicate.value == DCT + "title"), document.key)
+    title = next((term_value(t.object) for t in document.triples if t.predicate.value == DCT + "title"), document.key)
     return {
         "title": title,
         "total": total,
@@ -391,7 +391,7 @@ def list_view(document: Document, urls: Urls, index: Any) -> dict[str, Any]:
 
 def profile_view(document: Document) -> dict[str, Any]:
     def value(predicate: str) -> list[str]:
-        return [t.object.value for t in document.triples if t.predicate.value == predicate]
+        return [term_value(t.object) for t in document.triples if t.predicate.value == predicate]
 
     return {
         "uri": document.thing,
@@ -404,8 +404,8 @@ def profile_view(document: Document) -> dict[str, Any]:
 
 def catalog_view(document: Document, urls: Urls) -> dict[str, Any]:
     labels = Labels(document, urls)
-    total = next((int(t.object.value) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
-    pages = {t.predicate.value.rsplit("#", 1)[1]: t.object.value[len(urls.base):] for t in document.triples if t.predicate.value.rsplit("#", 1)[-1] in ("next", "previous", "first", "last")}
+    total = next((int(term_value(t.object)) for t in document.triples if t.predicate.value.endswith("#totalItems")), 0)
+    pages = {t.predicate.value.rsplit("#", 1)[1]: term_value(t.object)[len(urls.base):] for t in document.triples if t.predicate.value.rsplit("#", 1)[-1] in ("next", "previous", "first", "last")}
     return {
         "title": labels.labels.get(document.thing, "Catalogue"),
         "total": total,
@@ -418,15 +418,16 @@ def catalog_view(document: Document, urls: Urls) -> dict[str, Any]:
 def vocabulary_view(document: Document) -> list[dict[str, str]]:
     terms: dict[str, dict[str, str]] = {}
     for triple in document.triples:
-        if "#" not in triple.subject.value:
+        subject = term_value(triple.subject)
+        if "#" not in subject:
             continue
-        term = terms.setdefault(triple.subject.value, {"iri": triple.subject.value, "name": triple.subject.value.rsplit("#", 1)[1]})
+        term = terms.setdefault(subject, {"iri": subject, "name": subject.rsplit("#", 1)[1]})
         if triple.predicate.value in (RDFS + "label", SKOS + "prefLabel"):
-            term["label"] = triple.object.value
+            term["label"] = term_value(triple.object)
         elif triple.predicate.value in (RDFS + "comment", SKOS + "definition"):
-            term["comment"] = triple.object.value
+            term["comment"] = term_value(triple.object)
         elif triple.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
-            term["type"] = triple.object.value.rsplit("#", 1)[-1]
+            term["type"] = term_value(triple.object).rsplit("#", 1)[-1]
     return sorted(terms.values(), key=lambda t: t["name"])
 
 

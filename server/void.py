@@ -34,15 +34,15 @@ class Figures:
 
 
 def compute(store: Catalogue, base_url: str, state: int) -> Figures:
-    row = next(iter(store.query(queries.load("void_counts"), {"space": Literal(base_url + "/")})), None)
+    row = next(iter(queries.solutions(store.query(queries.load("void_counts"), {"space": Literal(base_url + "/")}))), None)
     counts = {k: int(row[k].value) for k in ("triples", "subjects", "objects", "entities")} if row else dict.fromkeys(("triples", "subjects", "objects", "entities"), 0)
-    classes = [(r["class"].value, int(r["entities"].value)) for r in store.query(queries.load("void_classes"))]
-    properties = [(r["property"].value, int(r["triples"].value)) for r in store.query(queries.load("void_properties"))]
+    classes = [(r["class"].value, int(r["entities"].value)) for r in queries.solutions(store.query(queries.load("void_classes")))]
+    properties = [(r["property"].value, int(r["triples"].value)) for r in queries.solutions(store.query(queries.load("void_properties")))]
     links = {}
     for name, target in LINK_TARGETS.items():
-        found = next(iter(store.query(queries.load("void_links"), {"target": Literal(target)})), None)
+        found = next(iter(queries.solutions(store.query(queries.load("void_links"), {"target": Literal(target)}))), None)
         links[name] = int(found["triples"].value) if found else 0
-    examples = [r["study"].value for r in store.query(queries.load("void_examples"))]
+    examples = [r["study"].value for r in queries.solutions(store.query(queries.load("void_examples")))]
     return Figures(state, counts, classes, properties, links, examples)
 
 

@@ -86,7 +86,8 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
         urls = Urls(_base_url(config, None))
         report = load_fresh(EmbeddedLocation(Path(config.store)), items, urls, progress)
     else:
-        opened = _open(config, read_only=dry_run and not _fresh(config), fresh_ok=dry_run)
+        # Here a fresh store means a dry run: nothing to open, the records are only mapped.
+        opened = None if _fresh(config) else _open(config, read_only=dry_run)
         urls = Urls(_base_url(config, opened))
         try:
             if opened is not None and opened.base_url is None and not dry_run:
@@ -300,10 +301,10 @@ def _fresh(config: Config) -> bool:
     return is_fresh(config.store)
 
 
-def _open(config: Config, *, read_only: bool = False, fresh_ok: bool = False) -> Catalogue | None:
+def _open(config: Config, *, read_only: bool = False) -> Catalogue:
+    """The configured store, opened (and, unless read-only, its unfinished writes settled);
+    a store that does not exist yet is refused with a ClickException."""
     if _fresh(config):
-        if fresh_ok:
-            return None
         raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
     try:
         opened = open_catalogue(config.store, read_only=read_only, min_free_bytes=config.min_free_bytes)

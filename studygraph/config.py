@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from studygraph.server.connections import Limits
 
@@ -74,15 +75,17 @@ class Config:
         A flag given as None counts as not given.
         """
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        # Field name -> value, of the type of whichever field it is: only known at run time.
+        values: dict[str, Any] = {}
         for item in fields(cls):
             variable = f"STUDYGRAPH_{item.name.upper()}"
             if environ.get(variable):
                 values[item.name] = environ[variable]
         values.update({k: v for k, v in flags.items() if v is not None})
         for item in fields(cls):
-            if item.type in ("int", "float") and isinstance(values.get(item.name), str):
-                values[item.name] = (int if item.type == "int" else float)(values[item.name])
+            given = values.get(item.name)
+            if item.type in ("int", "float") and isinstance(given, str):
+                values[item.name] = int(given) if item.type == "int" else float(given)
         return replace(cls(), **values)
 
 

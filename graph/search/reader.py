@@ -387,11 +387,11 @@ def _decades(spans: Iterable[tuple[int | None, int | None, int]]) -> list[Decade
     an end in that decade alone."""
     present = dt.date.today().year // 10
     counts: Counter[int] = Counter()
-    for first, last, count in spans:
-        if first is None:
-            first = last
-        if last is None:
-            last = max(first, present)
+    for start, end, count in spans:
+        first = start if start is not None else end
+        if first is None:  # no coverage at all: the query leaves such studies out
+            continue
+        last = end if end is not None else max(first, present)
         for decade in range(first, max(first, last) + 1):
             counts[decade * 10] += count
     return [DecadeCount(decade, count) for decade, count in sorted(counts.items())]

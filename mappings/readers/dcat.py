@@ -111,18 +111,17 @@ def records_from_store(store: pyoxigraph.Store, source: str) -> Iterator[ReadRes
     finds them without turning the page's statements into Python objects. Other pages
     are read statement by statement (:func:`records_from_triples`).
     """
-    rows = [(row["dataset"], row["json"]) for row in store.query(queries.load("kept_originals"), use_default_graph_as_union=True)]
-    kept = []
+    rows = [(row["dataset"], row["json"]) for row in queries.solutions(store.query(queries.load("kept_originals"), use_default_graph_as_union=True))]
+    kept: list[tuple[Any, dict[str, Any]]] = []
     for dataset, text in rows:
         try:
             record = json.loads(text.value) if text is not None else None
         except (ValueError, RecursionError):  # not JSON, or nested past the parser
             record = None
         if not isinstance(record, dict):
-            kept = None
-            break
+            break  # not every dataset kept its original: read the statements
         kept.append((dataset, record))
-    if kept is not None:
+    else:
         for index, (dataset, record) in enumerate(kept):
             provenance = {"url": dataset.value} if isinstance(dataset, NamedNode) else {}
             yield SourceRecord(record, Origin(source, index=index), FORMAT, provenance)
@@ -146,11 +145,11 @@ def records_from_triples(triples: Iterable[tuple[Any, Any, Any]], source: str) -
         if original is not None:
             yield SourceRecord(original, origin, FORMAT, provenance)
             continue
-        record = graph.record(subject)
-        if record is None:
+        mapped = graph.record(subject)
+        if mapped is None:
             yield Rejection(origin, "dataset without a title", field="dct:title")
             continue
-        yield SourceRecord(record, origin, FORMAT, provenance)
+        yield SourceRecord(mapped, origin, FORMAT, provenance)
 
 
 def _kept_originals(triples: list[tuple[Any, Any, Any]]) -> list[tuple[Any, dict[str, Any]]] | None:

@@ -15,7 +15,8 @@ import codecs
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from studygraph.mappings.readers.sources import CHUNK_SIZE, READ_ERRORS, describe
 
@@ -25,7 +26,8 @@ _STRING_STOP = re.compile(r'["\\]')
 _SCALAR_END = re.compile(r"[,\]}\s]")
 
 
-class Element(NamedTuple):
+@dataclass(frozen=True)
+class Element:
     """One array element: its 0-based index and its value, or why it could not be read."""
 
     index: int
@@ -111,17 +113,17 @@ class _ArraySplitter:
             try:
                 value, end = self._raw_decode(self._buf, start)
             except ValueError as exc:  # JSONDecodeError, or a number of over 4300 digits
-                end = _value_end(self._buf, start)
-                if end is None:
+                stop = _value_end(self._buf, start)
+                if stop is None:
                     if self._eof:
                         raise _Truncated from None
                     self._fill()
                     continue
-                self._pos = end
+                self._pos = stop
                 return Element(index, error=_invalid(exc, start))
             except RecursionError:
-                end = _value_end(self._buf, start)
-                self._pos = end if end is not None else len(self._buf)
+                stop = _value_end(self._buf, start)
+                self._pos = stop if stop is not None else len(self._buf)
                 return Element(index, error="invalid JSON: nested too deeply")
             if end == len(self._buf) and not self._eof:
                 self._fill()  # a number may go on in the next chunk: decode again
