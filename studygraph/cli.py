@@ -17,8 +17,9 @@ import click
 from studygraph.graph.backend import EXPORT_FORMATS
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.disk import is_disk_full
-from studygraph.graph.embedded import EmbeddedLocation, StoreError, is_fresh, open_catalogue
+from studygraph.graph.embedded import INDEX_FILE, EmbeddedLocation, StoreError, is_fresh, open_catalogue
 from studygraph.graph.loader import Loader, LoadEvent, LoadReport, check_index, load_fresh, recover
+from studygraph.graph.search import SearchIndex
 from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
 from studygraph.mappings.urls import Urls, check_base_url
 
@@ -180,14 +181,19 @@ def slugs(store: str | None) -> None:
     """List every record's slug (its /items/SLUG), one a line, in slug order.
 
     For scripts that pick studies to request (bench/): they ask the store through this
-    command rather than reading its index file. Reads only, so safe while the server runs.
+    command rather than reading its index file. It reads the search index alone (SQLite,
+    which takes readers beside the server's writes), never the graph database, so it is
+    safe while the server runs: a read-only opening of RocksDB beside its writer is not.
     """
     config = Config.from_env(store=store)
-    opened = _open(config, read_only=True)
+    path = Path(config.store) / INDEX_FILE
+    if not path.is_file():
+        raise click.ClickException(f"no store (no search index) at {config.store}")
+    index = SearchIndex(path, read_only=True)
     try:
-        found = opened.index.slugs() if opened.index is not None else []
+        found = index.slugs()
     finally:
-        opened.close()
+        index.close()
     for slug in found:
         click.echo(slug)
 

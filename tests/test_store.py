@@ -285,3 +285,20 @@ def test_a_killed_fresh_load_leaves_no_store_and_a_rerun_finishes(tmp_path):
     assert load(store, str(source)).returncode == 0
     assert stats(store)["records"] == 3000
     assert not list(tmp_path.glob(".store.loading-*"))
+
+
+def test_slugs_lists_every_record_from_the_index_alone(loaded, tmp_path):
+    """`studygraph slugs` answers from the search index, never opening the graph database
+    (a read-only opening of RocksDB beside a serving writer is unsafe): it answers the same
+    with the database moved away."""
+    listed = run_cli("slugs", "--store", str(loaded))
+    assert listed.returncode == 0, listed.stderr
+    slugs = listed.stdout.decode().split()
+    assert len(slugs) == 43 and slugs == sorted(slugs) and SEED_SLUG in slugs
+    copy = tmp_path / "index-only"
+    copy.mkdir()
+    shutil.copy(loaded / "search.sqlite", copy / "search.sqlite")
+    shutil.copy(loaded / "settings.json", copy / "settings.json")
+    again = run_cli("slugs", "--store", str(copy))
+    assert again.returncode == 0 and again.stdout.decode().split() == slugs
+    assert run_cli("slugs", "--store", str(tmp_path / "nothing")).returncode == 1
