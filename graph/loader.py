@@ -180,10 +180,7 @@ class Loader:
             if listener:
                 listener(event)
 
-        for item in _contained(items):
-            if isinstance(item, Rejection):
-                emit(LoadEvent("rejected", str(item.origin), rejection=item))
-                continue
+        for item in _accepted(items, emit):
             try:
                 pending = _pending(item)
             except Exception as error:  # noqa: BLE001 - contained per record
@@ -367,6 +364,16 @@ def _map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
                 provenance=stored.provenance, slug=slug, identity=identity)
 
 
+def _accepted(items: Iterable[ReadResult], emit: Listener) -> Iterator[SourceRecord]:
+    """The records of *items*; each rejection (the reader's, or a reader's error) is
+    emitted as the load event it is."""
+    for item in _contained(items):
+        if isinstance(item, Rejection):
+            emit(LoadEvent("rejected", str(item.origin), rejection=item))
+            continue
+        yield item
+
+
 def _contained(items: Iterable[ReadResult]) -> Iterator[ReadResult]:
     """The reader's results, and an error a reader raises (which ends its input) as one
     last rejection: what was read before it is still written, and a fresh store is still
@@ -424,10 +431,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
             listener(event)
 
     def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
-        for item in _contained(items):
-            if isinstance(item, Rejection):
-                emit(LoadEvent("rejected", str(item.origin), rejection=item))
-                continue
+        for item in _accepted(items, emit):
             try:
                 pending = _pending(item)
                 previous = loaded.get(pending.identity)
