@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sqlite_files import connect_read_only
+from .sqlite_files import connect_read_only, transaction
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class ChangeLog:
         """Note (slug, kind) of records about to be written, before the graph is touched."""
         rows = list(changes)
         if rows:
-            self._transaction(lambda db: db.executemany("INSERT OR REPLACE INTO pending (slug, kind) VALUES (?, ?)", rows))
+            with self._lock, transaction(self._writer) as db:
+                db.executemany("INSERT OR REPLACE INTO pending (slug, kind) VALUES (?, ?)", rows)
 
     def record(self, changes: Iterable[tuple[str, str, str]]) -> None:
         """Append (slug, kind, time) entries and settle those records' pending writes, in
@@ -70,32 +71,20 @@ class ChangeLog:
         rows = list(changes)
         if not rows:
             return
-
-        def write(db: sqlite3.Connection) -> None:
+        with self._lock, transaction(self._writer) as db:
             db.executemany("INSERT INTO changes (slug, kind, time) VALUES (?, ?, ?)", rows)
             db.executemany("DELETE FROM pending WHERE slug = ?", ((slug,) for slug, _, _ in rows))
-
-        self._transaction(write)
 
     def settle(self, slugs: Iterable[str]) -> None:
         """Clear pending writes that changed nothing (so the feed has nothing to say)."""
         rows = [(slug,) for slug in slugs]
         if rows:
-            self._transaction(lambda db: db.executemany("DELETE FROM pending WHERE slug = ?", rows))
+            with self._lock, transaction(self._writer) as db:
+                db.executemany("DELETE FROM pending WHERE slug = ?", rows)
 
     def pending(self) -> list[tuple[str, str]]:
         """(slug, kind) of the writes that were started and not finished."""
         return self._reader().execute("SELECT slug, kind FROM pending ORDER BY slug").fetchall()
-
-    def _transaction(self, work) -> None:
-        with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                work(self._writer)
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
 
     def since(self, *, after: int = 0, time: str | None = None, limit: int = 1000) -> list[Change]:
         """Changes after sequence *after* (and at or after *time*), oldest first."""

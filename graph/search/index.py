@@ -8,11 +8,11 @@ import weakref
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..sqlite_files import connect_read_only
+from ..sqlite_files import connect_read_only, transaction
 from . import schema
 from .model import DecadeCount, IndexEntry, SearchIndexError
 from .reader import SearchReader
-from .sql import CHUNK, transaction
+from .sql import CHUNK
 from .writer import BatchWriter
 
 

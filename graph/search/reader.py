@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
+from ..sqlite_files import snapshot
 from .model import DecadeCount, FacetCount, Hit, SearchResult
 from .schema import FACET_BITS, Facet
-from .sql import CHUNK, marks, snapshot
+from .sql import CHUNK, marks
 from .text import facet_token, fts_query, node_token, snippet
 
 #: bm25 column weights (title, description, keywords, links): a title match outranks the

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..sqlite_files import transaction
 from .model import SearchIndexError
-from .sql import transaction
 from .text import link_tokens
 
 #: Facet name -> (link kind, the link roles that count, or None for any role).
