@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import pyoxigraph
 from pyoxigraph import NamedNode, Quad, Triple
 
+from studygraph.mappings.namespaces import RDF
 from studygraph.mappings.record_graph import Description
-from studygraph.mappings.terms import RDF
 from studygraph.mappings.urls import Urls
 
 _TYPE = NamedNode(RDF + "type")

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pycountry
 
-from .terms import EU_COUNTRY, EU_LANGUAGE
+from .namespaces import EU_COUNTRY, EU_LANGUAGE
 
 #: Codes in use that ISO 3166-1 does not assign, and the code they mean.
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}

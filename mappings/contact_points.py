@@ -13,9 +13,10 @@ import re
 from typing import Any
 
 from . import multilingual
+from .namespaces import DCAT, DCT, SCHEMA, VCARD
 from .nodes import Context
 from .record_values import as_list, objects
-from .terms import DCAT, DCT, SCHEMA, VCARD, InvalidTerm, iri, literal
+from .terms import InvalidTerm, iri, literal
 
 FIELD = "contact_points"
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")

@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import multilingual
+from .namespaces import DCAT, DCT, IANA_MEDIA_TYPES, RDFS, SCHEMA
 from .nodes import Context
 from .publication_dates import write_dates
 from .record_values import as_list, distinct, objects
-from .terms import DCAT, DCT, IANA_MEDIA_TYPES, RDFS, SCHEMA, InvalidTerm, iri, literal
+from .terms import InvalidTerm, iri, literal
 
 FIELD = "distributions"
 #: ``type/subtype`` as IANA registers media types (RFC 6838), parameters left out.

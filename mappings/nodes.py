@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalogues, funders, identifiers, keys
+from .namespaces import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS
 from .node_kinds import LINKED_KINDS
 from .record_graph import RecordGraph
-from .terms import DCAT, DCT, FOAF, OWL, SCHEMA, SKOS, InvalidTerm, iri, literal
+from .terms import InvalidTerm, iri, literal
 from .urls import Urls
 
 #: Labels of the concept schemes of each concept kind.

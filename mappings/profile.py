@@ -24,30 +24,13 @@ from .canonical import canonical_json
 from .contact_points import write_contact_points
 from .distributions import write_distributions
 from .identity import Identity
+from .namespaces import ADMS, DCAT, DCT, FOAF, PROV, RDF, RDFS, RELATORS, SCHEMA, SKOS, XSD
 from .nodes import Context, Link
 from .publication_dates import write_dates
 from .record_graph import RecordGraph, Warning_
 from .record_values import distinct
 from .records import RecordError, value_at
-from .terms import (
-    ADMS,
-    DCAT,
-    DCT,
-    FOAF,
-    PROV,
-    RDF,
-    RDFS,
-    RELATORS,
-    SCHEMA,
-    SKOS,
-    XSD,
-    InvalidTerm,
-    boolean,
-    curie,
-    integer,
-    iri,
-    literal,
-)
+from .terms import InvalidTerm, boolean, curie, integer, iri, literal
 from .urls import Urls
 
 #: Bump when the profile changes what it writes: `studygraph remap` rebuilds every graph

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import temporal
+from .namespaces import DCT, SCHEMA
 from .nodes import Context
-from .terms import DCT, SCHEMA, literal
+from .terms import literal
 
 #: (record key, DCTERMS term, schema.org term)
 DATES = (("issued", "issued", "datePublished"), ("modified", "modified", "dateModified"))

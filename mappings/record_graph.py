@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .terms import RDF, iri
+from .namespaces import RDF
+from .terms import iri
 from .urls import Urls
 
 A = f"<{RDF}type>"

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .terms import XSD
+from .namespaces import XSD
 
 # ASCII digits only: ``\d`` would take "２０２０" too, which no XSD date type accepts.
 _YEAR = re.compile(r"^(\d{4})$", re.ASCII)

@@ -12,29 +12,7 @@ from __future__ import annotations
 import pyoxigraph
 
 from .keys import remembered_for_short_text
-
-# The namespaces, defined in mappings.namespaces, are named here too: the mapping makes
-# its terms with them, and callers import them with the terms.
-from .namespaces import (  # noqa: F401
-    ADMS,
-    DC,
-    DCAT,
-    DCT,
-    EU_COUNTRY,
-    EU_LANGUAGE,
-    FOAF,
-    IANA_MEDIA_TYPES,
-    OWL,
-    PREFIXES,
-    PROV,
-    RDF,
-    RDFS,
-    RELATORS,
-    SCHEMA,
-    SKOS,
-    VCARD,
-    XSD,
-)
+from .namespaces import PREFIXES, XSD
 
 
 def curie(value: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from flask import Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from studygraph.mappings.terms import RDFS
+from studygraph.mappings.namespaces import RDFS
 from studygraph.mappings.urls import Urls
 
 from . import documents, errors, params, views

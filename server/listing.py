@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 from flask import Request
 from pyoxigraph import Literal, NamedNode, Triple
 
+from studygraph.mappings.namespaces import DCT, SCHEMA
 from studygraph.mappings.node_kinds import LINKED_KINDS
-from studygraph.mappings.terms import DCT, SCHEMA
 
 from . import params
 from .documents import HYDRA, hydra_view

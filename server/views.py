@@ -14,8 +14,9 @@ from typing import Any
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
+from studygraph.mappings.namespaces import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
 from studygraph.mappings.node_kinds import LINKED_KINDS
-from studygraph.mappings.terms import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD, term_value
+from studygraph.mappings.terms import term_value
 from studygraph.mappings.urls import Urls
 
 from . import params

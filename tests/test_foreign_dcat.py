@@ -24,10 +24,10 @@ from test_shapes import _shapes, _violations
 
 from studygraph.graph.embedded import open_catalogue
 from studygraph.graph.loader import Loader
+from studygraph.mappings.namespaces import ADMS, DCAT, DCT, EU_LANGUAGE, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, VCARD, XSD
 from studygraph.mappings.profile import MappedRecord, map_record
 from studygraph.mappings.readers import read_paths
 from studygraph.mappings.records import SourceRecord
-from studygraph.mappings.terms import ADMS, DCAT, DCT, EU_LANGUAGE, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, VCARD, XSD
 from studygraph.mappings.urls import Urls
 from studygraph.server.app import ServerSettings, create_app
 

@@ -12,8 +12,8 @@ from test_mapping import graph_of, mapped
 
 from studygraph.mappings import funders
 from studygraph.mappings.keys import clean_text, organisation_names, slugify
+from studygraph.mappings.namespaces import FOAF, OWL, SCHEMA
 from studygraph.mappings.readers import read_paths
-from studygraph.mappings.terms import FOAF, OWL, SCHEMA
 
 AGENT_FIELDS = ("sponsor", "funder", "publisher", "creator", "copyrightHolder")
 

@@ -11,8 +11,8 @@ from conftest import BASE
 from pyoxigraph import Literal, NamedNode
 
 from studygraph.mappings.keys import slugify
+from studygraph.mappings.namespaces import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
 from studygraph.mappings.profile import NO_DESCRIPTION, PROFILE, RecordError, map_record
-from studygraph.mappings.terms import DCAT, DCT, FOAF, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
 from studygraph.mappings.urls import Urls
 from studygraph.mappings.vocabulary import defined_terms
 

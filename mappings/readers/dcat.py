@@ -25,10 +25,9 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 from studygraph import queries
 from studygraph.mappings import multilingual
 from studygraph.mappings.keys import is_slug, slugify
-from studygraph.mappings.namespaces import SCHEMA_HTTP
+from studygraph.mappings.namespaces import ADMS, DC, DCAT, DCT, EU_LANGUAGE, FOAF, RDF, RDFS, SCHEMA_HTTP, SKOS, VCARD
+from studygraph.mappings.namespaces import SCHEMA as SCHEMA_ORG
 from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
-from studygraph.mappings.terms import ADMS, DC, DCAT, DCT, EU_LANGUAGE, FOAF, RDF, RDFS, SKOS, VCARD
-from studygraph.mappings.terms import SCHEMA as SCHEMA_ORG
 
 FORMAT = "dcat"
 #: schema.org terms are read in both spellings of its namespace.

@@ -4,10 +4,11 @@ back what that field wrote (statements, shared descriptions, links), and says wh
 from __future__ import annotations
 
 from studygraph.mappings import nodes
+from studygraph.mappings.namespaces import XSD
 from studygraph.mappings.nodes import Context
 from studygraph.mappings.profile import write_field
 from studygraph.mappings.record_graph import RecordGraph
-from studygraph.mappings.terms import XSD, literal
+from studygraph.mappings.terms import literal
 from studygraph.mappings.urls import Urls
 
 URLS = Urls("https://catalogue.example.org")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 
+from studygraph.mappings.namespaces import DCAT
 from studygraph.mappings.profile import MAX_VALUES, map_record
 from studygraph.mappings.readers import read_bytes
 from studygraph.mappings.record_values import distinct
 from studygraph.mappings.records import SourceRecord
-from studygraph.mappings.terms import DCAT, literal
+from studygraph.mappings.terms import literal
 from studygraph.mappings.urls import Urls
 
 URLS = Urls("https://catalogue.example.org")
