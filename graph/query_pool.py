@@ -447,12 +447,11 @@ class QueryPool:
             with self._lock:
                 if self._checkpoint_version >= version:
                     return self._use(self._checkpoint)
-                newest = self._version
             pause = min(self._checkpoint_taken + self.checkpoint_spacing, until) - time.monotonic()
             if pause > 0:
                 time.sleep(pause)  # a rate limit, not a wait for an event: writes keep coming
-                with self._lock:
-                    newest = self._version
+            with self._lock:
+                newest = self._version
             checkpoint = self._new_checkpoint()  # holds at least *newest* writes
             self._checkpoint_taken = time.monotonic()
             with self._lock:

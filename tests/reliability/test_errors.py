@@ -10,6 +10,7 @@ import pytest
 from conftest import BASE, load_shared_records
 
 from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.query_pool import QueryPool
 from studygraph.server import documents
 from studygraph.server.app import ServerSettings, create_app
 
@@ -17,13 +18,6 @@ SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-su
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SECRET = "secret internals of the failure"
-
-
-class NoQueries:
-    """Stands in for the query pool: these tests send no public query."""
-
-    def refresh(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +29,9 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(store):
-    return create_app(store, ServerSettings(base_url=BASE, token=TOKEN), pool=NoQueries()).test_client()
+    pool = QueryPool(store.checkpoint, size=1, deadline=30)
+    yield create_app(store, ServerSettings(base_url=BASE, token=TOKEN), pool=pool).test_client()
+    pool.close()
 
 
 def disk_full(*args, **kwargs):

@@ -9,6 +9,7 @@ import pytest
 from conftest import BASE, load_shared_records
 
 from studygraph.graph.embedded import open_catalogue
+from studygraph.graph.query_pool import QueryPool
 from studygraph.server.app import ServerSettings, create_app
 from studygraph.server.sparql import SparqlSettings
 
@@ -20,16 +21,13 @@ HTML_PAGES = [
 ]
 
 
-class NoQueries:
-    def refresh(self) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     store = open_catalogue(load_shared_records(tmp_path_factory.mktemp("headers") / "store", BASE))
-    app = create_app(store, ServerSettings(base_url=BASE, token="t"), pool=NoQueries(), sparql_settings=SparqlSettings())
+    pool = QueryPool(store.checkpoint, size=1, deadline=30)
+    app = create_app(store, ServerSettings(base_url=BASE, token="t"), pool=pool, sparql_settings=SparqlSettings())
     yield app.test_client()
+    pool.close()
     store.close()
 
 
