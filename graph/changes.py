@@ -113,6 +113,13 @@ class ChangeLog:
         ).fetchone()
         return Change(*row) if row and row[2] == "deleted" else None
 
+    def last_kinds(self) -> dict[str, str]:
+        """Every slug the feed has told of, and the kind of its last change (a full scan:
+        for ``studygraph check``)."""
+        return dict(self._reader().execute(
+            "SELECT slug, kind FROM changes WHERE sequence IN (SELECT MAX(sequence) FROM changes GROUP BY slug)"
+        ).fetchall())
+
     def close(self) -> None:
         if not self.read_only:
             self._writer.close()

@@ -273,7 +273,7 @@ class Loader:
 
     def _remap_one(self, stored: StoredRecord) -> LoadEvent:
         try:
-            mapped = _map_stored(stored, self.urls)
+            mapped = map_stored(stored, self.urls)
         except Exception as error:  # noqa: BLE001 - contained per record
             return _rejected(SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or ""), error)
         if not self.dry_run:
@@ -303,7 +303,7 @@ def recover(store: Catalogue, urls: Urls) -> int:
                 store.changes.settle([slug])
             continue
         try:
-            mapped = _map_stored(stored, urls)
+            mapped = map_stored(stored, urls)
         except Exception:  # noqa: BLE001 - a kept record that no longer maps stays unindexed
             store.changes.settle([slug])
             continue
@@ -316,45 +316,7 @@ def recover(store: Catalogue, urls: Urls) -> int:
     return len(pending)
 
 
-@dataclass
-class IndexCheck:
-    """Where the search index and the record graphs disagree (slugs)."""
-
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-
-    @property
-    def agrees(self) -> bool:
-        return not (self.missing or self.extra or self.stale)
-
-
-def check_index(store: Catalogue, urls: Urls, *, repair: bool = False) -> IndexCheck:
-    """Compare the search index with the record graphs, the truth: studies whose graph is
-    not indexed (*missing*), indexed studies without a graph (*extra*), and entries of
-    another content hash (*stale*); with *repair*, make the index agree. For stores a
-    crash left inconsistent before writes were journalled; :func:`recover` settles the
-    rest at every opening."""
-    if store.index is None:
-        return IndexCheck()
-    graphs = {name.rsplit("/", 1)[1]: digest for name, digest in store.record_hashes().items() if name.startswith(f"{urls.base}/items/")}
-    indexed = store.index.hashes(set(graphs) | set(store.index.slugs()))
-    found = IndexCheck(
-        missing=sorted(set(graphs) - set(indexed)),
-        extra=sorted(set(indexed) - set(graphs)),
-        stale=sorted(slug for slug in set(graphs) & set(indexed) if graphs[slug] != indexed[slug]),
-    )
-    if repair:
-        for slug in found.extra:
-            store.index.delete(slug)
-        for slug in found.missing + found.stale:
-            stored = store.stored_record(urls.item(slug))
-            if stored is not None:
-                store.index.replace([IndexEntry.of(_map_stored(stored, urls), stored.modified)])
-    return found
-
-
-def _map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
+def map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
     """A stored record mapped again from its kept original, keeping its dates, its slug
     and its identity. Raises RecordError as map_record does."""
     record = SourceRecord(json.loads(stored.source_json), origin=Origin(stored.name), format=stored.source_format or "")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import click
 
+from studygraph.graph import consistency
 from studygraph.graph.backend import EXPORT_FORMATS
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.disk import is_disk_full
 from studygraph.graph.embedded import INDEX_FILE, EmbeddedLocation, StoreError, is_fresh, open_catalogue
-from studygraph.graph.loader import Loader, LoadEvent, LoadReport, check_index, load_fresh, recover
+from studygraph.graph.loader import Loader, LoadEvent, LoadReport, load_fresh, recover
 from studygraph.graph.search import SearchIndex
 from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
 from studygraph.mappings.urls import Urls, check_base_url
@@ -200,21 +201,22 @@ def slugs(store: str | None) -> None:
 
 @main.command()
 @_store_option
-@click.option("--repair", is_flag=True, help="Make the search index agree with the graphs.")
+@click.option("--repair", is_flag=True, help="Make the search index and the change log agree with the graphs.")
 def check(store: str | None, repair: bool) -> None:
-    """Find (and with --repair, mend) studies on which the search index and the graphs
-    disagree. Opening the store already settles writes a crash left unfinished."""
+    """Find (and with --repair, mend) studies on which the graphs, the search index and
+    the change log disagree; the graphs are the truth. Opening the store already settles
+    the writes a crash left unfinished; this finds what no journal saw."""
     config = Config.from_env(store=store)
     opened = _open(config)
     try:
-        found = check_index(opened, Urls(_base_url(config, opened)), repair=repair)
+        found = consistency.check(opened, Urls(_base_url(config, opened)), repair=repair)
     finally:
         opened.close()
-    for label, slugs in (("not indexed", found.missing), ("indexed without a graph", found.extra), ("indexed as another version", found.stale)):
+    for label, slugs in found.findings():
         for slug in slugs:
             click.echo(f"{label}: {slug}")
     if found.agrees:
-        click.echo("the search index agrees with the graphs")
+        click.echo("the graphs, the search index and the change log agree")
     elif repair:
         click.echo("repaired")
     sys.exit(0 if found.agrees or repair else 1)

@@ -59,7 +59,7 @@ def test_a_write_stopped_after_its_graph_is_settled_at_the_next_opening(tmp_path
 
     result = run_cli("check", "--store", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert b"settled 2 writes" in result.stderr and b"agrees" in result.stdout
+    assert b"settled 2 writes" in result.stderr and b"agree\n" in result.stdout
     indexed, graphs = agreement(path)
     assert indexed == graphs and {"half-written", gone} <= indexed
     store = open_catalogue(path, read_only=True)
