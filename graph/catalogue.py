@@ -31,19 +31,26 @@ from studygraph.mappings.identity import Identity
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
 from .changes import ChangeLog
+from .keyvalue import KeyValue
 from .search import IndexEntry, SearchIndex
 
 
 class Catalogue:
     """A quad store, its search index and its change log, written in step."""
 
-    def __init__(self, quads: QuadStore, index: SearchIndex | None = None, changes: ChangeLog | None = None) -> None:
+    def __init__(
+        self, quads: QuadStore, index: SearchIndex | None = None, changes: ChangeLog | None = None,
+        state: KeyValue | None = None,
+    ) -> None:
         self.quads = quads
         #: The search index kept in step with the graphs (None: a store opened read-only
         #: that has none).
         self.index = index
         #: The change log behind /changes, with the writes in flight (None: as above).
         self.changes = changes
+        #: Named values every process of this catalogue shares: what harvests remember
+        #: between runs (None: as above).
+        self.state = state
 
     # -- settings
 
@@ -188,6 +195,8 @@ class Catalogue:
             self.index.close()
         if self.changes is not None:
             self.changes.close()
+        if self.state is not None:
+            self.state.close()
         self.quads.close()
 
 

@@ -3,7 +3,9 @@
 A store is a directory: ``graph/`` holds the Oxigraph (RocksDB) database (this
 module's :class:`EmbeddedStore`, a graph.backend.QuadStore), ``search.sqlite`` the search
 index kept in step with it (graph.search), ``changes.sqlite`` the change log
-(graph.changes), and ``settings.json`` what the store was created with (its base URL).
+(graph.changes), ``state.sqlite`` named values its processes share (what harvests
+remember: graph.keyvalue), and ``settings.json`` what the store was created with (its
+base URL).
 :func:`open_catalogue` opens the three as one graph.catalogue.Catalogue, which orders
 every write across them; the graph is the truth.
 
@@ -46,11 +48,14 @@ from .backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats
 from .catalogue import Catalogue
 from .changes import ChangeLog
 from .disk import is_disk_full
+from .keyvalue import SqliteKeyValue
 from .search import IndexEntry, SearchIndex
 
 PROV_DERIVED = PROV + "wasDerivedFrom"
 INDEX_FILE = "search.sqlite"
 CHANGES_FILE = "changes.sqlite"
+#: Named values shared by the catalogue's processes (harvest state): graph.keyvalue.
+KEYVALUE_FILE = "state.sqlite"
 SETTINGS_FILE = "settings.json"
 
 
@@ -474,7 +479,9 @@ def open_catalogue(
     index_path, changes_path = directory / INDEX_FILE, directory / CHANGES_FILE
     index = SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
     changes = ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
-    return Catalogue(quads, index, changes)
+    state_path = directory / KEYVALUE_FILE
+    state = SqliteKeyValue(state_path, read_only=read_only) if not read_only or state_path.is_file() else None
+    return Catalogue(quads, index, changes, state)
 
 
 @dataclass(frozen=True)

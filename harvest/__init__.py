@@ -6,7 +6,7 @@ pages), :mod:`.sitemap`, :mod:`.changes` (another studygraph's change feed) and
 :mod:`.sparql` (a SPARQL endpoint); :mod:`.rdf` parses what they fetch. Fetching within
 limits is :mod:`.fetch`, over an injectable :mod:`.transport`, reading bodies with
 :mod:`.body`, on the origins :mod:`.scope` allows; :mod:`.walk` reads each page once;
-:mod:`.report`, :mod:`.errors` and :mod:`.state` (``STORE/harvest.json``) are what a
+:mod:`.report`, :mod:`.errors` and :mod:`.state` (kept in the catalogue's shared values) are what a
 harvest says and keeps.
 
 Layering: this package uses :mod:`graph` and :mod:`mappings`; the ``studygraph`` shell

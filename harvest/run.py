@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from studygraph.graph.catalogue import Catalogue, Location
@@ -57,7 +56,6 @@ def harvest(
     politeness: Politeness | None = None,
     follow_hosts: Sequence[str] = (),
     listener: Callable[[LoadEvent], None] | None = None,
-    state_dir: Path | None = None,
     fresh_store: Location | None = None,
     transport: Transport | None = None,
 ) -> HarvestReport:
@@ -70,7 +68,7 @@ def harvest(
     *transport* sends the requests (default: :func:`~harvest.transport.harvest_opener`);
     passing one in lets a caller choose how the harvest reaches the network.
     """
-    state = load_state(state_dir)
+    state = load_state(store.state if store is not None else None)
     source_state = state.setdefault(url, {})
     report = HarvestReport()
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -143,7 +141,7 @@ def harvest(
         report.errors.append(f"--prune skipped: {len(report.unread)} listed pages could not be read, "
                              "so vanished records cannot be told from unread ones")
     report.state = state
-    save_state(state_dir, state)
+    save_state(store.state if store is not None else None, state)
     return report
 
 

@@ -457,15 +457,19 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
         report = run_harvest(
             url, opened, Loader(opened, urls), prune=prune, since=since,
             politeness=politeness, follow_hosts=follow_hosts, listener=progress,
-            state_dir=None if fresh else Path(config.store), fresh_store=EmbeddedLocation(Path(config.store)) if fresh else None,
+            fresh_store=EmbeddedLocation(Path(config.store)) if fresh else None,
         )
     finally:
         if opened is not None:
             opened.close()
-    if fresh and Path(config.store).exists():
+    if fresh and not _fresh(config):
         from studygraph.harvest.state import save_state
 
-        save_state(Path(config.store), report.state)
+        created = _open(config)
+        try:
+            save_state(created.state, report.state)
+        finally:
+            created.close()
     for notice in report.notices:
         click.echo(f"warning: {notice}", err=True)
     for error in report.errors:
