@@ -30,14 +30,14 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from studygraph.mappings.identity import Identity
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
-from .changes import ChangeLog
-from .search import IndexEntry, SearchIndex
+from .changes import ChangeFeed
+from .search import CatalogueIndex, IndexEntry
 
 
 class Catalogue:
     """A quad store, its search index and its change log, written in step."""
 
-    def __init__(self, quads: QuadStore, index: SearchIndex | None = None, changes: ChangeLog | None = None) -> None:
+    def __init__(self, quads: QuadStore, index: CatalogueIndex | None = None, changes: ChangeFeed | None = None) -> None:
         self.quads = quads
         #: The search index kept in step with the graphs (None: a store opened read-only
         #: that has none).
