@@ -17,7 +17,7 @@ from collections import Counter
 
 import psycopg
 
-from studygraph.graph.search import FACETS
+from studygraph.graph.search import schema as search_schema
 from studygraph.graph.search.schema import FACET_BITS, Facet, facet_definition, stored_facets
 
 from .database import Database, DatabaseError
@@ -147,9 +147,9 @@ def _check_version(db: Database, connection: psycopg.Connection) -> None:
 
 def _sync_facets(db: Database, connection: psycopg.Connection) -> None:
     """Make the stored facets those of FACETS, recomputing memberships if they differ
-    (as graph.search.schema.sync_facets)."""
+    (as graph.search.schema.sync_facets; read through the module, where tests change them)."""
     stored = {name: (id_, d) for id_, name, d in connection.execute(db.q("SELECT id, name, definition FROM {s}.facets"))}
-    wanted = {name: facet_definition(kind, roles) for name, (kind, roles) in FACETS.items()}
+    wanted = {name: facet_definition(kind, roles) for name, (kind, roles) in search_schema.FACETS.items()}
     if {name: d for name, (_, d) in stored.items()} == wanted:
         return
     for name in stored.keys() - wanted.keys():
@@ -166,7 +166,7 @@ def _sync_facets(db: Database, connection: psycopg.Connection) -> None:
 
 def _recompute(db: Database, connection: psycopg.Connection) -> None:
     """Memberships, sizes and counts of every record again, from its stored pairs."""
-    facets = [Facet(id_, name, *FACETS[name]) for id_, name in connection.execute(db.q("SELECT id, name FROM {s}.facets"))]
+    facets = [Facet(id_, name, *search_schema.FACETS[name]) for id_, name in connection.execute(db.q("SELECT id, name FROM {s}.facets"))]
     kinds: dict[int, str] = dict(connection.execute(db.q("SELECT id, kind FROM {s}.nodes")).fetchall())
     counts: Counter[tuple[int, int]] = Counter()
     rows = []
