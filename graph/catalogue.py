@@ -30,16 +30,16 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 from studygraph.mappings.identity import Identity
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
-from .changes import ChangeLog
+from .changes import ChangeFeed
 from .keyvalue import KeyValue
-from .search import IndexEntry, SearchIndex
+from .search import CatalogueIndex, IndexEntry
 
 
 class Catalogue:
     """A quad store, its search index and its change log, written in step."""
 
     def __init__(
-        self, quads: QuadStore, index: SearchIndex | None = None, changes: ChangeLog | None = None,
+        self, quads: QuadStore, index: CatalogueIndex | None = None, changes: ChangeFeed | None = None,
         state: KeyValue | None = None,
     ) -> None:
         self.quads = quads

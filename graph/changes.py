@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .sqlite_files import connect_read_only, transaction
 
@@ -31,6 +32,37 @@ class Change:
     slug: str
     kind: str
     time: str
+
+
+class ChangeFeed(Protocol):
+    """What the catalogue, the loader and the server use of a change log, whatever keeps
+    it: :class:`ChangeLog` (SQLite, embedded) or ``graph.postgres.PostgresChangeLog``."""
+
+    def intend(self, changes: Iterable[tuple[str, str]]) -> None:
+        """Note (slug, kind) of records about to be written."""
+
+    def record(self, changes: Iterable[tuple[str, str, str]]) -> None:
+        """Append (slug, kind, time) entries and settle their pending writes, atomically."""
+
+    def settle(self, slugs: Iterable[str]) -> None:
+        """Clear pending writes that changed nothing."""
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(slug, kind) of writes started and not finished, by slug."""
+
+    def since(self, *, after: int = 0, time: str | None = None, limit: int = 1000) -> list[Change]:
+        """Changes after sequence *after* (and at or after *time*), oldest first."""
+
+    def latest(self) -> int:
+        """The last sequence number (0: none)."""
+
+    def deleted(self, slug: str) -> Change | None:
+        """The deletion of *slug*, if its last change was one or one is under way."""
+
+    def last_kinds(self) -> dict[str, str]:
+        """Every slug the feed has told of, and the kind of its last change (a full scan)."""
+
+    def close(self) -> None: ...
 
 
 class ChangeLog:

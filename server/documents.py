@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from pyoxigraph import Literal, NamedNode, Triple
 
 from studygraph.graph.catalogue import Catalogue
-from studygraph.graph.search import Hit, SearchIndex
+from studygraph.graph.search import CatalogueIndex, Hit
 from studygraph.mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
 from studygraph.mappings.node_kinds import LINKED_KINDS
 from studygraph.mappings.terms import term_value
@@ -111,7 +111,7 @@ def node_thing(urls: Urls, segment: str, key: str) -> str:
     return urls.thing(NODE_SEGMENTS[segment], key)
 
 
-def node(store: Catalogue, urls: Urls, segment: str, key: str, index: SearchIndex | None = None, page: int = 1) -> Document | None:
+def node(store: Catalogue, urls: Urls, segment: str, key: str, index: CatalogueIndex | None = None, page: int = 1) -> Document | None:
     """A linked node's document: its shared description (graph.descriptions) and one page
     of the studies that name it, each by the very statement its record makes
     (``<study> dcat:theme <keyword>``, ``<study> schema:sponsor <organisation>``), with
@@ -141,7 +141,7 @@ def _studies(store: Catalogue, urls: Urls, thing: NamedNode, hits: list[Hit]) ->
     return triples
 
 
-def node_list(urls: Urls, index: SearchIndex | None, segment: str, page: int = 1) -> Document | None:
+def node_list(urls: Urls, index: CatalogueIndex | None, segment: str, page: int = 1) -> Document | None:
     """The list document of one kind of node (``/keywords``): a Hydra collection of the
     nodes studies name, by label, a page at a time; for concepts also their
     ``skos:ConceptScheme`` (``/keywords#scheme``), whose top concepts they are."""
@@ -225,7 +225,7 @@ class CatalogPage:
         return urlencode(args)
 
 
-def catalog(store: Catalogue, urls: Urls, index: SearchIndex | None, page: CatalogPage, size: int) -> Document:
+def catalog(store: Catalogue, urls: Urls, index: CatalogueIndex | None, page: CatalogPage, size: int) -> Document:
     """The root ``dcat:Catalog``: this whole catalogue, its source catalogues, and one
     page of its datasets with their whole descriptions (as at ``/items/{slug}``), so a harvester reads the catalogue a page at a time.
 

@@ -15,7 +15,7 @@ from flask import current_app
 
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.query_pool import QueryPool
-from studygraph.graph.search import SearchIndex
+from studygraph.graph.search import CatalogueIndex
 from studygraph.mappings.urls import Urls
 
 from .cache import RepresentationCache
@@ -36,7 +36,7 @@ EXTENSION = "studygraph"
 class Services:
     store: Catalogue
     #: The search index beside the store (None: no listings).
-    index: SearchIndex | None
+    index: CatalogueIndex | None
     settings: ServerSettings
     urls: Urls
     #: Rendered representations by ETag.

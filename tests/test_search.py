@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import BASE
+from postgres_server import postgres  # noqa: F401 (a fixture)
 
 from studygraph.graph import search
+from studygraph.graph.postgres import PostgresSearchIndex
 from studygraph.graph.search import FACETS, IndexEntry, SearchIndex, SearchIndexError, fts_query
 from studygraph.mappings.profile import map_record
 from studygraph.mappings.urls import Urls
@@ -69,9 +71,19 @@ def handwritten() -> list[dict]:
     ]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_index(request: pytest.FixtureRequest, tmp_path: Path):
+    """Opens one index (of each backend) again and again: a file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "search.db"
+        return lambda read_only=False: SearchIndex(path, read_only=read_only)
+    url = request.getfixturevalue("postgres").fresh()
+    return lambda read_only=False: PostgresSearchIndex(url, read_only=read_only)
+
+
 @pytest.fixture
-def index(tmp_path: Path):
-    with SearchIndex(tmp_path / "search.db") as opened:
+def index(open_index):
+    with open_index() as opened:
         yield opened
 
 
@@ -115,6 +127,16 @@ def brute_counts(entries: list[IndexEntry], only: set[str] | None = None) -> dic
 
 def index_counts(index: SearchIndex) -> dict[str, dict[str, int]]:
     return {name: {f.key: f.count for f in index.facet_counts(name, limit=1000)} for name in FACETS}
+
+
+def leftover_rows(index) -> dict[str, int]:
+    """Rows of nodes and of searchable text left in the index's own tables."""
+    if isinstance(index, SearchIndex):
+        with sqlite3.connect(index.path) as db:
+            return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("nodes", "texts")}
+    with index.db.read() as c:
+        return {"nodes": c.execute(index.db.q("SELECT count(*) FROM {s}.nodes")).fetchone()[0],
+                "texts": c.execute(index.db.q("SELECT count(*) FROM {s}.records")).fetchone()[0]}
 
 
 def result_counts(result) -> dict[str, dict[str, int]]:
@@ -361,10 +383,7 @@ def test_replace_then_delete_everything_leaves_nothing_behind(real, real_entries
         assert real.delete(e.summary.slug)
     assert real.count() == 0
     assert all(real.facet_counts(name) == [] for name in FACETS)
-    db = sqlite3.connect(real.path)
-    assert db.execute("SELECT count(*) FROM nodes").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM texts").fetchone() == (0,)
-    db.close()
+    assert leftover_rows(real) == {"nodes": 0, "texts": 0}
     real.replace(real_entries)
     assert index_counts(real) == brute_counts(real_entries)
 
@@ -433,13 +452,12 @@ def test_ordered_pages_use_either_plan_and_agree(real, real_entries):
 # ------------------------------------------------------------- files, concurrency
 
 
-def test_read_only_open(tmp_path, real_entries):
-    path = tmp_path / "search.db"
+def test_read_only_open(open_index, tmp_path, real_entries):
     with pytest.raises(SearchIndexError):
-        SearchIndex(path, read_only=True)
-    writer = SearchIndex(path)
+        open_index(read_only=True)
+    writer = open_index()
     writer.replace(real_entries[:10])
-    reader = SearchIndex(path, read_only=True)
+    reader = open_index(read_only=True)
     assert reader.count() == 10
     with pytest.raises(SearchIndexError):
         reader.replace(real_entries[10:])
@@ -453,7 +471,8 @@ def test_read_only_open(tmp_path, real_entries):
     writer.close()
     with pytest.raises(SearchIndexError):
         reader.count()
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    if isinstance(writer, SearchIndex):
+        assert sqlite3.connect(writer.path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_an_index_of_another_schema_version_is_refused(tmp_path):
@@ -465,13 +484,12 @@ def test_an_index_of_another_schema_version_is_refused(tmp_path):
         SearchIndex(path)
 
 
-def test_changed_facet_definitions_are_recomputed_on_open(tmp_path, real_entries, monkeypatch):
-    path = tmp_path / "search.db"
-    with SearchIndex(path) as index:
+def test_changed_facet_definitions_are_recomputed_on_open(open_index, real_entries, monkeypatch):
+    with open_index() as index:
         index.replace(real_entries)
     changed = dict(FACETS, publisher=("organization", frozenset({"publisher"})), sponsor=("organization", frozenset({"sponsor"})))
     monkeypatch.setattr(search.schema, "FACETS", changed)
-    with SearchIndex(path) as index:
+    with open_index() as index:
         expected = {name: Counter() for name in changed}
         for e in real_entries:
             for name, (kind, roles) in changed.items():
@@ -482,9 +500,8 @@ def test_changed_facet_definitions_are_recomputed_on_open(tmp_path, real_entries
         assert index.search(filters={"publisher": [top.key]}).total == top.count
 
 
-def test_readers_in_threads_while_a_writer_writes(tmp_path, real_entries):
-    path = tmp_path / "search.db"
-    index = SearchIndex(path)
+def test_readers_in_threads_while_a_writer_writes(open_index, real_entries):
+    index = open_index()
     first, second = real_entries[:20], real_entries[20:]
     index.replace(first)
     errors: list[BaseException] = []
@@ -520,6 +537,8 @@ def test_readers_in_threads_while_a_writer_writes(tmp_path, real_entries):
 
 
 def test_connections_of_ended_threads_are_closed(small):
+    if not isinstance(small, SearchIndex):
+        pytest.skip("SQLite's connections per thread; PostgreSQL's pool is shared")
     def read() -> None:
         small.search("sleep")
 

@@ -1,0 +1,101 @@
+"""Text as PostgreSQL holds it for search: the tokens SQLite's FTS5 would index, as a
+``tsvector``; user queries as the ``tsquery`` FTS5 would run.
+
+Same answers as the embedded index means the same tokens. Rather than imitate FTS5's
+``unicode61 remove_diacritics 2`` tokenizer (its token classes and diacritic table are
+its own), the text is tokenized *by* it: an in-memory FTS5 table per thread and its
+``fts5vocab`` instance view give each token and its position. The tokens are then
+written into a ``tsvector`` literal with their positions, the column as the weight
+(A title, B keywords, C description) and one empty position between columns, so that
+a phrase never spans two columns, as in FTS5.
+
+Known limits of ``tsvector`` (beyond them phrases and bm25 frequencies can differ from
+SQLite; plain word matches cannot): positions above 16,383 are stored as 16,383 (a
+text over ~16k words), and a lexeme keeps at most 256 positions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+from studygraph.graph.search.text import fts_query
+
+#: The column weights of the tsvector, in the order title, keywords, description.
+WEIGHTS = ("A", "B", "C")
+_local = threading.local()
+
+
+def _tokenizer() -> sqlite3.Connection:
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        connection = sqlite3.connect(":memory:")
+        connection.execute("CREATE VIRTUAL TABLE t USING fts5(a, b, c, tokenize = 'unicode61 remove_diacritics 2')")
+        connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        _local.connection = connection
+    return connection
+
+
+def tokenize(rows: list[tuple[str, str, str]]) -> list[tuple[list[str], list[str], list[str]]]:
+    """Each row's three texts as FTS5 tokenizes them, token lists in text order."""
+    connection = _tokenizer()
+    out: list[tuple[list[str], list[str], list[str]]] = [([], [], []) for _ in rows]
+    with connection:
+        connection.executemany("INSERT INTO t(rowid, a, b, c) VALUES (?, ?, ?, ?)", ((i, *row) for i, row in enumerate(rows)))
+        found: list[tuple[int, int, int, str]] = [
+            (doc, "abc".index(col), offset, term) for term, doc, col, offset in connection.execute("SELECT term, doc, col, offset FROM v")
+        ]
+        connection.execute("DELETE FROM t")
+    found.sort()
+    for doc, col, _, term in found:
+        out[doc][col].append(term)
+    return out
+
+
+def _quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def document(title: list[str], keywords: list[str], description: list[str]) -> str:
+    """The tsvector literal of a record's tokens (see the module docstring)."""
+    positions: dict[str, list[str]] = {}
+    position = 1
+    for weight, tokens in zip(WEIGHTS, (title, keywords, description)):
+        for token in tokens:
+            positions.setdefault(token, []).append(f"{min(position, 16383)}{weight}")
+            position += 1
+        position += 1  # an empty position: no phrase spans two columns
+    return " ".join(f"{_quote(token)}:{','.join(marks)}" for token, marks in positions.items())
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One quoted string of the FTS5 query: its tokens, the last one maybe a prefix."""
+
+    tokens: tuple[str, ...]
+    prefix: bool
+
+    def tsquery(self) -> str:
+        return " <-> ".join(_quote(t) for t in self.tokens) + (":*" if self.prefix else "")
+
+
+def phrases(text: str | None) -> list[Phrase] | None:
+    """The phrases FTS5 would run for user *text* (:func:`fts_query`'s rules), or None
+    when there is no searchable word. Phrases with no token are dropped, as FTS5 does;
+    an empty list then matches nothing."""
+    query = fts_query(text)
+    if query is None:
+        return None
+    strings: list[tuple[str, bool]] = []
+    # fts_query's output is '"a b" "c"*': quoted strings of letter/digit runs, no quotes inside.
+    for piece in query.split('"')[1::2]:
+        strings.append((piece, False))
+    if query.endswith("*"):
+        strings[-1] = (strings[-1][0], True)
+    tokenized = tokenize([(piece, "", "") for piece, _ in strings])
+    return [Phrase(tuple(tokens[0]), prefix) for tokens, (_, prefix) in zip(tokenized, strings) if tokens[0]]
+
+
+def tsquery(found: list[Phrase]) -> str:
+    return " & ".join(p.tsquery() for p in found)
