@@ -15,8 +15,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 Term = NamedNode | Literal
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: The opening brace of a query's WHERE clause (after WHERE, or the first group of a
-#: CONSTRUCT/ASK written without it is not looked for: such a query gets VALUES last).
+#: The opening brace of a query's WHERE clause.
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
@@ -42,17 +41,40 @@ def values(variables: Sequence[str], rows: Iterable[Sequence[Term]]) -> str:
 
 
 def bind(query: str, substitutions: Mapping[str, NamedNode | BlankNode | Literal] | None) -> str:
-    """*query* with its variables bound as pyoxigraph's substitutions would: a ``VALUES``
-    block first inside the WHERE clause (so the store joins on it from the start), or at
-    the end of the query if it has no ``WHERE {``."""
+    """*query* with its variables bound before evaluation, as pyoxigraph's substitutions
+    bind them: inside the WHERE clause each bound variable is replaced by its term (so an
+    OPTIONAL or a GRAPH sees it bound, which a VALUES join would not give), and a
+    ``VALUES`` block first in the clause keeps the variable in the results. A query with
+    no ``WHERE {`` gets the ``VALUES`` block at its end (a join, not a pre-binding)."""
     if not substitutions:
         return query
     names = list(substitutions)
-    block = values(names, [[_constant(substitutions[name]) for name in names]])
-    where = _WHERE.search(_without_comments(query))
+    terms = {name: _constant(substitutions[name]) for name in names}
+    block = values(names, [[terms[name] for name in names]])
+    where = _WHERE.search(_code_only(query))
     if where is None:
         return f"{query}\n{block}"
-    return f"{query[: where.end()]} {block}\n{query[where.end():]}"
+    rest = query[where.end():]
+    close = _closing_brace(_code_only(rest))
+    body, tail = rest[:close], rest[close:]
+    code = _code_only(body)
+    pattern = re.compile(r"[?$](" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z0-9_\u00B7\u00C0-\uFFFF])")
+    pieces, last = [], 0
+    for match in pattern.finditer(code):
+        pieces += [body[last:match.start()], sparql(terms[match.group(1)])]
+        last = match.end()
+    pieces.append(body[last:])
+    return f"{query[: where.end()]} {block}\n{''.join(pieces)}{tail}"
+
+
+def _closing_brace(code: str) -> int:
+    """Where the group opened just before *code* closes (its end if it never does)."""
+    depth = 1
+    for index, char in enumerate(code):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    return len(code)
 
 
 def _constant(term: NamedNode | BlankNode | Literal) -> Term:
@@ -61,29 +83,28 @@ def _constant(term: NamedNode | BlankNode | Literal) -> Term:
     return term
 
 
-def _without_comments(query: str) -> str:
-    """The query with comments blanked (same length), so a WHERE in one is not taken.
-    Comments start at a # outside an IRI or a string."""
-    out, quote, in_iri, i = list(query), "", False, 0
+def _code_only(query: str) -> str:
+    """The query with comments, strings and IRIs blanked (same length), so a WHERE or a
+    variable name inside one is not taken for code."""
+    out, i = list(query), 0
     while i < len(query):
         char = query[i]
-        if quote:
-            if char == "\\":
-                i += 2
-                continue
-            if char == quote:
-                quote = ""
-        elif in_iri:
-            in_iri = char != ">"
-        elif char in "\"'":
-            quote = char
-        elif char == "<" and re.match(r"<[^\s<>\"{}|^`\\]*>", query[i:]):
-            in_iri = True
+        end = i + 1
+        if char in "\"'":
+            long = query.startswith(char * 3, i)
+            closing = char * 3 if long else char
+            j = i + len(closing)
+            while j < len(query) and not query.startswith(closing, j):
+                j += 2 if query[j] == "\\" else 1
+            end = min(len(query), j + len(closing))
+        elif char == "<" and (iri := re.match(r"<[^\s<>\"{}|^`\\]*>", query[i:])):
+            end = i + iri.end()
         elif char == "#":
-            end = query.find("\n", i)
-            end = len(query) if end < 0 else end
-            out[i:end] = " " * (end - i)
-            i = end
+            newline = query.find("\n", i)
+            end = len(query) if newline < 0 else newline
+        else:
+            i += 1
             continue
-        i += 1
+        out[i:end] = " " * (end - i)
+        i = end
     return "".join(out)
