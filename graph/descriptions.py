@@ -23,11 +23,12 @@ The rules, applied inside each record's write transaction:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyoxigraph
-from pyoxigraph import NamedNode, Quad, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple
 
 from studygraph.mappings.namespaces import RDF
 from studygraph.mappings.record_graph import Description
@@ -38,6 +39,16 @@ _TYPE = NamedNode(RDF + "type")
 #: record names, and the things their descriptions name (a catalogue's publisher, a
 #: keyword's scheme) — enough for every linked object to be typed and labelled.
 DOCUMENT_DEPTH = 2
+
+
+class QuadSource(Protocol):
+    """Where descriptions are read from: a pyoxigraph Store, or a remote store's
+    pattern lookups (graph.remote.patterns)."""
+
+    def quads_for_pattern(
+        self, subject: NamedNode | BlankNode | None, predicate: NamedNode | None,
+        object: NamedNode | BlankNode | Literal | None, graph_name: NamedNode | None,
+    ) -> Iterator[Quad]: ...
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,12 @@ def canonical(ntriples: str) -> str:
     return "\n".join(sorted(line for line in ntriples.splitlines() if line))
 
 
-def stored(store: pyoxigraph.Store, subject: str, graph: str) -> str:
+def stored(store: QuadSource, subject: str, graph: str) -> str:
     """The canonical text of a thing's stored description ("" if it has none)."""
     return canonical("".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in store.quads_for_pattern(NamedNode(subject), None, None, NamedNode(graph))))
 
 
-def changes(store: pyoxigraph.Store, descriptions: Iterable[Description], known: dict[str, str]) -> tuple[list[Description], list[Description]]:
+def changes(store: QuadSource, descriptions: Iterable[Description], known: dict[str, str]) -> tuple[list[Description], list[Description]]:
     """The descriptions to write: (new ones, ones that replace a stored description).
 
     Of two records describing one thing differently (``King's`` and ``King’s``), the
@@ -96,7 +107,7 @@ def changes(store: pyoxigraph.Store, descriptions: Iterable[Description], known:
     return added, replacing
 
 
-def orphans(store: pyoxigraph.Store, urls: Urls, candidates: Iterable[NamedNode], replaced: NamedNode, kept: set[str]) -> list[Orphan]:
+def orphans(store: QuadSource, urls: Urls, candidates: Iterable[NamedNode], replaced: NamedNode, kept: set[str]) -> list[Orphan]:
     """The descriptions to drop once the graph *replaced* is rewritten (or dropped).
 
     *candidates* are the things the graph named before; *kept* the subjects the new
@@ -116,7 +127,7 @@ def orphans(store: pyoxigraph.Store, urls: Urls, candidates: Iterable[NamedNode]
     return [Orphan(subject, graph) for subject, graph in going.items()]
 
 
-def _named_elsewhere(store: pyoxigraph.Store, thing: NamedNode, replaced: NamedNode, going: dict[NamedNode, NamedNode]) -> bool:
+def _named_elsewhere(store: QuadSource, thing: NamedNode, replaced: NamedNode, going: dict[NamedNode, NamedNode]) -> bool:
     """Whether a statement outside *replaced*, the descriptions *going*, and the thing's
     own description and document points at *thing*."""
     document = NamedNode(thing.value.partition("#")[0])
@@ -156,7 +167,7 @@ class DescriptionCache:
         self._entries.clear()
 
 
-def description(store: pyoxigraph.Store, urls: Urls, thing: NamedNode, cache: DescriptionCache | None) -> tuple[Triple, ...]:
+def description(store: QuadSource, urls: Urls, thing: NamedNode, cache: DescriptionCache | None) -> tuple[Triple, ...]:
     """The stored description of *thing* (empty if it has none)."""
     found = cache.get(thing) if cache is not None else None
     if found is None:
@@ -167,7 +178,7 @@ def description(store: pyoxigraph.Store, urls: Urls, thing: NamedNode, cache: De
 
 
 def document_triples(
-    store: pyoxigraph.Store, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = (), cache: DescriptionCache | None = None,
+    store: QuadSource, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = (), cache: DescriptionCache | None = None,
 ) -> list[Triple]:
     """A document's statements: a record graph's (if *graph*) and the descriptions of
     what it names, followed :data:`DOCUMENT_DEPTH` deep; or, with *things* and no graph,
@@ -192,7 +203,7 @@ def document_triples(
     return triples
 
 
-def removal(store: pyoxigraph.Store, orphaned: list[Orphan]) -> str:
+def removal(store: QuadSource, orphaned: list[Orphan]) -> str:
     """SPARQL Update text removing the orphaned descriptions (empty if none): a graph
     left with nothing is dropped, so no empty graph stays listed."""
     by_graph: dict[NamedNode, set[NamedNode]] = {}
@@ -217,3 +228,35 @@ def replacing_update(descriptions: list[Description]) -> str:
         return ""
     rows = " ".join(f"(<{d.subject}> <{d.graph}>)" for d in descriptions)
     return f"DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ VALUES (?s ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }} ;\n"
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The update that replaces one record graph, and what it does to descriptions."""
+
+    update: str
+    #: Descriptions it rewrites (other studies' documents change: a direct write).
+    rewritten: int
+    #: Things whose descriptions it drops or writes (for a cache to forget).
+    touched: list[str]
+
+
+def replacement(store: QuadSource, urls: Urls, name: str, ntriples: str, described: Iterable[Description], known: dict[str, str]) -> Replacement:
+    """The update that replaces one record graph: drop it, drop the descriptions only it
+    needed, insert its new content and the descriptions nobody gave yet (one request:
+    one transaction on the store)."""
+    described = list(described)
+    graph = NamedNode(name)
+    before = named_things(store.quads_for_pattern(None, None, None, graph), name)
+    after = named_things(pyoxigraph.parse(ntriples, format=RdfFormat.N_TRIPLES), name) if before else set()
+    kept = {thing.value for thing in after} | {d.subject for d in described}
+    orphaned = orphans(store, urls, before, graph, kept) if before else []
+    for orphan in orphaned:
+        known.pop(orphan.subject.value, None)
+    added, replacing = changes(store, described, known)
+    update = (
+        f"DROP SILENT GRAPH {graph} ;\n{removal(store, orphaned)}"
+        f"{replacing_update(replacing)}"
+        f"INSERT DATA {{ GRAPH {graph} {{\n{ntriples}}}\n{insert_body(added + replacing)}}}"
+    )
+    return Replacement(update, len(replacing), [o.subject.value for o in orphaned] + [d.subject for d in added + replacing])

@@ -257,23 +257,11 @@ class EmbeddedStore:
             self._count_direct_write()
 
     def _replacement(self, write: GraphWrite, known: dict[str, str]) -> tuple[str, int]:
-        """The update that replaces one record graph: drop it, drop the descriptions only
-        it needed, insert its new content and the descriptions nobody gave yet."""
-        graph = NamedNode(write.name)
-        before = descriptions.named_things(self._store.quads_for_pattern(None, None, None, graph), write.name)
-        after = descriptions.named_things(pyoxigraph.parse(write.ntriples, format=RdfFormat.N_TRIPLES), write.name) if before else set()
-        kept = {thing.value for thing in after} | {d.subject for d in write.descriptions}
-        orphaned = descriptions.orphans(self._store, self.urls, before, graph, kept) if before else []
-        for orphan in orphaned:
-            known.pop(orphan.subject.value, None)
-        added, replacing = descriptions.changes(self._store, write.descriptions, known)
+        """The update that replaces one record graph (graph.descriptions.replacement)."""
+        made = descriptions.replacement(self._store, self.urls, write.name, write.ntriples, write.descriptions, known)
         if self._described is not None:
-            self._described.forget([o.subject.value for o in orphaned] + [d.subject for d in added + replacing])
-        return (
-            f"DROP SILENT GRAPH {graph} ;\n{descriptions.removal(self._store, orphaned)}"
-            f"{descriptions.replacing_update(replacing)}"
-            f"INSERT DATA {{ GRAPH {graph} {{\n{write.ntriples}}}\n{descriptions.insert_body(added + replacing)}}}"
-        ), len(replacing)
+            self._described.forget(made.touched)
+        return made.update, made.rewritten
 
     def delete(self, name: str) -> bool:
         """Drop a record's graph and the descriptions only it needed (the index and the

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from store_servers import StoreServer, export_for_subprocesses, oxigraph_server, virtuoso_server  # noqa: F401
 
 from studygraph.graph.catalogue import Catalogue
 
 #: Backend name -> "module:function" opening a catalogue at a directory (read_only=...).
 BACKENDS = {
     "embedded": "studygraph.graph.embedded:open_catalogue",
+    "oxigraph": "catalogue.remote_backends:open_oxigraph",
+    "virtuoso": "catalogue.remote_backends:open_virtuoso",
 }
+#: Backends over a store server: the session fixture (tests/store_servers.py) starting it.
+SERVERS = {"oxigraph": "oxigraph_server", "virtuoso": "virtuoso_server"}
 
 BASE = "https://catalogue.example.org"
 
@@ -37,6 +42,11 @@ class Backend:
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Backend:
+    """A backend; a server backend's store is started once a session and emptied here."""
+    if request.param in SERVERS:
+        server: StoreServer = request.getfixturevalue(SERVERS[request.param])
+        server.reset()
+        export_for_subprocesses(server)
     return Backend(request.param, BACKENDS[request.param])
 
 

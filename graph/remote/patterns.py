@@ -1,0 +1,51 @@
+"""Quad-pattern lookups over SPARQL: what the embedded store reads with
+``quads_for_pattern``, asked of a remote store as one SELECT each, so the rules of
+graph.descriptions run unchanged on it.
+
+A pattern without a graph matches the named graphs only (every record and description
+lives in one; a store's default graph is not ours to read: Virtuoso's is the union).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyoxigraph
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, QuerySolutions
+
+from .client import RESULTS_XML, SparqlClient, read_all
+from .terms import sparql
+
+
+class RemotePatterns:
+    """A graph.descriptions.QuadSource over a store's SPARQL query endpoint."""
+
+    def __init__(self, client: SparqlClient) -> None:
+        self.client = client
+
+    def select(self, query: str, *, union: bool = False) -> QuerySolutions:
+        """The solutions of a SELECT (read whole, then parsed: typed terms as the store keeps them)."""
+        answer = pyoxigraph.parse_query_results(read_all(self.client.query(query, RESULTS_XML, union=union)), format=QueryResultsFormat.XML)
+        if not isinstance(answer, QuerySolutions):
+            raise TypeError("a SELECT answered with a boolean")
+        return answer
+
+    def ask(self, query: str) -> bool:
+        answer = pyoxigraph.parse_query_results(read_all(self.client.query(query, RESULTS_XML)), format=QueryResultsFormat.XML)
+        return bool(answer)
+
+    def quads_for_pattern(
+        self, subject: NamedNode | BlankNode | None, predicate: NamedNode | None,
+        object: NamedNode | BlankNode | Literal | None, graph_name: NamedNode | None,
+    ) -> Iterator[Quad]:
+        """The quads matching a pattern (None: any), as pyoxigraph's Store answers."""
+        if isinstance(subject, BlankNode) or isinstance(object, BlankNode):
+            return iter(())  # a blank node of ours is not a name the store shares
+        parts = [sparql(term) if term is not None else f"?{name}" for term, name in
+                 ((subject, "s"), (predicate, "p"), (object, "o"), (graph_name, "g"))]
+        s, p, o, g = parts
+        rows = self.select(f"SELECT * WHERE {{ GRAPH {g} {{ {s} {p} {o} }} }}")
+        return iter([
+            Quad(subject or row["s"], predicate or row["p"], object or row["o"], graph_name or row["g"])  # type: ignore[arg-type]
+            for row in rows
+        ])

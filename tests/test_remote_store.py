@@ -1,0 +1,95 @@
+"""The remote store's own promises, on real servers: digest auth against Virtuoso,
+errors that name the URL and status but never the password, terms that survive a
+round trip through each store, endpoints parsed from one URL, and a bulk load."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+from pyoxigraph import Literal, NamedNode
+from store_servers import StoreServer, oxigraph_server, virtuoso_server  # noqa: F401
+
+from studygraph.graph.keyvalue import SqliteKeyValue
+from studygraph.graph.remote.client import RemoteStoreError, SparqlClient
+from studygraph.graph.remote.endpoints import RemoteEndpoints
+from studygraph.graph.remote.location import RemoteLocation
+from studygraph.graph.remote.store import RemoteStore
+from studygraph.graph.remote.terms import bind
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+TRICKY = [
+    Literal("line one\nline two\ttabbed \"quoted\" \\ back"),
+    Literal("unicode: é ß 中文 😀"),
+    Literal("2026-01-02T03:04:05Z", datatype=NamedNode(XSD + "dateTime")),
+    Literal("2026-01-02", datatype=NamedNode(XSD + "date")),
+    Literal("Grüße", language="de"),
+    Literal("3f2a9c", datatype=NamedNode(XSD + "string")),
+    Literal("42", datatype=NamedNode(XSD + "integer")),
+]
+
+
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def server(request: pytest.FixtureRequest) -> StoreServer:
+    found: StoreServer = request.getfixturevalue(f"{request.param}_server")
+    found.reset()
+    return found
+
+
+def test_endpoints_come_from_one_url_and_keep_no_password_in_urls() -> None:
+    oxigraph = RemoteEndpoints.parse("http://127.0.0.1:7878")
+    assert (oxigraph.dialect, oxigraph.query_url, oxigraph.update_url, oxigraph.graph_store_url) == (
+        "oxigraph", "http://127.0.0.1:7878/query", "http://127.0.0.1:7878/update", "http://127.0.0.1:7878/store")
+    virtuoso = RemoteEndpoints.parse("http://writer:s%40cret@db:8890/sparql")
+    assert (virtuoso.dialect, virtuoso.user, virtuoso.password) == ("virtuoso", "writer", "s@cret")
+    assert virtuoso.update_url == "http://db:8890/sparql-auth" and "cret" not in repr(virtuoso)
+    assert RemoteEndpoints.parse("http://h/ds", dialect="generic", graph_store_url="http://h/gsp").graph_store_url == "http://h/gsp"
+
+
+def test_a_bound_variable_is_bound_before_evaluation_and_kept_in_the_results() -> None:
+    query = bind('SELECT ?s ?o WHERE { ?s <http://p/?s> ?o . OPTIONAL { ?s ?q "?s" } } ORDER BY ?s', {"s": NamedNode("http://e/a")})
+    assert query.count("<http://e/a>") == 3 and query.endswith("ORDER BY ?s") and '"?s"' in query
+
+
+def test_digest_auth_is_answered_and_a_wrong_password_is_refused_without_showing_it(virtuoso_server: StoreServer) -> None:
+    client = SparqlClient(virtuoso_server.endpoints())
+    client.update("INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/s> <http://example.org/p> 1 } }")
+    client.update("DROP SILENT GRAPH <http://example.org/g>")  # the second request reuses the challenge
+    wrong = dataclasses.replace(virtuoso_server.endpoints(), password="not-the-password-xyz")
+    with pytest.raises(RemoteStoreError) as refused:
+        SparqlClient(wrong).update("DROP SILENT GRAPH <http://example.org/g>")
+    assert refused.value.status == 401 and virtuoso_server.update_url in str(refused.value)
+    assert "not-the-password-xyz" not in str(refused.value)
+
+
+def test_terms_survive_a_round_trip(server: StoreServer, tmp_path: Path) -> None:
+    store = RemoteStore(server.endpoints(), SqliteKeyValue(tmp_path / "settings.sqlite"))
+    try:
+        graph, subject = NamedNode("http://example.org/g"), NamedNode("http://example.org/s")
+        body = "".join(f"{subject} <http://example.org/p{i}> {term} .\n" for i, term in enumerate(TRICKY)).encode()
+        assert store.graph_store_write(graph, body, "application/n-triples", replace=True) is True
+        read = {t.predicate.value: t.object for t in store.graph_triples(graph.value)}
+        expected = {f"http://example.org/p{i}": term for i, term in enumerate(TRICKY)}
+        assert read == expected
+        assert store.direct_writes == 1
+        solutions = store.query("SELECT ?o WHERE { ?s ?p ?o }", {"p": NamedNode("http://example.org/p1")})
+        assert isinstance(solutions, pyoxigraph.QuerySolutions) and [row["o"] for row in solutions] == [TRICKY[1]]
+        assert store.graph_store_delete(graph) is True and store.graph_store_get(graph) is None
+    finally:
+        store.close()
+
+
+def test_a_bulk_load_fills_a_fresh_catalogue(server: StoreServer, tmp_path: Path) -> None:
+    location = RemoteLocation(server.endpoints(), tmp_path / "local")
+    assert location.is_fresh()
+    quads = "".join(f"<https://c.example/items/r{i}> <http://purl.org/dc/terms/title> \"Record {i}\" <https://c.example/items/r{i}> .\n"
+                    for i in range(50)).encode()
+    location.create([(quads, [])], "https://c.example")
+    assert not location.is_fresh()
+    catalogue = location.open()
+    try:
+        assert catalogue.base_url == "https://c.example" and catalogue.stats().quads == 50
+    finally:
+        catalogue.close()
