@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -258,7 +259,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()
-    cache_path = str(Path(config.store) / CACHE_FILE)
+    cache_path = config.cache or str(Path(config.store) / CACHE_FILE)
     try:
         disk = DiskCache(cache_path)
     except (sqlite3.Error, OSError) as error:
@@ -498,20 +499,35 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 @click.option("--header-timeout", type=float, default=None, help="Seconds a request's headers may take [env STUDYGRAPH_HEADER_TIMEOUT; default 20].")
 @click.option("--body-timeout", type=float, default=None, help="Seconds a request's body may take [env STUDYGRAPH_BODY_TIMEOUT; default 120].")
 @click.option("--idle-timeout", type=int, default=None, help="Seconds a connection may stay silent, mid-response too [env STUDYGRAPH_IDLE_TIMEOUT; default 60].")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Worker processes on the one port [env STUDYGRAPH_WORKERS; default 1]. Over the embedded store, more than one "
+                   "serve it read-only: writes are refused and nothing else may write the store meanwhile.")
+@click.option("--cache", default=None, metavar="FILE",
+              help="Cache of rendered pages, shared by the workers [env STUDYGRAPH_CACHE; default STORE/representations.sqlite].")
 def serve(
     store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None,
     connection_limit: int | None, header_timeout: float | None, body_timeout: float | None, idle_timeout: int | None,
+    workers: int | None, cache: str | None,
 ) -> None:
     """Serve the store: content-negotiated pages and data, search, and the write API.
 
-    One process owns the embedded store and answers with a pool of threads (Waitress,
-    with deadlines and a connection cap against slow clients: server/connections.py).
-    Writes (POST /api/records, DELETE /api/records/SLUG) need the bearer token in
-    STUDYGRAPH_TOKEN; without it they are refused, before their body is read.
+    Each worker process answers with a pool of threads (Waitress, with deadlines and a
+    connection cap against slow clients: server/connections.py). Writes (POST
+    /api/records, DELETE /api/records/SLUG) need the bearer token in STUDYGRAPH_TOKEN;
+    without it they are refused, before their body is read.
+
+    With --workers N > 1 a supervisor binds the port, starts N workers on it (printing
+    "worker PID serving" for each), replaces one that dies and stops them all on TERM or
+    INT. RocksDB lets one process open the embedded store for writing, and a read-only
+    opening does not follow a writer (pyoxigraph 0.5 has no secondary mode): so the
+    supervisor holds the store open for writing, and never writes, so that no load can
+    run beside the workers, which open it read-only and refuse writes. Load with the
+    server stopped, or with one worker, which takes writes.
     """
     config = Config.from_env(
         store=store, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory,
         connection_limit=connection_limit, header_timeout=header_timeout, body_timeout=body_timeout, idle_timeout=idle_timeout,
+        workers=workers, cache=cache,
     )
     _serve(config)
 
@@ -556,6 +572,45 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
 
 
 def _serve(config: Config) -> None:
+    if config.workers > 1:
+        _supervise(config)
+    else:
+        _serve_process(config, False, None)
+
+
+def _supervise(config: Config) -> None:
+    """`serve --workers N`: bind once, keep N worker processes on the port (server.workers).
+
+    The supervisor opens the embedded store for writing (settling unfinished writes,
+    recording the base URL) and keeps it open without writing: RocksDB's lock then
+    refuses any other writer, so the read-only workers never read a store that changes
+    under them (a read-only opening neither follows a writer nor survives its compactions)."""
+    from dataclasses import replace
+
+    from studygraph.server import workers
+
+    opened = _open(config)
+    try:
+        urls = Urls(_base_url(config, opened))
+        if opened.base_url is None:
+            opened.set_base_url(urls.base)
+        if config.token:
+            click.echo(f"--workers {config.workers} over the embedded store serves it read-only: writes are refused", err=True)
+        try:
+            listening = workers.bind(config.host, config.port)
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {error}") from None
+        click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ with {config.workers} workers (IRIs under {urls.base})")
+        worker_config = replace(config, base_url=urls.base, token=None)
+        status = workers.Supervisor(listening, config.workers, _serve_process, (worker_config, True), announce=click.echo).run()
+    finally:
+        opened.close()
+    sys.exit(status)
+
+
+def _serve_process(config: Config, read_only: bool, listening: socket.socket | None) -> None:
+    """One serving process: alone (binding the port itself), or a worker of `serve
+    --workers` on the supervisor's *listening* socket, over a store opened *read_only*."""
     import logging
 
     from studygraph.graph.query_pool import QueryPool
@@ -563,13 +618,13 @@ def _serve(config: Config) -> None:
     from studygraph.server.app import ServerSettings, create_app
     from studygraph.server.sparql import SparqlSettings
 
-    opened = _open(config)
+    opened = _open(config, read_only=read_only)
     urls = Urls(_base_url(config, opened))
     if opened.base_url is None:
         opened.set_base_url(urls.base)
     settings = ServerSettings(
         base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes,
-        cache_path=str(Path(config.store) / CACHE_FILE), dump_dir=config.store, dump_builds=config.dump_builds,
+        cache_path=config.cache or str(Path(config.store) / CACHE_FILE), dump_dir=config.store, dump_builds=config.dump_builds,
     )
     sparql_settings = SparqlSettings(
         deadline_seconds=config.query_deadline, max_rows=config.max_rows, max_query_bytes=config.max_query_bytes,
@@ -586,9 +641,10 @@ def _serve(config: Config) -> None:
     logging.basicConfig()
     server = connections.create(
         app, host=config.host, port=config.port, threads=config.threads, limits=limits,
-        refuses_body=auth.body_refused(config.token), max_body_bytes=config.max_body_bytes,
+        refuses_body=auth.body_refused(config.token), max_body_bytes=config.max_body_bytes, listen_socket=listening,
     )
-    click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
+    if listening is None:
+        click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the
     # query process and its checkpoints are cleaned up and the store is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

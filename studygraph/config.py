@@ -31,8 +31,14 @@ class Config:
     #: Address and port `studygraph serve` listens on.
     host: str = "127.0.0.1"
     port: int = 8000
-    #: Worker threads of the WSGI server (one process owns the embedded store).
+    #: Worker threads of the WSGI server, in each worker process.
     threads: int = 16
+    #: Worker processes of `serve` on one port (server.workers); over the embedded store,
+    #: more than one serves it read-only (writes refused) while the supervisor holds it.
+    workers: int = 1
+    #: SQLite file of rendered representations, shared by the workers of one host
+    #: (default: representations.sqlite in the store folder).
+    cache: str | None = None
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024 * 1024
     #: What one client may take of `serve` (server.connections.Limits says each): open
