@@ -48,14 +48,10 @@ from .backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats
 from .catalogue import Catalogue
 from .changes import ChangeLog
 from .disk import is_disk_full
-from .keyvalue import SqliteKeyValue
+from .index_place import CHANGES_FILE, INDEX_FILE, IndexDirectory
 from .search import IndexEntry, SearchIndex
 
 PROV_DERIVED = PROV + "wasDerivedFrom"
-INDEX_FILE = "search.sqlite"
-CHANGES_FILE = "changes.sqlite"
-#: Named values shared by the catalogue's processes (harvest state): graph.keyvalue.
-KEYVALUE_FILE = "state.sqlite"
 SETTINGS_FILE = "settings.json"
 
 
@@ -464,11 +460,7 @@ def open_catalogue(
     Opened read-only, a store without an index or a change log (an old one) has none."""
     directory = Path(path)
     quads = EmbeddedStore(directory, read_only=read_only, min_free_bytes=min_free_bytes, roll_bytes=roll_bytes)
-    index_path, changes_path = directory / INDEX_FILE, directory / CHANGES_FILE
-    index = SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
-    changes = ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
-    state_path = directory / KEYVALUE_FILE
-    state = SqliteKeyValue(state_path, read_only=read_only) if not read_only or state_path.is_file() else None
+    index, changes, state = IndexDirectory(directory).open(read_only=read_only)
     return Catalogue(quads, index, changes, state)
 
 

@@ -17,11 +17,13 @@ import click
 
 from studygraph.graph import consistency
 from studygraph.graph.backend import EXPORT_FORMATS
-from studygraph.graph.catalogue import Catalogue
+from studygraph.graph.catalogue import Catalogue, Location
 from studygraph.graph.disk import is_disk_full
-from studygraph.graph.embedded import INDEX_FILE, EmbeddedLocation, StoreError, is_fresh, open_catalogue
+from studygraph.graph.embedded import StoreError
+from studygraph.graph.index_place import IndexDirectory, index_components
 from studygraph.graph.loader import Loader, LoadEvent, LoadReport, load_fresh, recover
-from studygraph.graph.search import SearchIndex
+from studygraph.graph.locations import LocationError, StoreAddress, is_remote, location
+from studygraph.graph.remote.client import RemoteStoreError
 from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
 from studygraph.mappings.urls import Urls, check_base_url
 
@@ -29,9 +31,16 @@ from .config import DEFAULT_BASE_URL, Config, byte_size
 
 
 def _store_option(command):
+    """``--store`` and ``--index``: which catalogue a command works on (graph.locations)."""
+    command = click.option(
+        "--index", "index", metavar="URL|DIR", default=None,
+        help="With a store server: where the index, change log and shared values live, "
+             "postgresql://…?schema=NAME or a directory [env STUDYGRAPH_INDEX].",
+    )(command)
     return click.option(
-        "--store", "store", metavar="DIR", default=None,
-        help="Store directory [env STUDYGRAPH_STORE; default ./data/store].",
+        "--store", "store", metavar="DIR|URL", default=None,
+        help="Store directory, or the URL of a SPARQL store server (Oxigraph server, Virtuoso, ...) "
+             "[env STUDYGRAPH_STORE; default ./data/store].",
     )(command)
 
 
@@ -69,7 +78,7 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
 @click.option("--server", "server_url", metavar="URL", default=None, help="Send the records to a running server's write API (token in STUDYGRAPH_TOKEN) instead of opening the store.")
-def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool, server_url: str | None) -> None:
+def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool, server_url: str | None) -> None:
     """Load study records from PATHS (files, directories, or - for stdin).
 
     Records are read in any format studygraph knows (Harmony JSON / JSON Lines / item
@@ -77,7 +86,7 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
     replaced in one transaction; an unchanged record is left alone. A fresh store is
     filled with the bulk loader. Exit status 1 if any record was rejected.
     """
-    config = Config.from_env(store=store, base_url=base_url)
+    config = Config.from_env(store=store, index=index, base_url=base_url)
     reading = ReadProgress()
     items = read_paths(paths, format=format_, progress=reading)
     if server_url:
@@ -87,7 +96,7 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
     progress = _Progress(quiet=quiet, reading=reading)
     if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
-        report = load_fresh(EmbeddedLocation(Path(config.store)), items, urls, progress)
+        report = load_fresh(_location(config), items, urls, progress)
     else:
         # Here a fresh store means a dry run: nothing to open, the records are only mapped.
         opened = None if _fresh(config) else _open(config, read_only=dry_run)
@@ -106,9 +115,9 @@ def load(paths: tuple[str, ...], store: str | None, base_url: str | None, format
 @main.command()
 @click.argument("slugs", nargs=-1, required=True)
 @_store_option
-def delete(slugs: tuple[str, ...], store: str | None) -> None:
+def delete(slugs: tuple[str, ...], store: str | None, index: str | None) -> None:
     """Delete the records with the given SLUGS (the last segment of /items/SLUG)."""
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config)
     urls = Urls(_base_url(config, opened))
     loader = Loader(opened, urls)
@@ -128,9 +137,9 @@ def delete(slugs: tuple[str, ...], store: str | None) -> None:
 @main.command()
 @_store_option
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
-def remap(store: str | None, quiet: bool) -> None:
+def remap(store: str | None, index: str | None, quiet: bool) -> None:
     """Rebuild every record's graph from its kept original with the current mapping."""
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config)
     progress = _Progress(quiet=quiet)
     try:
@@ -145,9 +154,9 @@ def remap(store: str | None, quiet: bool) -> None:
 @_store_option
 @click.option("--format", "format_", type=click.Choice(list(EXPORT_FORMATS)), default="nq", show_default=True)
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="File to write [default: stdout].")
-def export(store: str | None, format_: str, output) -> None:
+def export(store: str | None, index: str | None, format_: str, output) -> None:
     """Write the whole dataset (every record graph) in an RDF format."""
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config, read_only=True)
     try:
         opened.export(output, format_)
@@ -158,9 +167,9 @@ def export(store: str | None, format_: str, output) -> None:
 @main.command()
 @_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def stats(store: str | None, as_json: bool) -> None:
+def stats(store: str | None, index: str | None, as_json: bool) -> None:
     """Count records, quads and linked nodes by kind."""
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config, read_only=True)
     try:
         figures = opened.stats()
@@ -179,7 +188,7 @@ def stats(store: str | None, as_json: bool) -> None:
 
 @main.command()
 @_store_option
-def slugs(store: str | None) -> None:
+def slugs(store: str | None, index: str | None) -> None:
     """List every record's slug (its /items/SLUG), one a line, in slug order.
 
     For scripts that pick studies to request (bench/): they ask the store through this
@@ -187,15 +196,18 @@ def slugs(store: str | None) -> None:
     which takes readers beside the server's writes), never the graph database, so it is
     safe while the server runs: a read-only opening of RocksDB beside its writer is not.
     """
-    config = Config.from_env(store=store)
-    path = Path(config.store) / INDEX_FILE
-    if not path.is_file():
-        raise click.ClickException(f"no store (no search index) at {config.store}")
-    index = SearchIndex(path, read_only=True)
+    config = Config.from_env(store=store, index=index)
+    _location(config)  # refuses a store named wrongly
+    place = index_components(config.index) if is_remote(config.store) and config.index else IndexDirectory(Path(config.store))
+    opened, changes, values = place.open(read_only=True)
+    if opened is None:
+        raise click.ClickException(f"no store (no search index) at {_shown_store(config)}")
     try:
-        found = index.slugs()
+        found = opened.slugs()
     finally:
-        index.close()
+        for component in (opened, changes, values):
+            if component is not None:
+                component.close()
     for slug in found:
         click.echo(slug)
 
@@ -203,11 +215,11 @@ def slugs(store: str | None) -> None:
 @main.command()
 @_store_option
 @click.option("--repair", is_flag=True, help="Make the search index and the change log agree with the graphs.")
-def check(store: str | None, repair: bool) -> None:
+def check(store: str | None, index: str | None, repair: bool) -> None:
     """Find (and with --repair, mend) studies on which the graphs, the search index and
     the change log disagree; the graphs are the truth. Opening the store already settles
     the writes a crash left unfinished; this finds what no journal saw."""
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config)
     try:
         found = consistency.check(opened, Urls(_base_url(config, opened)), repair=repair)
@@ -233,7 +245,7 @@ CACHE_FILE = "representations.sqlite"
 @click.option("--format", "formats", type=click.Choice(["html", "jsonld", "ttl", "rdf", "nt", "nq", "trig"]), multiple=True,
               help="A format to render (repeatable) [default: ttl, jsonld, html].")
 @click.option("--workers", type=int, default=None, help="Processes to render with [default: one per CPU].")
-def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) -> None:
+def prerender(store: str | None, index: str | None, formats: tuple[str, ...], workers: int | None) -> None:
     """Render every study's pages and data ahead of traffic, into the server's disk cache.
 
     `studygraph serve` keeps each representation it renders in STORE/representations.sqlite
@@ -247,7 +259,7 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     from studygraph.server.prerender import DEFAULT_FORMATS, PrerenderCount
     from studygraph.server.prerender import prerender as run
 
-    config = Config.from_env(store=store)
+    config = Config.from_env(store=store, index=index)
     opened = _open(config, read_only=True)
     try:
         base_url = _base_url(config, opened)
@@ -259,12 +271,12 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     started = time.monotonic()
     total = PrerenderCount()
     tty = sys.stderr.isatty()
-    cache_path = config.cache or str(Path(config.store) / CACHE_FILE)
+    cache_path = config.cache or str(_local_folder(config) / CACHE_FILE)
     try:
         disk = DiskCache(cache_path)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot write the cache at {cache_path}: {error}") from None
-    for count in run(_prerender_app, (config.store, base_url, cache_path), slugs, chosen, workers):
+    for count in run(_prerender_app, (config, base_url, cache_path), slugs, chosen, workers):
         total += count
         if tty:
             click.echo(f"\r{total.requested // len(chosen):>10,} / {len(slugs):,} studies", nl=False, err=True)
@@ -279,11 +291,11 @@ def prerender(store: str | None, formats: tuple[str, ...], workers: int | None) 
     sys.exit(1 if total.failed else 0)
 
 
-def _prerender_app(store_path: str, base_url: str, cache_path: str):
+def _prerender_app(config: Config, base_url: str, cache_path: str):
     """The app a prerender worker requests from: the store read-only, no memory cache."""
     from studygraph.server.app import ServerSettings, create_app
 
-    opened = open_catalogue(store_path, read_only=True)
+    opened = _location(config).open(read_only=True)
     settings = ServerSettings(base_url=base_url, cache_bytes=0, cache_path=cache_path)
     return create_app(opened, settings)
 
@@ -291,39 +303,68 @@ def _prerender_app(store_path: str, base_url: str, cache_path: str):
 # ------------------------------------------------------------------------------ helpers
 
 
-#: ``scheme://``: a URL given where a store directory is wanted.
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
-
-
-class RemoteStoreRefused(click.ClickException):
-    """A URL as the store: refused as a usage error (exit status 2), in one line."""
+class StoreNamedWrongly(click.ClickException):
+    """A --store/--index that names no catalogue: a usage error (exit status 2), in one line."""
 
     exit_code = 2
 
 
+def _location(config: Config) -> Location:
+    """The catalogue the configuration names (graph.locations)."""
+    address = StoreAddress(
+        dialect=config.store_dialect, query_url=config.store_query_url, update_url=config.store_update_url,
+        graph_store_url=config.store_graph_store_url, user=config.store_user, password=config.store_password,
+    )
+    try:
+        return location(config.store, config.index, address, min_free_bytes=config.min_free_bytes)
+    except LocationError as error:
+        raise StoreNamedWrongly(str(error)) from None
+
+
 def _fresh(config: Config) -> bool:
-    """Whether the configured store does not exist yet; every command that opens or
-    creates a store asks this first, so a URL (``--store http://…``, or in
-    STUDYGRAPH_STORE) is refused before anything is read or a folder named ``http:`` made."""
-    if _URL.match(config.store):
-        raise RemoteStoreRefused(f"--store {config.store}: remote stores are not supported yet; give a directory")
-    return is_fresh(config.store)
+    """Whether the configured catalogue does not exist yet; every command that opens or
+    creates one asks this first, so a store named wrongly is refused before anything is
+    read or written."""
+    try:
+        return _location(config).is_fresh()
+    except RemoteStoreError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _open(config: Config, *, read_only: bool = False) -> Catalogue:
-    """The configured store, opened (and, unless read-only, its unfinished writes settled);
-    a store that does not exist yet is refused with a ClickException."""
+    """The configured catalogue, opened (and, unless read-only, its unfinished writes
+    settled); one that does not exist yet is refused with a ClickException."""
     if _fresh(config):
-        raise click.ClickException(f"no store at {config.store} (load some records first, or pass --store)")
+        raise click.ClickException(f"no store at {_shown_store(config)} (load some records first, or pass --store)")
     try:
-        opened = open_catalogue(config.store, read_only=read_only, min_free_bytes=config.min_free_bytes)
-    except StoreError as error:
+        opened = _location(config).open(read_only=read_only)
+    except (StoreError, RemoteStoreError) as error:
         raise click.ClickException(str(error)) from None
     if not read_only and opened.base_url:
         settled = recover(opened, Urls(opened.base_url))
         if settled:
             click.echo(f"settled {settled} writes an earlier process left unfinished", err=True)
     return opened
+
+
+def _shown_store(config: Config) -> str:
+    """The store for messages: a server's URL without credentials."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", config.store)
+
+
+def _local_folder(config: Config) -> Path:
+    """Where this host keeps files of its own for the catalogue (the representation
+    cache, dumps): the embedded store's folder; for a store server, a folder per store
+    and index under the system's temporary directory unless --cache names the file."""
+    if not is_remote(config.store):
+        return Path(config.store)
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(f"{config.store}\n{config.index}".encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"studygraph-{key}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def _base_url(config: Config, store: Catalogue | None) -> str:
@@ -431,7 +472,7 @@ class _Size(click.ParamType):
 @click.option("--max-size", type=_Size(), default="256M", show_default=True,
               help="Largest response, as sent and once decompressed (bytes, or with K, M, G).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
-def harvest(url: str, store: str | None, base_url: str | None, prune: bool, since: str | None, follow_hosts: tuple[str, ...],
+def harvest(url: str, store: str | None, index: str | None, base_url: str | None, prune: bool, since: str | None, follow_hosts: tuple[str, ...],
             delay: float, timeout: float, retries: int, max_pages: int, max_time: float, max_size: int, quiet: bool) -> None:
     """Pull records from another catalogue at URL into the store.
 
@@ -446,7 +487,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
     from studygraph.harvest.fetch import Politeness
     from studygraph.harvest.run import harvest as run_harvest
 
-    config = Config.from_env(store=store, base_url=base_url)
+    config = Config.from_env(store=store, index=index, base_url=base_url)
     fresh = _fresh(config)
     opened = None if fresh else _open(config)
     urls = Urls(_base_url(config, opened))
@@ -458,7 +499,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
         report = run_harvest(
             url, opened, Loader(opened, urls), prune=prune, since=since,
             politeness=politeness, follow_hosts=follow_hosts, listener=progress,
-            fresh_store=EmbeddedLocation(Path(config.store)) if fresh else None,
+            fresh_store=_location(config) if fresh else None,
         )
     finally:
         if opened is not None:
@@ -505,7 +546,7 @@ def harvest(url: str, store: str | None, base_url: str | None, prune: bool, sinc
 @click.option("--cache", default=None, metavar="FILE",
               help="Cache of rendered pages, shared by the workers [env STUDYGRAPH_CACHE; default STORE/representations.sqlite].")
 def serve(
-    store: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None,
+    store: str | None, index: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None,
     connection_limit: int | None, header_timeout: float | None, body_timeout: float | None, idle_timeout: int | None,
     workers: int | None, cache: str | None,
 ) -> None:
@@ -566,7 +607,7 @@ def demo(store: str | None, count: int, host: str | None, port: int | None) -> N
     lines = gzip.decompress(examples.joinpath("demo.jsonl.gz").read_bytes()).splitlines(keepends=True)[:count]
     items = itertools.chain(read_bytes(page, "seed-page.txt"), read_bytes(b"".join(lines), "demo.jsonl"))
     urls = Urls(config.base_url or f"http://{config.host}:{config.port}")
-    report = load_fresh(EmbeddedLocation(Path(config.store)), items, urls)
+    report = load_fresh(_location(config), items, urls)
     click.echo(f"demo store at {config.store}: {report.summary()}")
     _serve(Config.from_env(store=config.store, base_url=urls.base, host=config.host, port=config.port))
 
@@ -581,28 +622,36 @@ def _serve(config: Config) -> None:
 def _supervise(config: Config) -> None:
     """`serve --workers N`: bind once, keep N worker processes on the port (server.workers).
 
-    The supervisor opens the embedded store for writing (settling unfinished writes,
-    recording the base URL) and keeps it open without writing: RocksDB's lock then
-    refuses any other writer, so the read-only workers never read a store that changes
-    under them (a read-only opening neither follows a writer nor survives its compactions)."""
+    Over a store server the workers hold no state: each opens the catalogue for writing
+    (the store server and the index database take writers from every worker and host)
+    and answers writes with the token. Over the embedded store the supervisor opens it
+    for writing (settling unfinished writes, recording the base URL) and keeps it open
+    without writing: RocksDB's lock then refuses any other writer, so the read-only
+    workers never read a store that changes under them (a read-only opening neither
+    follows a writer nor survives its compactions)."""
     from dataclasses import replace
 
     from studygraph.server import workers
 
+    remote = is_remote(config.store)
     opened = _open(config)
     try:
         urls = Urls(_base_url(config, opened))
         if opened.base_url is None:
             opened.set_base_url(urls.base)
-        if config.token:
+        if config.token and not remote:
             click.echo(f"--workers {config.workers} over the embedded store serves it read-only: writes are refused", err=True)
         try:
             listening = workers.bind(config.host, config.port)
         except OSError as error:
             raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {error}") from None
-        click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ with {config.workers} workers (IRIs under {urls.base})")
-        worker_config = replace(config, base_url=urls.base, token=None)
-        status = workers.Supervisor(listening, config.workers, _serve_process, (worker_config, True), announce=click.echo).run()
+        click.echo(f"serving {_shown_store(config)} at http://{config.host}:{config.port}/ with {config.workers} workers "
+                   f"(IRIs under {urls.base})")
+        if remote:
+            worker_config, read_only = replace(config, base_url=urls.base), False
+        else:
+            worker_config, read_only = replace(config, base_url=urls.base, token=None), True
+        status = workers.Supervisor(listening, config.workers, _serve_process, (worker_config, read_only), announce=click.echo).run()
     finally:
         opened.close()
     sys.exit(status)
@@ -624,7 +673,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
         opened.set_base_url(urls.base)
     settings = ServerSettings(
         base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes,
-        cache_path=config.cache or str(Path(config.store) / CACHE_FILE), dump_dir=config.store, dump_builds=config.dump_builds,
+        cache_path=config.cache or str(_local_folder(config) / CACHE_FILE), dump_dir=str(_local_folder(config)), dump_builds=config.dump_builds,
     )
     sparql_settings = SparqlSettings(
         deadline_seconds=config.query_deadline, max_rows=config.max_rows, max_query_bytes=config.max_query_bytes,
@@ -644,7 +693,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
         refuses_body=auth.body_refused(config.token), max_body_bytes=config.max_body_bytes, listen_socket=listening,
     )
     if listening is None:
-        click.echo(f"serving {config.store} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
+        click.echo(f"serving {_shown_store(config)} at http://{config.host}:{config.port}/ (IRIs under {urls.base})")
     # A TERM (from a service manager, or a test) stops the server like Ctrl-C does, so the
     # query process and its checkpoints are cleaned up and the store is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -22,8 +22,21 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 @dataclass(frozen=True)
 class Config:
-    #: Directory of the embedded store.
+    #: Directory of the embedded store, or the URL of a SPARQL 1.1 store server
+    #: (Oxigraph server's root, Virtuoso's /sparql, or any endpoint: graph.locations).
     store: str = DEFAULT_STORE
+    #: With a store server: where the search index, change log and shared values live
+    #: (postgresql://…?schema=NAME, shared by every worker and host; or a directory).
+    index: str | None = None
+    #: With a store server: its dialect (oxigraph, virtuoso, generic; guessed from the
+    #: URL), the endpoints it puts elsewhere than the dialect's paths, and credentials
+    #: for its updates (Virtuoso: HTTP digest; others: basic).
+    store_dialect: str | None = None
+    store_query_url: str | None = None
+    store_update_url: str | None = None
+    store_graph_store_url: str | None = None
+    store_user: str | None = None
+    store_password: str | None = None
     #: Base URL the IRIs are minted under; recorded in the store on its first load.
     base_url: str | None = None
     #: Bearer token that guards writes (server write API); without one, writes are refused.

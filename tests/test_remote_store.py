@@ -12,6 +12,7 @@ import pytest
 from pyoxigraph import Literal, NamedNode
 from store_servers import StoreServer, oxigraph_server, virtuoso_server  # noqa: F401
 
+from studygraph.graph.index_place import IndexDirectory
 from studygraph.graph.keyvalue import SqliteKeyValue
 from studygraph.graph.remote.client import RemoteStoreError, SparqlClient
 from studygraph.graph.remote.endpoints import RemoteEndpoints
@@ -82,7 +83,7 @@ def test_terms_survive_a_round_trip(server: StoreServer, tmp_path: Path) -> None
 
 
 def test_a_bulk_load_fills_a_fresh_catalogue(server: StoreServer, tmp_path: Path) -> None:
-    location = RemoteLocation(server.endpoints(), tmp_path / "local")
+    location = RemoteLocation(server.endpoints(), IndexDirectory(tmp_path / "local"))
     assert location.is_fresh()
     quads = "".join(f"<https://c.example/items/r{i}> <http://purl.org/dc/terms/title> \"Record {i}\" <https://c.example/items/r{i}> .\n"
                     for i in range(50)).encode()

@@ -9,7 +9,7 @@ first open for writing, refused if of another version). See :mod:`.database`.
 from __future__ import annotations
 
 from .changes import PostgresChangeLog
-from .database import DEFAULT_SCHEMA, DatabaseError, Place, close_pools
+from .database import DEFAULT_SCHEMA, DatabaseError, Place, close_pools, drop_schema
 from .index import PostgresSearchIndex
 from .keyvalue import PostgresKeyValue
 
@@ -25,6 +25,6 @@ def open_postgres_index(url: str, *, read_only: bool = False) -> tuple[PostgresS
 
 
 __all__ = [
-    "DEFAULT_SCHEMA", "DatabaseError", "Place", "PostgresChangeLog", "PostgresKeyValue", "PostgresSearchIndex", "close_pools",
+    "DEFAULT_SCHEMA", "DatabaseError", "Place", "PostgresChangeLog", "PostgresKeyValue", "PostgresSearchIndex", "close_pools", "drop_schema",
     "open_postgres_index",
 ]

@@ -128,3 +128,10 @@ class Database:
         with self.pool.connection() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (self.lock_key, lock))
             yield connection
+
+
+def drop_schema(place: Place) -> None:
+    """Remove a catalogue's schema and everything in it (a bulk load into a fresh
+    catalogue that failed: the next one starts from nothing)."""
+    with pool(place.conninfo).connection() as connection:
+        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(place.schema)))

@@ -1,6 +1,6 @@
 """A catalogue whose quads live in a SPARQL store and whose search index, change log and
-settings live in a local directory (SQLite; a shared database replaces them in a
-deployment of many hosts): a graph.catalogue.Location.
+shared values live in a local directory (SQLite) or in PostgreSQL, which every worker
+and host of a deployment shares (graph.index_place): a graph.catalogue.Location.
 
 A fresh catalogue is filled in batches streamed to the store: Oxigraph server takes
 each chunk of N-Quads as it is (``POST /store``, one request a chunk); other stores get
@@ -11,59 +11,48 @@ written last, and a failed load drops the graphs it wrote and removes the local 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyoxigraph
 from pyoxigraph import NamedNode, RdfFormat
 
 from ..catalogue import Catalogue
-from ..changes import ChangeLog
-from ..embedded import CHANGES_FILE, INDEX_FILE, StoreError
-from ..keyvalue import SqliteKeyValue
-from ..search import IndexEntry, SearchIndex
+from ..embedded import StoreError
+from ..index_place import IndexComponents
+from ..search import IndexEntry
 from .endpoints import RemoteEndpoints
-from .store import BASE_URL, RemoteStore
+from .store import RemoteStore
 from .terms import sparql
 
-SETTINGS_FILE = "settings.sqlite"
 #: Largest INSERT DATA request a bulk load sends to a store without a quads endpoint.
 UPDATE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
 class RemoteLocation:
-    """A remote store plus the local directory of its index, change log and settings."""
+    """A remote store plus where its index, change log and shared values are kept
+    (graph.index_place: a local directory, or a PostgreSQL schema)."""
 
     endpoints: RemoteEndpoints
-    directory: Path
-
-    def _settings(self, read_only: bool = False) -> SqliteKeyValue:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return SqliteKeyValue(self.directory / SETTINGS_FILE, read_only=read_only and (self.directory / SETTINGS_FILE).is_file())
+    index: IndexComponents
 
     def is_fresh(self) -> bool:
         """No catalogue made here yet (no base URL) and no graph in the store."""
-        settings = self._settings()
+        _, _, values = self.index.open()
+        assert values is not None
+        store = RemoteStore(self.endpoints, values)
         try:
-            if settings.get(BASE_URL):
-                return False
-        finally:
-            settings.close()
-        store = RemoteStore(self.endpoints, self._settings())
-        try:
-            return not store._graphs()
+            return not store.base_url and not store._graphs()
         finally:
             store.close()
 
     def create(self, chunks: Iterable[tuple[bytes, list[IndexEntry]]], base_url: str) -> None:
         if not self.is_fresh():
             raise StoreError(f"{self.endpoints.query_url} already holds a catalogue; bulk creation needs a fresh one")
-        store = RemoteStore(self.endpoints, self._settings())
-        index = SearchIndex(self.directory / INDEX_FILE)
-        changes = ChangeLog(self.directory / CHANGES_FILE)
+        index, changes, values = self.index.open()
+        assert index is not None and changes is not None and values is not None
+        store = RemoteStore(self.endpoints, values)
         written: set[str] = set()
         try:
             for quads, entries in chunks:
@@ -76,9 +65,7 @@ class RemoteLocation:
             if written:
                 store.client.update("".join(f"DROP SILENT GRAPH {sparql(NamedNode(g))} ;\n" for g in sorted(written)))
             store.close()
-            for name in (INDEX_FILE, CHANGES_FILE, SETTINGS_FILE):
-                for leftover in self.directory.glob(name + "*"):
-                    leftover.unlink()
+            self.index.remove()
             raise
         index.optimize()
         index.close()
@@ -97,15 +84,10 @@ class RemoteLocation:
             store.client.update(update)
 
     def open(self, *, read_only: bool = False) -> Catalogue:
-        quads = RemoteStore(self.endpoints, self._settings(read_only), read_only=read_only)
-        index_path, changes_path = self.directory / INDEX_FILE, self.directory / CHANGES_FILE
-        index = SearchIndex(index_path, read_only=read_only) if not read_only or index_path.is_file() else None
-        changes = ChangeLog(changes_path, read_only=read_only) if not read_only or changes_path.is_file() else None
-        return Catalogue(quads, index, changes)
-
-    def remove_local(self) -> None:
-        """Remove the local directory (tests, and a catalogue being made anew)."""
-        shutil.rmtree(self.directory, ignore_errors=True)
+        index, changes, values = self.index.open(read_only=read_only)
+        if values is None:
+            raise StoreError(f"no catalogue at {self.index.describe()} (load some records first)")
+        return Catalogue(RemoteStore(self.endpoints, values, read_only=read_only), index, changes, values)
 
 
 def _insert_requests(quads: list[pyoxigraph.Quad]) -> Iterator[str]:

@@ -68,12 +68,16 @@ class RemoteStore:
         self.read_only = read_only
         self.client = SparqlClient(endpoints)
         self.patterns = RemotePatterns(self.client)
+        self._base_url: str | None = None
 
-    # -- settings (shared by every worker: read at each use)
+    # -- settings (shared by every worker: read at each use, but for the base URL, which
+    # never changes once a catalogue has one)
 
     @property
     def base_url(self) -> str | None:
-        return self.settings.get(BASE_URL)
+        if self._base_url is None:
+            self._base_url = self.settings.get(BASE_URL)
+        return self._base_url
 
     @base_url.setter
     def base_url(self, value: str | None) -> None:

@@ -1,5 +1,7 @@
-"""A URL as the store is refused by every command that opens a store, in one line and
-with exit status 2, before anything is read or a folder named ``http:`` is made."""
+"""A store named wrongly is refused by every command that opens a store, in one line and
+with exit status 2, before anything is read or a folder named ``http:`` is made: a store
+server's URL without an --index to keep its index in, a URL that is not http(s), an
+--index beside the embedded store (which keeps its own)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def run(args: tuple[str, ...], cwd: Path, env: dict[str, str] | None = None) -> 
 def assert_refused(result: subprocess.CompletedProcess, cwd: Path) -> None:
     stderr = result.stderr.decode()
     assert result.returncode == 2, (result.returncode, stderr)
-    assert stderr.count("\n") == 1 and "remote stores are not supported yet" in stderr, stderr
+    assert stderr.count("\n") == 1 and "say where its index goes with --index" in stderr, stderr
     assert URL in stderr
     assert list(cwd.iterdir()) == []
 
@@ -56,3 +58,16 @@ def test_a_directory_is_still_a_store(tmp_path: Path) -> None:
     result = run(("load", str(RECORDS), "--store", "http-store", "-q"), tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     assert (tmp_path / "http-store" / "graph").is_dir()
+
+
+def test_a_store_url_that_is_not_http_is_refused(tmp_path: Path) -> None:
+    result = run(("stats", "--store", "ftp://127.0.0.1/store", "--index", str(tmp_path / "index")), tmp_path)
+    assert result.returncode == 2 and "reached over http:// or https://" in result.stderr.decode()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_index_beside_the_embedded_store_is_refused(tmp_path: Path) -> None:
+    result = run(("stats", "--store", "store", "--index", "postgresql://u:secret@127.0.0.1/db"), tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and "keeps its index in its own folder" in stderr, stderr
+    assert "secret" not in stderr and list(tmp_path.iterdir()) == []
