@@ -29,6 +29,11 @@ TRICKY = [
     Literal("Grüße", language="de"),
     Literal("3f2a9c", datatype=NamedNode(XSD + "string")),
     Literal("42", datatype=NamedNode(XSD + "integer")),
+    # White space around the text (a description ending in a space): kept on every store.
+    Literal("  spaced out "),
+    # Virtuoso answers a boolean as 0 or 1: read back as the literal written.
+    Literal("false", datatype=NamedNode(XSD + "boolean")),
+    Literal("true", datatype=NamedNode(XSD + "boolean")),
 ]
 
 

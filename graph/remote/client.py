@@ -19,9 +19,11 @@ from .endpoints import RemoteEndpoints
 
 #: How much of an error answer an exception quotes.
 ERROR_EXCERPT = 600
-#: Result formats asked of a query: typed terms in every store tested (Virtuoso's JSON
-#: says "typed-literal", which is not SPARQL 1.1 JSON).
-RESULTS_XML = "application/sparql-results+xml"
+#: Result format asked of a query: JSON. pyoxigraph 0.5's XML results parser trims the
+#: white space around a literal's text ("Britain. " came back as "Britain."), and
+#: Virtuoso writes a tab inside a literal raw in TSV; its JSON says "typed-literal"
+#: (SPARQL 1.0's JSON), which pyoxigraph reads with the datatype kept.
+RESULTS_JSON = "application/sparql-results+json"
 
 
 class RemoteStoreError(RuntimeError):
@@ -50,7 +52,7 @@ class SparqlClient:
 
     # -- the three protocols
 
-    def query(self, sparql: str, accept: str = RESULTS_XML, *, union: bool = False) -> urllib3.BaseHTTPResponse:
+    def query(self, sparql: str, accept: str = RESULTS_JSON, *, union: bool = False) -> urllib3.BaseHTTPResponse:
         """POST a query (form-encoded); the answer unread, to be streamed or read whole.
         *union*: over the union of the named graphs (Oxigraph's parameter; Virtuoso's
         default graph is that union already)."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, QuerySolutions
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad
 
-from .client import RESULTS_XML, SparqlClient, read_all
+from .client import RESULTS_JSON, SparqlClient, read_all
+from .results import Row, read_boolean, read_solutions
 from .terms import sparql
 
 
@@ -23,16 +23,12 @@ class RemotePatterns:
     def __init__(self, client: SparqlClient) -> None:
         self.client = client
 
-    def select(self, query: str, *, union: bool = False) -> QuerySolutions:
-        """The solutions of a SELECT (read whole, then parsed: typed terms as the store keeps them)."""
-        answer = pyoxigraph.parse_query_results(read_all(self.client.query(query, RESULTS_XML, union=union)), format=QueryResultsFormat.XML)
-        if not isinstance(answer, QuerySolutions):
-            raise TypeError("a SELECT answered with a boolean")
-        return answer
+    def select(self, query: str, *, union: bool = False) -> list[Row]:
+        """The solutions of a SELECT (read whole, then parsed: graph.remote.results)."""
+        return read_solutions(read_all(self.client.query(query, RESULTS_JSON, union=union)))
 
     def ask(self, query: str) -> bool:
-        answer = pyoxigraph.parse_query_results(read_all(self.client.query(query, RESULTS_XML)), format=QueryResultsFormat.XML)
-        return bool(answer)
+        return read_boolean(read_all(self.client.query(query, RESULTS_JSON)))
 
     def quads_for_pattern(
         self, subject: NamedNode | BlankNode | None, predicate: NamedNode | None,

@@ -53,8 +53,8 @@ from .terms import bind, sparql, values
 
 #: Graphs a fresh Virtuoso holds for itself: never ours to count, export or drop.
 VIRTUOSO_SYSTEM_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/sparql")
-#: Accepted answers of a read query: solutions or a boolean (XML), or triples.
-_QUERY_ACCEPT = "application/sparql-results+xml, application/n-triples;q=0.9, text/turtle;q=0.8"
+#: Accepted answers of a read query: solutions or a boolean (JSON: see client.RESULTS_JSON), or triples.
+_QUERY_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 #: Settings keys in the KeyValue.
 BASE_URL, DIRECT_WRITES, LAST_DIRECT_WRITE = "base_url", "direct_writes", "last_direct_write"
 
@@ -220,7 +220,7 @@ class RemoteStore:
         query = bind(queries.load("stored_records"), {**{n: self._vocab(n) for n in names}, **bound})
         for row in self.patterns.select(query):
             def text(column: str) -> str | None:
-                term = row[column]
+                term = row.get(column)
                 return term_value(term) if term is not None else None
             yield StoredRecord(
                 name=term_value(row["g"]), source_json=term_value(row["json"]), issued=term_value(row["issued"]),
@@ -273,7 +273,7 @@ class RemoteStore:
         body = read_all(response)
         if media_type in RDF_MEDIA_TYPES:
             return _as_query_triples(pyoxigraph.parse(body, format=RDF_MEDIA_TYPES[media_type]))
-        return pyoxigraph.parse_query_results(body, format=pyoxigraph.QueryResultsFormat.XML)
+        return pyoxigraph.parse_query_results(body, format=pyoxigraph.QueryResultsFormat.JSON)
 
     def export(self, out: BinaryIO, format: str) -> None:
         """Stream the dataset: Oxigraph server's own N-Quads dump (copied as it comes for
