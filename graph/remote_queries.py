@@ -100,6 +100,8 @@ class RemoteQueryPool:
         self._running = 0
         #: Queries given up at the client deadline so far.
         self.timed_out = 0
+        #: Queries sent to the store so far.
+        self.sent = 0
 
     def refresh(self) -> None:
         """Nothing to do: every query reads the store as it is when the query arrives."""
@@ -124,8 +126,9 @@ class RemoteQueryPool:
         try:
             return self._ask(job, until)
         except QueryTimeout:
-            abandoned = True
-            self.timed_out += 1
+            # Given up by us at the deadline, rather than stopped by the store itself.
+            abandoned = time.monotonic() >= until
+            self.timed_out += abandoned
             raise
         finally:
             # A query given up is still running on the store until its own timeout: its
@@ -152,6 +155,8 @@ class RemoteQueryPool:
         if left <= 0:
             raise self._timeout()
         graph = job.form in ("CONSTRUCT", "DESCRIBE")
+        with self._lock:
+            self.sent += 1
         try:
             response = self._http.request(
                 "POST", self.query_url, body=urlencode(self._fields(job, left)),
