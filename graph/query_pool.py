@@ -93,6 +93,9 @@ class QueryJob:
     prefixes: dict[str, str] = field(default_factory=dict)
     #: The query's own LIMIT keeps it within *max_rows* (graph.sparql_results.write_results).
     within_cap: bool = False
+    #: SELECT, ASK, CONSTRUCT or DESCRIBE: what a remote store is asked to answer in
+    #: (graph.remote_queries); the embedded pool reads it from the result.
+    form: str = "SELECT"
 
 
 #: Results up to this size come back through the worker's pipe; larger ones through a
@@ -239,7 +242,7 @@ def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: s
             result = store.query(job.query, **options)
         except SyntaxError as error:
             return ("error", str(error), True, 0.0, None)
-        out = _SpillingBuffer(spool)
+        out = SpillingBuffer(spool)
         try:
             rows, truncated = write_results(result, out, job.format, job.max_rows, job.prefixes, within_cap=job.within_cap)
         finally:
@@ -253,7 +256,7 @@ def _evaluate(stores: _OpenCheckpoints, checkpoint: str, job: QueryJob, spool: s
         return ("error", traceback.format_exc(limit=2), False, 0.0, None)
 
 
-class _SpillingBuffer(io.RawIOBase):
+class SpillingBuffer(io.RawIOBase):
     """Collects a result in memory and moves it to the spool file once it outgrows
     :data:`INLINE_BYTES`; :meth:`finish` returns the bytes if they stayed in memory."""
 
@@ -588,11 +591,7 @@ class QueryPool:
             raise PoolBusy("all query places are taken")
         self._waiting += 1
         try:
-            while self._running >= self.size:
-                left = until - time.monotonic()
-                if left <= 0:
-                    raise PoolBusy("no query place became free in time")
-                self._freed.wait(left)
+            wait_for_place(self._freed, until, lambda: self._running < self.size)
         finally:
             self._waiting -= 1
 
@@ -604,6 +603,16 @@ class QueryPool:
             if worker is not None:
                 worker.stop()
         shutil.rmtree(self._root, ignore_errors=True)
+
+
+def wait_for_place(freed: threading.Condition, until: float, free: Callable[[], bool]) -> None:
+    """Wait on *freed* (its lock held) until *free()* says a place is free; PoolBusy if
+    *until* passes first. Shared by every runner of public queries (graph.remote_queries)."""
+    while not free():
+        left = until - time.monotonic()
+        if left <= 0:
+            raise PoolBusy("no query place became free in time")
+        freed.wait(left)
 
 
 _ROOT_PREFIX = "studygraph-sparql-"

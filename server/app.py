@@ -13,7 +13,7 @@ import threading
 from flask import Flask, Response, request
 
 from studygraph.graph.catalogue import Catalogue
-from studygraph.graph.query_pool import QueryPool
+from studygraph.graph.query_runner import QueryRunner
 from studygraph.mappings.urls import Urls
 
 from . import api, auth, document_routes, errors, federation, listing_routes, sparql
@@ -33,7 +33,7 @@ __all__ = ["ServerSettings", "create_app"]
 def create_app(
     store: Catalogue,
     settings: ServerSettings,
-    pool: QueryPool | None = None,
+    pool: QueryRunner | None = None,
     sparql_settings: SparqlSettings | None = None,
 ) -> Flask:
     """A Flask app publishing the catalogue *store* (its graphs, search index and change

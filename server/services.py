@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from studygraph.graph.catalogue import Catalogue
-from studygraph.graph.query_pool import QueryPool
+from studygraph.graph.query_runner import QueryRunner
 from studygraph.graph.search import CatalogueIndex
 from studygraph.mappings.urls import Urls
 
@@ -51,9 +51,9 @@ class Services:
     void: VoidCache
     sparql: SparqlSettings
     #: The SPARQL query pool (graph.query_pool); None: no /sparql.
-    pool: QueryPool | None = None
+    pool: QueryRunner | None = None
 
-    def query_pool(self) -> QueryPool:
+    def query_pool(self) -> QueryRunner:
         """The query pool, for the /sparql views: their blueprint is only registered with one."""
         if self.pool is None:
             raise RuntimeError("no SPARQL query pool: /sparql is not served by this app")

@@ -149,6 +149,7 @@ def _query(req: Request) -> Response:
         base_iri=f"{base_url}/sparql",
         prefixes=prefixes(base_url) if graph_form else {},
         within_cap=not html and shape.form == "SELECT" and shape.limit is not None and shape.limit <= settings.max_rows,
+        form=shape.form or "SELECT",
     )
     try:
         result = pool.run(job, started)

@@ -23,6 +23,7 @@ from studygraph.graph.embedded import StoreError
 from studygraph.graph.index_place import IndexDirectory, index_components
 from studygraph.graph.loader import Loader, LoadEvent, LoadReport, load_fresh, recover
 from studygraph.graph.locations import LocationError, StoreAddress, is_remote, location
+from studygraph.graph.query_runner import QueryRunner
 from studygraph.graph.remote.client import RemoteStoreError
 from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
 from studygraph.mappings.urls import Urls, check_base_url
@@ -566,7 +567,7 @@ def serve(
     server stopped, or with one worker, which takes writes.
     """
     config = Config.from_env(
-        store=store, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory,
+        store=store, index=index, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory,
         connection_limit=connection_limit, header_timeout=header_timeout, body_timeout=body_timeout, idle_timeout=idle_timeout,
         workers=workers, cache=cache,
     )
@@ -657,12 +658,28 @@ def _supervise(config: Config) -> None:
     sys.exit(status)
 
 
+def _query_pool(config: Config, opened: Catalogue, memory: int) -> QueryRunner:
+    """Where public SPARQL queries run: killable query processes over checkpoints of the
+    embedded store, or the store server's own query service, within the same deadline,
+    row cap and concurrency (graph.remote_queries)."""
+    from studygraph.graph.query_pool import QueryPool
+    from studygraph.graph.remote.location import RemoteLocation
+    from studygraph.graph.remote_queries import RemoteQueryPool
+
+    where = _location(config)
+    if isinstance(where, RemoteLocation):
+        return RemoteQueryPool(
+            where.endpoints.query_url, kind=where.endpoints.dialect, size=config.query_workers, queue=config.query_queue,
+            deadline=config.query_deadline, store_timeout=config.store_timeout,
+        )
+    return QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue, memory=memory)
+
+
 def _serve_process(config: Config, read_only: bool, listening: socket.socket | None) -> None:
     """One serving process: alone (binding the port itself), or a worker of `serve
     --workers` on the supervisor's *listening* socket, over a store opened *read_only*."""
     import logging
 
-    from studygraph.graph.query_pool import QueryPool
     from studygraph.server import auth, connections
     from studygraph.server.app import ServerSettings, create_app
     from studygraph.server.sparql import SparqlSettings
@@ -685,7 +702,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
         raise click.ClickException(f"STUDYGRAPH_QUERY_MEMORY / --query-memory: {error}") from None
     # Every limit is a setting of the same name.
     limits = connections.Limits(**{f.name: getattr(config, f.name) for f in fields(connections.Limits) if hasattr(config, f.name)})
-    pool = QueryPool(opened.checkpoint, size=config.query_workers, deadline=config.query_deadline, queue=config.query_queue, memory=memory)
+    pool = _query_pool(config, opened, memory)
     app = create_app(opened, settings, pool=pool, sparql_settings=sparql_settings)
     logging.basicConfig()
     server = connections.create(

@@ -37,6 +37,10 @@ class Config:
     store_graph_store_url: str | None = None
     store_user: str | None = None
     store_password: str | None = None
+    #: With a store server: seconds after which it stops a query on its own (Oxigraph
+    #: server's --timeout-s); a public query given up at our deadline keeps its place
+    #: in the query pool until then, since the store still runs it.
+    store_timeout: float | None = None
     #: Base URL the IRIs are minted under; recorded in the store on its first load.
     base_url: str | None = None
     #: Bearer token that guards writes (server write API); without one, writes are refused.

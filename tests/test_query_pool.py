@@ -8,12 +8,12 @@ from pathlib import Path
 import pyoxigraph
 from conftest import cpu_ticks, wait_for
 
-from studygraph.graph.query_pool import INLINE_BYTES, QueryJob, QueryPool, _SpillingBuffer
+from studygraph.graph.query_pool import INLINE_BYTES, QueryJob, QueryPool, SpillingBuffer
 
 
 def test_a_small_result_stays_in_memory(tmp_path):
     spool = tmp_path / "spool"
-    out = _SpillingBuffer(str(spool))
+    out = SpillingBuffer(str(spool))
     out.write(b"a" * 100)
     out.write(b"b" * 100)
     assert out.finish() == b"a" * 100 + b"b" * 100
@@ -22,7 +22,7 @@ def test_a_small_result_stays_in_memory(tmp_path):
 
 def test_a_large_result_moves_to_the_spool_file_whole(tmp_path):
     spool = tmp_path / "spool"
-    out = _SpillingBuffer(str(spool))
+    out = SpillingBuffer(str(spool))
     pieces = [bytes([n % 251]) * 10_000 for n in range(INLINE_BYTES // 10_000 + 5)]
     for piece in pieces:
         out.write(piece)
