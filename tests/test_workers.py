@@ -32,12 +32,13 @@ WAIT_SECONDS = 60.0
 class Workers:
     """`studygraph serve --workers N` in a subprocess, its stdout read line by line."""
 
-    def __init__(self, store: Path, count: int, env: dict[str, str] | None = None) -> None:
+    def __init__(self, store: Path | str, count: int, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("STUDYGRAPH_")}
         environment.update(env or {})
         self.process = subprocess.Popen(
-            [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4", "--workers", str(count)],
+            [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4", "--workers", str(count),
+             *args],
             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
