@@ -37,7 +37,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Variable
 
 from studygraph import queries
-from studygraph.mappings.formats import RDF_FORMATS, RDF_MEDIA_TYPES, WITH_PREFIXES
+from studygraph.mappings.formats import RDF_FORMATS, WITH_PREFIXES
 from studygraph.mappings.identity import Identity, source_of
 from studygraph.mappings.namespaces import DCT, PREFIXES, PROV, vocab_namespace
 from studygraph.mappings.terms import term_value
@@ -48,6 +48,7 @@ from .backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats
 from .catalogue import Catalogue
 from .changes import ChangeLog
 from .disk import is_disk_full
+from .graph_store import graph_store_update
 from .index_place import CHANGES_FILE, INDEX_FILE, IndexDirectory
 from .search import IndexEntry, SearchIndex
 
@@ -432,14 +433,9 @@ class EmbeddedStore:
         Returns whether the graph was created. Raises SyntaxError for a body that does
         not parse, ValueError for a media type we cannot read.
         """
-        if media_type not in RDF_MEDIA_TYPES:
-            raise ValueError(f"unsupported media type {media_type}")
-        triples = [quad.triple for quad in pyoxigraph.parse(data, format=RDF_MEDIA_TYPES[media_type], base_iri=graph.value if graph else None)]
+        update = graph_store_update(graph, data, media_type, replace=replace)
         created = graph is not None and not self._store.contains_named_graph(graph)
-        body = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
-        where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body
-        clear = (f"DROP SILENT GRAPH {graph} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
-        self._write(f"{clear}INSERT DATA {{ {where} }}")
+        self._write(update)
         self._count_direct_write()
         return created
 

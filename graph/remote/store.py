@@ -45,6 +45,7 @@ from .. import descriptions
 from ..backend import EXPORT_FORMATS, GraphWrite, QueryResult, RecordState, Stats, StoredRecord
 from ..catalogue import now
 from ..embedded import PROV_DERIVED, StoreError, _identity
+from ..graph_store import graph_store_update
 from ..keyvalue import KeyValue
 from .client import SparqlClient, chunks, read_all
 from .endpoints import RemoteEndpoints
@@ -358,14 +359,9 @@ class RemoteStore:
     def graph_store_write(self, graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> bool:
         """PUT (*replace*) or POST, as one update request: the body is parsed here (the
         same errors as the embedded store) and sent as ``INSERT DATA``."""
-        if media_type not in RDF_MEDIA_TYPES:
-            raise ValueError(f"unsupported media type {media_type}")
-        triples = [q.triple for q in pyoxigraph.parse(data, format=RDF_MEDIA_TYPES[media_type], base_iri=graph.value if graph else None)]
+        update = graph_store_update(graph, data, media_type, replace=replace)
         created = graph is not None and not self.contains(graph.value)
-        body = "".join(f"{t} .\n" for t in triples)
-        where = f"GRAPH {sparql(graph)} {{ {body} }}" if graph is not None else body
-        clear = (f"DROP SILENT GRAPH {sparql(graph)} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
-        self._write(f"{clear}INSERT DATA {{ {where} }}")
+        self._write(update)
         self._count_direct_write()
         return created
 
