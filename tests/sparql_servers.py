@@ -19,13 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import BASE, free_port, load_shared_records
+from conftest import BASE, SHARED, free_port, load_shared_records
 
 from studygraph.graph.embedded import open_catalogue
 
-VIRTUOSO_SCRIPT = Path("/work/shared/tools/virtuoso_ci.sh")
-if not VIRTUOSO_SCRIPT.exists():  # a checkout next to ../shared
-    VIRTUOSO_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "tools" / "virtuoso_ci.sh"
+VIRTUOSO_SCRIPT = SHARED / "tools" / "virtuoso_ci.sh"
 
 #: Oxigraph server's own deadline (--timeout-s): short, as the deployment guide says,
 #: since it keeps a thread per request for the whole of it.
