@@ -3,16 +3,22 @@ index in PostgreSQL, filled by `studygraph load`, served by `studygraph serve --
 2`. The workers hold no state: a record written through one is read through the other,
 a deletion made through one answers 410 on the other, every worker gives a page the
 same ETag, public SPARQL runs on the store server, and afterwards `studygraph check`
-finds graphs, index and change log in agreement."""
+finds graphs, index and change log in agreement. Third-party clients at their defaults
+(rdflib, rapper, pyld, SPARQLWrapper) read the deployment's documents and endpoint."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
 
+import pyoxigraph
 import pytest
-from conftest import RECORDS, run_cli
+import rdflib
+import rdflib.compare
+from conftest import RECORDS, fetch, free_port, run_cli
 from postgres_server import PostgresServer, postgres  # noqa: F401
+from pyld import jsonld
+from SPARQLWrapper import JSON, SPARQLWrapper
 from store_servers import StoreServer, oxigraph_server, virtuoso_server  # noqa: F401
 from test_workers import Workers, connections_by_worker, get
 
@@ -30,9 +36,10 @@ def deployment(request: pytest.FixtureRequest, postgres: PostgresServer):  # noq
     env = {"STUDYGRAPH_TOKEN": TOKEN}
     if server.user:
         env.update(STUDYGRAPH_STORE_USER=server.user, STUDYGRAPH_STORE_PASSWORD=server.password or "")
-    loaded = run_cli("load", str(RECORDS), *options, "--base-url", "http://scale.example", "-q", env=env)
+    port = free_port()  # the IRIs are the workers' URLs, so clients dereference them (the JSON-LD context too)
+    loaded = run_cli("load", str(RECORDS), *options, "--base-url", f"http://127.0.0.1:{port}", "-q", env=env)
     assert loaded.returncode == 0, loaded.stderr
-    running = Workers(options[1], 2, env=env, args=options[2:])
+    running = Workers(options[1], 2, env=env, args=options[2:], port=port)
     yield options, env, running
     running.stop()
     server.reset()
@@ -87,3 +94,33 @@ def _body(connection, path: str, accept: str = "text/html") -> bytes:
     response = connection.getresponse()
     assert response.status == 200, (path, response.status)
     return response.read()
+
+
+SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
+SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # rdflib's JSON-LD parser builds a ConjunctiveGraph
+def test_third_party_clients_read_the_deployment(deployment, rapper) -> None:
+    """rdflib's ``Graph.parse(URL)``, rapper and pyld read a study served from the store
+    server as the same triples as its N-Triples; SPARQLWrapper counts the studies."""
+    _, _, server = deployment
+    root = f"http://127.0.0.1:{server.port}"
+    url = f"{root}/items/{SEED}"
+    status, _, ntriples = fetch(url, {"Accept": "application/n-triples"})
+    assert status == 200
+    published = rdflib.Graph().parse(data=ntriples, format="nt")
+    assert published.value(rdflib.URIRef(f"{url}#id"), rdflib.URIRef("http://purl.org/dc/terms/title")) == rdflib.Literal(SEED_TITLE)
+
+    assert rdflib.compare.isomorphic(rdflib.Graph().parse(url), published)
+    assert rapper.count("turtle", url) == rapper.count("rdfxml", url) == len(published)
+    made = rdflib.Graph().parse(data=jsonld.to_rdf(url, {"format": "application/n-quads"}), format="nt")
+    assert rdflib.compare.isomorphic(made, published)
+    assert {q.triple for q in pyoxigraph.parse(fetch(url, {"Accept": "text/turtle"})[2], format=pyoxigraph.RdfFormat.TURTLE, base_iri=url)} \
+        == {q.triple for q in pyoxigraph.parse(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES)}
+
+    client = SPARQLWrapper(f"{root}/sparql")
+    client.setReturnFormat(JSON)
+    client.setQuery("SELECT (COUNT(?s) AS ?n) WHERE { ?s a <https://schema.org/Dataset> }")
+    [row] = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+    assert int(row["n"]["value"]) == 43

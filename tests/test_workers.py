@@ -32,8 +32,9 @@ WAIT_SECONDS = 60.0
 class Workers:
     """`studygraph serve --workers N` in a subprocess, its stdout read line by line."""
 
-    def __init__(self, store: Path | str, count: int, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
+    def __init__(self, store: Path | str, count: int, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("STUDYGRAPH_")}
         environment.update(env or {})
         self.process = subprocess.Popen(
