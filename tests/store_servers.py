@@ -1,8 +1,9 @@
 """Real SPARQL store servers for tests: an Oxigraph server and a Virtuoso 7, each started
 once per session on loopback and a free port, emptied between tests by ``reset()``.
 
-Each fixture gives a :class:`StoreServer` (the shape every helper's fixtures share:
-kind, query_url, update_url, graph_store_url, user, password, reset()).
+Each fixture gives a :class:`StoreServer`: kind, its three endpoints, the update user,
+``reset()`` (empty it) and ``load(nq)`` (add an N-Quads file with the store's own bulk
+loader). Oxigraph server runs with a short ``--timeout-s``, as the deployment guide says.
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ import secrets
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, free_port, wait_until_listening
+from conftest import BASE, ROOT, SHARED, free_port, load_shared_records, wait_until_listening
 
+from studygraph.graph.embedded import open_catalogue
 from studygraph.graph.remote.client import SparqlClient
 from studygraph.graph.remote.endpoints import RemoteEndpoints
 from studygraph.graph.remote.store import VIRTUOSO_SYSTEM_GRAPHS
 
 VIRTUOSO_SCRIPT = SHARED / "tools" / "virtuoso_ci.sh"
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
+#: Oxigraph server's own query deadline (--timeout-s): short, as the deployment guide
+#: says, since it keeps a thread per request for the whole of it.
+OXIGRAPH_TIMEOUT_S = 3
 
 
 @dataclass
@@ -35,6 +41,8 @@ class StoreServer:
     graph_store_url: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    #: Virtuoso: its SQL port, DBA password and the folder its bulk loader may read.
+    isql: tuple[str, str, Path] | None = field(default=None, repr=False)
 
     def endpoints(self) -> RemoteEndpoints:
         return RemoteEndpoints(self.query_url, self.update_url, self.graph_store_url, dialect=self.kind,  # type: ignore[arg-type]
@@ -56,6 +64,36 @@ class StoreServer:
         finally:
             client.close()
 
+    def load(self, quads: Path) -> None:
+        """Add the quads of an N-Quads file: Oxigraph's ``POST /store``, Virtuoso's
+        bulk loader (``ld_dir``)."""
+        if self.isql is None:
+            request = urllib.request.Request(self.graph_store_url, data=quads.read_bytes(),
+                                             headers={"Content-Type": "application/n-quads"}, method="POST")
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+            return
+        port, password, allowed = self.isql
+        copy = allowed / f"{len(list(allowed.iterdir()))}-{quads.name}"  # a new name: the loader takes a file once
+        shutil.copyfile(quads, copy)
+        statement = f"ld_dir('{allowed}', '{copy.name}', '{BASE}/graph/default'); rdf_loader_run(); checkpoint;"
+        subprocess.run(["isql-vt", f"127.0.0.1:{port}", "dba", password, "verbose=off", "banner=off", "prompt=off", "echo=off",
+                        "errors=stdout", f"exec={statement}"], check=True, capture_output=True, timeout=300)
+
+
+def shared_quads(folder: Path) -> tuple[Path, Path]:
+    """The shared records loaded into an embedded store in *folder*, and its quads as
+    N-Quads: (store directory, .nq file), for stores that should hold the same."""
+    store = load_shared_records(folder / "store", BASE)
+    quads = folder / "records.nq"
+    catalogue = open_catalogue(store)
+    try:
+        with quads.open("wb") as out:
+            catalogue.export(out, "nq")
+    finally:
+        catalogue.close()
+    return store, quads
+
 
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
@@ -63,7 +101,8 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreS
     graph: queries over the union ask for ``union-default-graph``)."""
     port = free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
-    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+                                "--timeout-s", str(OXIGRAPH_TIMEOUT_S)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_listening(process, port)
@@ -79,7 +118,7 @@ def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreS
     """Virtuoso 7 from /work/shared/tools/virtuoso_ci.sh (installed if missing), with a
     digest-auth user allowed to update; its default graph is the union of all graphs."""
     directory = tmp_path_factory.mktemp("virtuoso")
-    env = {**os.environ, "VDIR": str(directory / "v"), "HTTP_PORT": str(free_port()), "SQL_PORT": str(free_port()),
+    env = {**os.environ, "VDIR": str(directory / "v"), "DATA_DIR": str(directory / "load"), "HTTP_PORT": str(free_port()), "SQL_PORT": str(free_port()),
            "DBA_PW": secrets.token_hex(8), "UPD_USER": "studygraph", "UPD_PW": secrets.token_hex(8)}
     if shutil.which("bash") is None:
         pytest.skip("bash is needed to start Virtuoso")
@@ -89,7 +128,7 @@ def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreS
             raise RuntimeError(f"Virtuoso did not start: {started.stdout[-2000:]} {started.stderr[-2000:]}")
         root = f"http://127.0.0.1:{env['HTTP_PORT']}/"
         yield StoreServer("virtuoso", root + "sparql", root + "sparql-auth", root + "sparql-graph-crud-auth",
-                          user=env["UPD_USER"], password=env["UPD_PW"])
+                          user=env["UPD_USER"], password=env["UPD_PW"], isql=(env["SQL_PORT"], env["DBA_PW"], directory / "load"))
     finally:
         subprocess.run(["bash", str(VIRTUOSO_SCRIPT), "stop"], env=env, capture_output=True, timeout=300)
 

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import rdflib
 from conftest import BASE
-from sparql_servers import shared_quads, start_oxigraph, start_virtuoso
 from sparql_support import Listener, request
 from SPARQLWrapper import JSON, N3, XML, SPARQLWrapper
+from store_servers import StoreServer, oxigraph_server, shared_quads, virtuoso_server  # noqa: F401
 from werkzeug.serving import make_server
 
 from studygraph.graph.embedded import open_catalogue
@@ -81,11 +81,13 @@ def embedded(catalogue):
 
 
 @pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
-def store(request, data, quads):
-    start = start_oxigraph if request.param == "oxigraph" else start_virtuoso
-    server = start(data, quads[1])
+def store(request, quads):
+    """The session's store server of that kind, holding the embedded catalogue's quads."""
+    server: StoreServer = request.getfixturevalue(f"{request.param}_server")
+    server.reset()
+    server.load(quads[1])
     yield server
-    server.stop()
+    server.reset()
 
 
 @pytest.fixture(scope="module")
