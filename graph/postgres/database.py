@@ -32,7 +32,7 @@ from psycopg_pool import ConnectionPool
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 DEFAULT_SCHEMA = "studygraph"
 #: Connections per process: the web tier bounds its own concurrency; this caps the rest.
-POOL_SIZE = int(os.environ.get("STUDYGRAPH_PG_POOL", "8"))
+POOL_SIZE = 8
 
 
 class DatabaseError(RuntimeError):
