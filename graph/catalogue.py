@@ -148,7 +148,8 @@ class Catalogue:
         return self.quads.objects_of(name, subject, predicate)
 
     def document_triples(self, name: str) -> list[Triple]:
-        return self.quads.document_triples(name)
+        """A study's document, in one order whatever the backend (:func:`in_order`)."""
+        return in_order(self.quads.document_triples(name))
 
     def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
         return self.quads.languages_of(name, subject, predicates)
@@ -157,10 +158,10 @@ class Catalogue:
         return self.quads.document_bytes(name, format, prefixes)
 
     def description_triples(self, iri: str) -> list[Triple]:
-        return self.quads.description_triples(iri)
+        return in_order(self.quads.description_triples(iri))
 
     def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[Triple]:
-        return self.quads.links_to(iri, names)
+        return in_order(self.quads.links_to(iri, names))
 
     def query(self, sparql: str, substitutions: Mapping[str, NamedNode | BlankNode | Literal] | None = None) -> QueryResult:
         return self.quads.query(sparql, substitutions)
@@ -213,6 +214,14 @@ class Location(Protocol):
 
     def open(self, *, read_only: bool = False) -> Catalogue:
         """The catalogue stored here."""
+
+
+def in_order(triples: list[Triple]) -> list[Triple]:
+    """*triples* in the order of their N-Triples text. A store hands a document's triples
+    over in an order of its own (Oxigraph by its internal ids, Virtuoso by its indexes),
+    and a page lists values in the order it gets them: sorted, every backend renders a
+    document the same, byte for byte."""
+    return sorted(triples, key=str)
 
 
 def now() -> str:

@@ -4,7 +4,9 @@ Turtle, TriG, RDF/XML, N-Triples and N-Quads come from Oxigraph's serialisers (w
 readable prefixes where the format has them). JSON-LD is written here rather than by a
 generic compaction: it uses the published context (``/context.jsonld``, prefixes only,
 so what we write expands back to exactly the same triples) and nests each node under the
-first node that points at it, the way schema.org consumers read a Dataset.
+node nearest the document's main thing that points at it (breadth first; among equals,
+the first in the triples' order), the way schema.org consumers read a Dataset: what the
+Dataset names directly sits in the Dataset, whichever order the store gave.
 """
 
 from __future__ import annotations
@@ -101,16 +103,20 @@ def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, con
     by_subject: dict[str, list[Triple]] = {}
     for triple in triples:
         by_subject.setdefault(_key(triple.subject), []).append(triple)
+    parent = _parents(by_subject, root)
     embedded: set[str] = set()
+    current: list[str] = []  # the nodes being written, innermost last
 
     def node(subject: str) -> dict[str, Any]:
         embedded.add(subject)
         out: dict[str, Any] = {"@id": subject if subject.startswith("_:") else compact.iri(subject)}
+        current.append(subject)
         for triple in by_subject.get(subject, ()):
             if triple.predicate == _TYPE:
                 out.setdefault("@type", []).append(compact.iri(term_value(triple.object)))
                 continue
             out.setdefault(compact.iri(triple.predicate.value), []).append(value(triple.object))
+        current.pop()
         return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in out.items()}
 
     def value(term: Any) -> Any:
@@ -121,7 +127,7 @@ def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, con
                 return term.value
             return {"@value": term.value, "@type": compact.iri(term.datatype.value)}
         key = _key(term)
-        if key in by_subject and key not in embedded:
+        if key in by_subject and key not in embedded and parent.get(key, current[-1]) == current[-1]:
             return node(key)
         return {"@id": key if key.startswith("_:") else compact.iri(key)}
 
@@ -136,6 +142,30 @@ def jsonld(triples: list[Triple], base_url: str, *, root: str | None = None, con
     else:
         document["@graph"] = graph
     return document
+
+
+def _parents(by_subject: dict[str, list[Triple]], root: str | None) -> dict[str, str]:
+    """Each node reachable from *root* mapped to the node it is nested in: the referrer
+    nearest *root*, breadth first, the first among equals in the triples' order. Nodes
+    out of reach nest under the first node that writes them, as before."""
+    if root is None or root not in by_subject:
+        return {}
+    parent: dict[str, str] = {}
+    level = [root]
+    seen = {root}
+    while level:
+        following = []
+        for subject in level:
+            for triple in by_subject[subject]:
+                if triple.predicate == _TYPE or isinstance(triple.object, Literal):
+                    continue
+                key = _key(triple.object)
+                if key in by_subject and key not in seen:
+                    seen.add(key)
+                    parent[key] = subject
+                    following.append(key)
+        level = following
+    return parent
 
 
 def _key(term: Any) -> str:
