@@ -34,6 +34,8 @@ HYDRA = "http://www.w3.org/ns/hydra/core#"
 #: W3C's profiles vocabulary (``prof:Profile``), which describes our profiles.
 PROF = "http://www.w3.org/ns/dx/prof/"
 VOID = "http://rdfs.org/ns/void#"
+#: SHACL: the studygraph profile's shapes and validation reports.
+SH = "http://www.w3.org/ns/shacl#"
 #: SPARQL 1.1 Service Description.
 SD = "http://www.w3.org/ns/sparql-service-description#"
 #: Activity Streams 2.0: the change feed's activities.
@@ -62,7 +64,7 @@ PREFIXES: dict[str, str] = {
 
 #: Prefixes of the documents the server publishes: the mapping's, and those of the
 #: server's own statements (paging, profiles, VoID, the change feed).
-DOCUMENT_PREFIXES: dict[str, str] = {**PREFIXES, "hydra": HYDRA, "prof": PROF, "void": VOID, "as": AS}
+DOCUMENT_PREFIXES: dict[str, str] = {**PREFIXES, "hydra": HYDRA, "prof": PROF, "void": VOID, "as": AS, "sh": SH}
 
 
 def vocab_namespace(base_url: str) -> str:
