@@ -38,7 +38,7 @@ def write_distributions(ctx: Context, values: list[Any]) -> None:
         access = _urls(ctx, value.get("access_url"))
         download = _urls(ctx, value.get("download_url"))
         if not access and not download:
-            ctx.graph.warn(FIELD, f"{name} has no usable access or download URL; dropped")
+            ctx.graph.warn(FIELD, f"{name} has no usable access or download URL; dropped", rule="Distribution-accessURL")
             continue
         number += 1
         fragment = f"distribution-{number}"

@@ -228,7 +228,8 @@ def _temporal(ctx: Context, values: list[Any]) -> None:
         try:
             period = temporal.parse_period(coverage)
         except ValueError as error:
-            ctx.graph.warn("temporalCoverage", f"{error}; dropped")
+            rule = "PeriodOfTime-order" if isinstance(error, temporal.PeriodOrderError) else None
+            ctx.graph.warn("temporalCoverage", f"{error}; dropped", rule=rule)
         else:
             ctx.add(ctx.study, _p(SCHEMA, "temporalCoverage"), literal(coverage.strip()))
     if period is None:
@@ -662,7 +663,7 @@ def map_record(
     if not any(p == f"<{DCT}description>" for _, p, _ in graph.statements):
         # DCAT-AP requires a description: say that there is none rather than repeat the title.
         ctx.add(ctx.study, _p(DCT, "description"), literal(NO_DESCRIPTION))
-        graph.warn("description", "record has no description; a note saying so stands in for it")
+        graph.warn("description", "record has no description; a note saying so stands in for it", rule="Study-description-length")
     digest = _hash_of(canonical)
     _catalogue_record(ctx, canonical, digest, issued, modified)
     _source(ctx, source_name, source_format)
@@ -765,7 +766,7 @@ def _agents(ctx: Context, field_name: str, values: list[Any]) -> list[str]:
     for value in values:
         name = _name_of(value)
         if not name:
-            ctx.graph.warn(field_name, f"agent without a name: {value!r}; dropped")
+            ctx.graph.warn(field_name, f"agent without a name: {value!r}; dropped", rule="Agent-name")
             continue
         kind = value.get("@type") if isinstance(value, dict) else None
         kind = "Person" if kind == "Person" else "Organization"

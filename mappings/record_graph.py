@@ -34,6 +34,10 @@ class Warning_:
 
     field: str
     message: str
+    #: The profile rule (a shape of ``mappings/shapes``, by its name) the record broke,
+    #: when the repair or drop was made because of one: the validator reports it as that
+    #: rule's finding, since the published graph no longer shows what was wrong.
+    rule: str | None = None
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -137,12 +141,12 @@ class RecordGraph:
         for cls in classes:
             self.add(subject, A, f"<{cls}>")
 
-    def warn(self, field_name: str, message: str) -> None:
+    def warn(self, field_name: str, message: str, *, rule: str | None = None) -> None:
         """Note a repair or a drop. Messages quote values, which may be huge (a list of
         100,000 keywords): they are cut to one line's worth."""
         if len(message) > WARNING_LENGTH:
             message = message[: WARNING_LENGTH - 1] + "…"
-        self.warnings.append(Warning_(field_name, message))
+        self.warnings.append(Warning_(field_name, message, rule))
 
     def __len__(self) -> int:
         return len(self.statements) + sum(map(len, self.shared.values()))

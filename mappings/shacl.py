@@ -251,6 +251,8 @@ class Shape:
     id: str
     severity: str = "Violation"
     message: str | None = None
+    #: ``sh:name``: what a person calls the rule.
+    name: str | None = None
     path: Path | None = None
     path_text: str | None = None
     targets: list[Callable[[DataGraph], Iterable[str]]] = field(default_factory=list)
@@ -325,6 +327,9 @@ class _Compiler:
         messages = [literal_parts(m) for m in self.sh(node, "message") if is_literal(m)]
         if messages:
             shape.message = next((lex for lex, _, lang in messages if lang in (None, "en")), messages[0][0])
+        names = [literal_parts(n) for n in self.sh(node, "name") if is_literal(n)]
+        if names:
+            shape.name = next((lex for lex, _, lang in names if lang in (None, "en")), names[0][0])
         shape.deactivated = self.one(node, "deactivated") in ('"true"^^<http://www.w3.org/2001/XMLSchema#boolean>', '"true"')
         path = self.one(node, "path")
         if path is not None:

@@ -40,6 +40,10 @@ class Period:
     end: Bound | None
 
 
+class PeriodOrderError(ValueError):
+    """A period whose end lies before its start (the profile's PeriodOfTime-order rule)."""
+
+
 def parse_bound(text: str) -> Bound:
     """A date, datetime, year-month or year, typed by its precision; ValueError if none.
 
@@ -103,7 +107,7 @@ def parse_period(text: str) -> Period:
     if start is None and end is None:
         raise ValueError(f"period with no start and no end: {text!r}")
     if start and end and end.value[:10] < start.value[: len(end.value[:10])]:
-        raise ValueError(f"period ends before it starts: {text!r}")
+        raise PeriodOrderError(f"period ends before it starts: {text!r}")
     return Period(start, end)
 
 
