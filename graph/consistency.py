@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from studygraph.mappings.urls import Urls
+from studygraph.mappings.validation import gate
 
 from .catalogue import Catalogue, now
-from .loader import map_stored
-from .search import IndexEntry
+from .loader import indexed, map_stored
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _repair(catalogue: Catalogue, urls: Urls, found: ConsistencyCheck) -> None:
         for slug in found.missing + found.stale:
             stored = catalogue.stored_record(urls.item(slug))
             if stored is not None:
-                catalogue.index.replace([IndexEntry.of(map_stored(stored, urls), stored.modified)])
+                catalogue.index.replace([indexed(map_stored(stored, urls), stored.modified, gate("warn", urls.base))])
     if catalogue.changes is not None:
         stamp = now()
         catalogue.changes.record([(slug, "created", stamp) for slug in found.unannounced])

@@ -24,6 +24,7 @@ from studygraph.mappings.profile import MappedRecord, RecordError, content_hash,
 from studygraph.mappings.record_graph import Description
 from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 from studygraph.mappings.urls import Urls
+from studygraph.mappings.validation import Gate, Result, gate
 
 from .backend import GraphWrite, StoredRecord
 from .catalogue import Catalogue, Location, now
@@ -63,6 +64,8 @@ class LoadEvent:
     slug: str | None = None
     mapped: MappedRecord | None = None
     rejection: Rejection | None = None
+    #: The profile's findings (None when the record was not validated).
+    findings: tuple[Result, ...] | None = None
 
 
 @dataclass
@@ -158,10 +161,12 @@ class Loader:
     that fills a fresh store with :func:`load_fresh`; such a loader writes nothing.
     """
 
-    def __init__(self, store: Catalogue | None, urls: Urls, *, dry_run: bool = False) -> None:
+    def __init__(self, store: Catalogue | None, urls: Urls, *, dry_run: bool = False, validate: str | Gate = "warn") -> None:
         self.store = store
         self.urls = urls
         self.dry_run = dry_run
+        #: ``--validate``: findings kept with each record; under ``error`` violations refused.
+        self.gate = gate(validate, urls.base) if isinstance(validate, str) else validate
         self.slugs = SlugRegister(urls, store)
 
     def _catalogue(self) -> Catalogue:
@@ -221,14 +226,15 @@ class Loader:
             try:
                 mapped = _map(pending.record, self.urls, issued=(state and state.issued) or stamp, modified=stamp,
                               slug=slug, identity=pending.identity)
-                write = _write(mapped, IndexEntry.of(mapped, stamp), "replaced" if state else "created")
+                entry = indexed(mapped, stamp, self.gate)
+                write = _write(mapped, entry, "replaced" if state else "created")
             except Exception as error:  # noqa: BLE001 - contained per record
                 events.append(_rejected(pending.record, error))
                 continue
             if clash:
                 mapped.graph.warn("slug", clash)
             writes.append(write)
-            events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped))
+            events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped, findings=entry.findings))
         if not self.dry_run:
             self._catalogue().replace(writes)
             self.slugs.written()
@@ -276,11 +282,15 @@ class Loader:
             mapped = map_stored(stored, self.urls)
         except Exception as error:  # noqa: BLE001 - contained per record
             return _rejected(SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or ""), error)
+        try:
+            entry = indexed(mapped, stored.modified, self.gate)
+        except Exception as error:  # noqa: BLE001 - contained per record (a violation under --validate=error)
+            return _rejected(SourceRecord({}, origin=Origin(stored.name), format=stored.source_format or ""), error)
         if not self.dry_run:
-            write = _write(mapped, IndexEntry.of(mapped, stored.modified))
+            write = _write(mapped, entry)
             self._catalogue().replace([write])
             self._count_written([write])
-        return LoadEvent("replaced", stored.name, mapped.slug, mapped)
+        return LoadEvent("replaced", stored.name, mapped.slug, mapped, findings=entry.findings)
 
 
 def recover(store: Catalogue, urls: Urls) -> int:
@@ -308,12 +318,19 @@ def recover(store: Catalogue, urls: Urls) -> int:
             store.changes.settle([slug])
             continue
         if store.index is not None:
-            store.index.replace([IndexEntry.of(mapped, stored.modified)])
+            store.index.replace([indexed(mapped, stored.modified, gate("warn", urls.base))])
         if kind == "deleted":
             store.changes.settle([slug])  # the deletion never reached the graph
         else:
             store.changes.record([(slug, kind, stored.modified)])
     return len(pending)
+
+
+def indexed(mapped: MappedRecord, modified: str, checks: Gate) -> IndexEntry:
+    """A mapped record's index entry with its findings under *checks*; raises
+    ProfileViolation (a RecordError: the record's rejection) under ``--validate=error``."""
+    findings = checks.inspect(mapped)
+    return IndexEntry.of(mapped, modified, findings, checks.links(findings))
 
 
 def map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
@@ -372,7 +389,8 @@ def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") ->
     return GraphWrite(mapped.name, mapped.graph.own_ntriples(), entry, change, tuple(mapped.graph.descriptions()))
 
 
-def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None) -> LoadReport:
+def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None,
+               validate: str = "warn") -> LoadReport:
     """Fill a fresh catalogue at *location* with the bulk loader (all or nothing).
 
     A record met twice (the same identity) keeps the last version, as on the
@@ -382,10 +400,11 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     """
     report = LoadReport()
     loaded: dict[Identity, tuple[str, str]] = {}
-    later: list[MappedRecord] = []
+    later: list[tuple[MappedRecord, IndexEntry]] = []
     described: dict[str, tuple[str, Description]] = {}
     slugs = SlugRegister(urls)
     stamp = now()
+    checks = gate(validate, urls.base)
 
     def emit(event: LoadEvent) -> None:
         report.add(event)
@@ -399,7 +418,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 previous = loaded.get(pending.identity)
                 slug, clash = (previous[0], None) if previous else slugs.place(pending.identity, pending.wanted)
                 mapped = _map(item, urls, issued=stamp, modified=stamp, slug=slug, identity=pending.identity)
-                entry = IndexEntry.of(mapped, stamp)
+                entry = indexed(mapped, stamp, checks)
             except Exception as error:  # noqa: BLE001 - contained per record
                 emit(_rejected(item, error))
                 continue
@@ -407,7 +426,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 mapped.graph.warn("slug", clash)
             if previous is None:
                 loaded[pending.identity] = (slug, mapped.content_hash)
-                emit(LoadEvent("new", str(item.origin), slug, mapped))
+                emit(LoadEvent("new", str(item.origin), slug, mapped, findings=entry.findings))
                 for description in mapped.graph.descriptions():
                     # The description that sorts first wins, as on the transactional path.
                     text = canonical(description.ntriples)
@@ -418,8 +437,8 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 emit(LoadEvent("unchanged", str(item.origin), slug))
             else:
                 loaded[pending.identity] = (slug, mapped.content_hash)
-                later.append(mapped)
-                emit(LoadEvent("replaced", str(item.origin), slug, mapped))
+                later.append((mapped, entry))
+                emit(LoadEvent("replaced", str(item.origin), slug, mapped, findings=entry.findings))
         for _, description in described.values():
             yield _in_graph(description.ntriples, description.graph), None
 
@@ -427,7 +446,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     if later:
         store = location.open()
         try:
-            store.replace(_write(m, IndexEntry.of(m, stamp)) for m in later)
+            store.replace(_write(m, entry) for m, entry in later)
         finally:
             store.close()
     return report

@@ -92,7 +92,7 @@ def harvest(
             listener(event)
 
     def load(items: Iterable[ReadResult]) -> None:
-        report.add(loader.load(tagged(items), note) if fresh_store is None else load_fresh(fresh_store, tagged(items), loader.urls, note))
+        report.add(loader.load(tagged(items), note) if fresh_store is None else load_fresh(fresh_store, tagged(items), loader.urls, note, validate=loader.gate.mode))
 
     fetcher: Fetcher | None = None
     try:

@@ -36,6 +36,8 @@ PROF = "http://www.w3.org/ns/dx/prof/"
 VOID = "http://rdfs.org/ns/void#"
 #: SHACL: the studygraph profile's shapes and validation reports.
 SH = "http://www.w3.org/ns/shacl#"
+#: W3C Data Quality Vocabulary: /validation's counts per rule.
+DQV = "http://www.w3.org/ns/dqv#"
 #: SPARQL 1.1 Service Description.
 SD = "http://www.w3.org/ns/sparql-service-description#"
 #: Activity Streams 2.0: the change feed's activities.
@@ -64,7 +66,7 @@ PREFIXES: dict[str, str] = {
 
 #: Prefixes of the documents the server publishes: the mapping's, and those of the
 #: server's own statements (paging, profiles, VoID, the change feed).
-DOCUMENT_PREFIXES: dict[str, str] = {**PREFIXES, "hydra": HYDRA, "prof": PROF, "void": VOID, "as": AS, "sh": SH}
+DOCUMENT_PREFIXES: dict[str, str] = {**PREFIXES, "hydra": HYDRA, "prof": PROF, "void": VOID, "as": AS, "sh": SH, "dqv": DQV}
 
 
 def vocab_namespace(base_url: str) -> str:

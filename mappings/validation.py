@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from . import shacl
 from .nodes import Link
 from .record_graph import Statement
+from .records import RecordError
 
 if TYPE_CHECKING:
     from .profile import MappedRecord
@@ -60,6 +61,8 @@ class Rule:
     name: str
     severity: str
     message: str
+    #: The property path it checks (N-Triples / SPARQL path text), None for a node rule.
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Profile:
         for term, shape in shapes.by_id.items():
             if term.startswith("<"):
                 key = self.rule_key(term)
-                self.rules[key] = Rule(key, term[1:-1], shape.name or key, shape.severity, shape.message or "")
+                self.rules[key] = Rule(key, term[1:-1], shape.name or key, shape.severity, shape.message or "", shape.path_text)
 
     def rule_key(self, shape: str) -> str:
         """A shape's rule key: its fragment for the profile's own shapes, else its term."""
@@ -107,16 +110,21 @@ class Profile:
 
     def check_mapped(self, mapped: MappedRecord) -> list[Result]:
         """The findings of a freshly mapped record: its graph's, then its repairs'."""
-        graph = mapped.graph
-        found = self.check([*graph.statements, *graph.described()])
+        found = self.check([*mapped.graph.statements, *mapped.graph.described()])
+        return found + self.repairs(mapped, found)
+
+    def repairs(self, mapped: MappedRecord, found: Sequence[Result] = ()) -> list[Result]:
+        """The findings of the mapping's repairs (each rule once for the study, and not
+        where *found* already has it): what the published graph cannot show."""
         study = f"<{mapped.name}#id>"
         seen = {(r.rule, r.focus) for r in found}
-        for warning in graph.warnings:
+        repaired = []
+        for warning in mapped.graph.warnings:
             rule = self.rules.get(warning.rule) if warning.rule else None
             if rule is not None and (rule.key, study) not in seen:
                 seen.add((rule.key, study))
-                found.append(Result(rule.key, rule.severity, study, None, None, f"{rule.message} ({warning.field}: {warning.message})"))
-        return found
+                repaired.append(Result(rule.key, rule.severity, study, None, None, f"{rule.message} ({warning.field}: {warning.message})"))
+        return repaired
 
     def quality_links(self, results: Sequence[Result]) -> tuple[Link, ...]:
         """What the search index keeps of a record's findings: a link to each rule broken
@@ -166,3 +174,41 @@ def load_profile(name: str, base_url: str) -> Profile:
     # our https statements.
     shapes = shacl.compile_shapes(text, base_iri=path.resolve().as_uri(), rename={"http://schema.org/": "https://schema.org/"})
     return Profile(path.name, shapes, base_url)
+
+
+class ProfileViolation(RecordError):
+    """A record refused under ``--validate=error``: it violates the profile."""
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        shown = "; ".join(f"{r.rule}: {r.message}" + (f" [{r.value}]" if r.value else "") for r in results[:3])
+        more = f" (and {len(results) - 3} more)" if len(results) > 3 else ""
+        super().__init__("profile", f"violates the studygraph profile: {shown}{more}")
+        self.results = list(results)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What ``--validate`` (``off``, ``warn``, ``error``) does with a mapped record."""
+
+    mode: str
+    profile: Profile | None
+
+    def inspect(self, mapped: MappedRecord) -> tuple[Result, ...] | None:
+        """The record's findings (None when validation is off); under ``error`` a record
+        with a violation raises :class:`ProfileViolation` instead."""
+        if self.profile is None:
+            return None
+        results = tuple(self.profile.check_mapped(mapped))
+        if self.mode == "error" and (broken := violations(results)):
+            raise ProfileViolation(broken)
+        return results
+
+    def links(self, results: Sequence[Result] | None) -> tuple[Link, ...]:
+        return self.profile.quality_links(results) if self.profile is not None and results else ()
+
+
+def gate(mode: str, base_url: str) -> Gate:
+    """The gate of *mode* with the studygraph profile under *base_url*."""
+    if mode not in MODES:
+        raise ValueError(f"--validate must be one of {', '.join(MODES)}, not {mode!r}")
+    return Gate(mode, None if mode == "off" else load_profile("studygraph", base_url))

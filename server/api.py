@@ -17,6 +17,7 @@ from studygraph.mappings.formats import SYNTAX_BY_NAME
 from studygraph.mappings.keys import is_slug
 from studygraph.mappings.readers import FORMATS as READ_FORMATS
 from studygraph.mappings.readers import read_bytes
+from studygraph.mappings.validation import MODES, violations
 
 from . import errors
 from .params import ParameterError
@@ -33,6 +34,10 @@ FORMAT_BY_CONTENT_TYPE = {
 }
 
 
+#: The request header that says what a write does with the profile's findings
+#: (``off``, ``warn``, ``error``), as the ``validate`` parameter does.
+VALIDATE_HEADER = "Studygraph-Validate"
+
 blueprint = Blueprint("api", __name__)
 
 
@@ -43,15 +48,25 @@ def post_records() -> Response:
     format_name = request.args.get("format") or FORMAT_BY_CONTENT_TYPE.get(request.mimetype)
     if format_name is not None and format_name not in READ_FORMATS:
         raise ParameterError("format", f"unknown format; use one of {', '.join(READ_FORMATS)}")
+    validate = request.args.get("validate") or request.headers.get(VALIDATE_HEADER) or services.settings.validate
+    if validate not in MODES:
+        raise ParameterError("validate", f"use one of {', '.join(MODES)}")
     body = request.get_data(cache=False)
     changed: list[str] = []
+    findings: list[dict] = []
 
     def note_change(event: LoadEvent) -> None:
         if event.outcome in ("new", "replaced") and event.slug:
             changed.append(event.slug)
+        if event.findings:
+            broken = violations(event.findings)
+            findings.append({
+                "slug": event.slug, "where": event.origin, "violations": [r.as_json() for r in broken],
+                "warnings": len(event.findings) - len(broken),
+            })
 
     with writes:
-        report = Loader(store, urls).load(read_bytes(body, "request body", format_name), note_change)
+        report = Loader(store, urls, validate=validate).load(read_bytes(body, "request body", format_name), note_change)
         if pool is not None and changed:
             pool.refresh()
     # Render the studies just written ahead of their next visitor (server.prerender).
@@ -60,6 +75,7 @@ def post_records() -> Response:
     payload = {
         **report.counts,
         "warnings": report.warnings,
+        "findings": findings,
         "rejections": [{"where": str(r.origin), "field": r.field, "reason": r.reason} for r in report.rejections],
     }
     status = 422 if report.rejections and not loaded else 200

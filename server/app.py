@@ -16,7 +16,7 @@ from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.query_runner import QueryRunner
 from studygraph.mappings.urls import Urls
 
-from . import api, auth, document_routes, errors, federation, listing_routes, sparql
+from . import api, auth, document_routes, errors, federation, listing_routes, quality, sparql
 from .cache import RepresentationCache, open_disk_cache
 from .dump import DumpFiles
 from .http import security_headers
@@ -58,7 +58,7 @@ def create_app(
     app.before_request(auth.guard(settings.token))
     app.before_request(_limit_url)
     app.after_request(_cors)
-    for blueprint in (document_routes.blueprint, listing_routes.blueprint, api.blueprint, federation.blueprint):
+    for blueprint in (document_routes.blueprint, listing_routes.blueprint, quality.blueprint, api.blueprint, federation.blueprint):
         app.register_blueprint(blueprint)
     if pool is not None:
         app.register_blueprint(sparql.blueprint)

@@ -49,7 +49,7 @@ def serve_document(load: Callable[[], Document | None], path: str, asked: Asked,
         return _alternates(document, chosen, available_profiles, urls)
     # A linked node's page lists studies from the search index, page by page: that
     # list is not in the node's statements, so its validator comes from the page itself.
-    listed = chosen.name == "html" and document.kind not in ("item", "vocab")
+    listed = chosen.name == "html" and document.kind not in ("item", "vocab", "shapes", "validation")
     body = render(document, chosen, profile.token) if listed else None
     # A study published in several languages gets its page in the reader's language:
     # one variant (and ETag) per language chosen.

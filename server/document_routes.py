@@ -10,8 +10,9 @@ import json
 from flask import Blueprint, Response, abort, request
 
 from studygraph.mappings.keys import is_slug
+from studygraph.mappings.validation import results_from_json
 
-from . import documents, errors, params
+from . import auth, documents, errors, params, views
 from .document_responses import RENDER_VERSION, not_found, serve_document
 from .http import etag_for
 from .negotiated import Asked, negotiated_route
@@ -38,7 +39,26 @@ def study(slug: str, asked: Asked) -> Response:
             response.headers["Vary"] = "Accept"
             return response
         document = documents.related(store, urls, slug)
+    if document is not None and document.kind == "item" and _holds_token() and asked.format().name == "html":
+        return _page_with_findings(document, slug)
     return serve_document(lambda: document, f"/items/{slug}", asked)
+
+
+def _holds_token() -> bool:
+    token = current_services().settings.token
+    return token is not None and auth.carries(request.headers.get("Authorization"), token)
+
+
+def _page_with_findings(document: documents.Document, slug: str) -> Response:
+    """A study's page for a holder of the write token: with the profile's findings kept
+    for it. Private: never cached, by us or on the way."""
+    services = current_services()
+    kept = services.index.findings(slug) if services.index is not None else None
+    body = views.render_html(document, services.urls, services.index, findings=results_from_json(kept))
+    response = Response(body, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Accept, Authorization"
+    return response
 
 
 @negotiated_route(blueprint, "/<segment>/<key>")

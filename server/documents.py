@@ -18,7 +18,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.search import CatalogueIndex, Hit
-from studygraph.mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SKOS, XSD
+from studygraph.mappings.namespaces import DCAT, DCT, FOAF, HYDRA, PROF, RDF, RDFS, SCHEMA, SH, SKOS, XSD
 from studygraph.mappings.node_kinds import LINKED_KINDS
 from studygraph.mappings.terms import term_value
 from studygraph.mappings.urls import AUTHORITIES, Urls
@@ -129,7 +129,7 @@ def node(store: Catalogue, urls: Urls, segment: str, key: str, index: CatalogueI
         triples += _studies(store, urls, NamedNode(thing), hits)
         triples += hydra_view(urls.base + path, page, NODE_PAGE_SIZE, total)
         triples += [Triple(document, NamedNode(HYDRA + "member"), NamedNode(urls.item(hit.slug) + "#id")) for hit in hits]
-    return Document(segment, key, path, thing, triples, _version(triples))
+    return Document(segment, key, path, thing, triples, content_version(triples))
 
 
 def _studies(store: Catalogue, urls: Urls, thing: NamedNode, hits: list[Hit]) -> list[Triple]:
@@ -169,7 +169,7 @@ def node_list(urls: Urls, index: CatalogueIndex | None, segment: str, page: int 
         if scheme is not None:
             triples.append(Triple(scheme, NamedNode(SKOS + "hasTopConcept"), member))
     thing = scheme.value if scheme is not None else collection.value
-    return Document("list", segment, path, thing, triples, _version(triples))
+    return Document("list", segment, path, thing, triples, content_version(triples))
 
 
 def related(store: Catalogue, urls: Urls, slug: str) -> Document | None:
@@ -187,7 +187,7 @@ def related(store: Catalogue, urls: Urls, slug: str) -> Document | None:
             triples += [Triple(link.subject, NamedNode(DCT + "title"), Literal(t)) for t in store.objects_of(linking.removesuffix("#id"), linking, DCT + "title")]
     document = NamedNode(urls.item(slug))
     triples += [Triple(document, NamedNode(FOAF + "primaryTopic"), study), Triple(study, _TYPE, NamedNode(SCHEMA + "Dataset"))]
-    return Document("related", slug, f"/items/{slug}", thing, triples, _version(triples))
+    return Document("related", slug, f"/items/{slug}", thing, triples, content_version(triples))
 
 
 def profile(urls: Urls, available: tuple[Any, ...], token: str) -> Document | None:
@@ -207,7 +207,17 @@ def profile(urls: Urls, available: tuple[Any, ...], token: str) -> Document | No
     for other in available:
         if other is not chosen:
             triples.append(Triple(thing, NamedNode(PROF + "isProfileOf"), NamedNode(other.uri)))
-    return Document("profile", token, f"/profiles/{token}", chosen.uri, triples, _version(triples))
+    # The profile's rules, as SHACL: its validation resource (conneg-by-profile's PROF).
+    shapes = NamedNode(f"{urls.base}/profiles/{token}#shapes")
+    triples += [
+        Triple(thing, NamedNode(PROF + "hasResource"), shapes),
+        Triple(shapes, _TYPE, NamedNode(PROF + "ResourceDescriptor")),
+        Triple(shapes, NamedNode(PROF + "hasRole"), NamedNode("http://www.w3.org/ns/dx/prof/role/validation")),
+        Triple(shapes, NamedNode(PROF + "hasArtifact"), NamedNode(f"{urls.base}/shapes")),
+        Triple(shapes, NamedNode(DCT + "conformsTo"), NamedNode(SH)),
+        Triple(shapes, NamedNode(DCT + "format"), Literal("text/turtle")),
+    ]
+    return Document("profile", token, f"/profiles/{token}", chosen.uri, triples, content_version(triples))
 
 
 @dataclass(frozen=True)
@@ -284,7 +294,7 @@ def catalog(store: Catalogue, urls: Urls, index: CatalogueIndex | None, page: Ca
         # no need to hash thousands of statements for a validator.
         version = f"catalog\0{latest}\0{page!r}\0{size}"
     else:
-        version = _version(triples)
+        version = content_version(triples)
     return Document("catalog", "", "/catalog", urls.catalog, triples, version)
 
 
@@ -340,10 +350,11 @@ def hydra_view(collection_url: str, page: int, size: int, total: int, query: str
 
 def vocabulary(urls: Urls) -> Document:
     triples = vocabulary_triples(urls.base)
-    return Document("vocab", "", "/vocab", f"{urls.base}/vocab", triples, _version(triples))
+    return Document("vocab", "", "/vocab", f"{urls.base}/vocab", triples, content_version(triples))
 
 
-def _version(triples: list[Triple]) -> str:
+def content_version(triples: list[Triple]) -> str:
+    """A document's version: the hash of its sorted statements (part of its ETag)."""
     return hashlib.sha256("\n".join(sorted(map(str, triples))).encode()).hexdigest()
 
 

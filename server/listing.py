@@ -26,9 +26,21 @@ FACET_TITLES = {
     "source": "Sources",
     "country": "Countries",
     "study-design": "Study designs",
+    # The profile's findings kept for each study (mappings.validation): /validation.
+    "quality": "Quality",
+    "rule": "Rules broken",
 }
 #: Page segment of the node each facet's keys name.
 FACET_SEGMENTS = {kind.facet: kind.segment for kind in LINKED_KINDS if kind.facet is not None}
+
+
+def facet_page(name: str, key: str) -> str:
+    """The page about a facet's value: a node's page, a rule's shape, or /validation."""
+    if name == "rule":
+        return f"/shapes#{key}"
+    if name == "quality":
+        return "/validation"
+    return f"/{FACET_SEGMENTS[name]}/{key}"
 MAX_QUERY_CHARS = 500
 
 
@@ -100,7 +112,7 @@ def facet_links(request: Request, facets: dict[str, list[Any]]) -> list[dict[str
                 "count": facet.count,
                 "href": "/items" + ("?" + urlencode(args) if args else ""),
                 "chosen": facet.key in chosen,
-                "page": f"/{FACET_SEGMENTS[name]}/{facet.key}",
+                "page": facet_page(name, facet.key),
             })
         if values:
             groups.append({"name": name, "title": title, "options": values})

@@ -14,6 +14,9 @@ class ServerSettings:
     base_url: str
     #: Bearer token for the write API; without one, writes are refused.
     token: str | None = None
+    #: What writes do with the profile's findings unless a request says (``?validate=``
+    #: or the ``Studygraph-Validate`` header): mappings.validation.MODES.
+    validate: str = "warn"
     #: Largest request body accepted (bytes); larger ones get 413.
     max_body_bytes: int = 64 * 1024 * 1024
     #: Longest URL (path and query) accepted; longer ones get 414.

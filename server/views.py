@@ -14,10 +14,11 @@ from typing import Any
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
-from studygraph.mappings.namespaces import DCAT, DCT, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SKOS, VCARD
+from studygraph.mappings.namespaces import DCAT, DCT, DQV, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SH, SKOS, VCARD
 from studygraph.mappings.node_kinds import LINKED_KINDS
-from studygraph.mappings.terms import term_value
+from studygraph.mappings.terms import curie, term_value
 from studygraph.mappings.urls import Urls
+from studygraph.mappings.validation import Result, load_profile, shapes_document
 
 from . import params
 from .documents import INDEX_KINDS, LIST_PAGE_SIZE, NODE_PAGE_SIZE, PROF, Document, select
@@ -79,12 +80,19 @@ class Labels:
         return Link(self.labels.get(iri, iri.rsplit("/", 1)[-1].removesuffix("#id")), self.href(iri))
 
 
-def render_html(document: Document, urls: Urls, index: Any = None) -> str:
+def render_html(document: Document, urls: Urls, index: Any = None, findings: list[Result] | None = None) -> str:
+    """The HTML page of *document*; a study's page with *findings* shows them (for
+    holders of the write token only: the caller decides)."""
     common = {"formats": formats(), "path": document.path}
     if document.kind == "item":
-        return render_template("study.html", study=study_view(document, urls), **common)
+        return render_template("study.html", study=study_view(document, urls), findings=findings, shapes_url=shapes_document(urls.base),
+                               **common)
     if document.kind == "vocab":
         return render_template("vocab.html", terms=vocabulary_view(document), **common)
+    if document.kind == "shapes":
+        return render_template("shapes.html", rules=rules_view(urls), **common)
+    if document.kind == "validation":
+        return render_template("validation.html", report=validation_view(document, urls), **common)
     if document.kind == "catalog":
         return render_template("catalog.html", catalog=catalog_view(document, urls), pager=None, **common)
     if document.kind == "list":
@@ -430,6 +438,46 @@ def vocabulary_view(document: Document) -> list[dict[str, str]]:
         elif triple.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
             term["type"] = term_value(triple.object).rsplit("#", 1)[-1]
     return sorted(terms.values(), key=lambda t: t["name"])
+
+
+def rules_view(urls: Urls) -> list[dict[str, str]]:
+    """The studygraph profile's rules for /shapes: violations first, then by name."""
+    profile = load_profile("studygraph", urls.base)
+    rules = sorted(profile.rules.values(), key=lambda r: (r.severity != "Violation", r.key))
+    return [{"key": r.key, "name": r.name, "severity": r.severity, "path": _path_label(r.path), "message": r.message} for r in rules]
+
+
+def _path_label(path: str | None) -> str:
+    """A property path as a person reads it: ``schema:name``, ``^dcat:dataset``."""
+    if not path:
+        return ""
+    return re.sub(r"<([^>]*)>", lambda m: curie(m.group(1)), path)
+
+
+def validation_view(document: Document, urls: Urls) -> dict[str, Any]:
+    """/validation's rows, read back from its statements: each rule broken (severity,
+    name, studies, links), and the studies with violations and with warnings."""
+    profile = load_profile("studygraph", urls.base)
+    report = NamedNode(document.thing)
+    conforms = next((term_value(t.object) == "true" for t in document.triples if t.subject == report and t.predicate.value == SH + "conforms"), True)
+    measured: dict[str, dict[str, str]] = {}
+    for triple in document.triples:
+        if isinstance(triple.subject, NamedNode) and triple.subject.value.startswith(document.thing + "#"):
+            measured.setdefault(triple.subject.value, {})[triple.predicate.value] = term_value(triple.object)
+    rules: list[dict[str, Any]] = []
+    totals: dict[str, int] = {}
+    for values in measured.values():
+        rule_iri = values.get(DQV + "isMeasurementOf")
+        if rule_iri is None:
+            totals[values.get(RDFS + "seeAlso", "").rsplit("=", 1)[-1]] = int(values.get(DQV + "value", "0"))
+            continue
+        key = profile.rule_key(f"<{rule_iri}>")
+        rule = profile.rules.get(key)
+        rules.append({"key": key, "name": rule.name if rule else key, "severity": rule.severity if rule else "",
+                      "message": rule.message if rule else "", "count": int(values.get(DQV + "value", "0")),
+                      "studies": f"/items?rule={key}", "shape": f"/shapes#{key}"})
+    rules.sort(key=lambda r: (r["severity"] != "Violation", -int(r["count"]), str(r["key"])))
+    return {"conforms": conforms, "rules": rules, "violations": totals.get("violations", 0), "warnings": totals.get("warnings", 0)}
 
 
 def paragraphs(text: str) -> list[str]:

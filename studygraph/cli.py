@@ -27,8 +27,10 @@ from studygraph.graph.query_runner import QueryRunner
 from studygraph.graph.remote.client import RemoteStoreError
 from studygraph.mappings.readers import FORMATS, ReadProgress, read_paths
 from studygraph.mappings.urls import Urls, check_base_url
+from studygraph.mappings.validation import MODES
 
 from .config import DEFAULT_BASE_URL, Config, byte_size
+from .validation_report import REPORT_FORMATS
 
 
 def _store_option(command):
@@ -42,6 +44,14 @@ def _store_option(command):
         "--store", "store", metavar="DIR|URL", default=None,
         help="Store directory, or the URL of a SPARQL store server (Oxigraph server, Virtuoso, ...) "
              "[env STUDYGRAPH_STORE; default ./data/store].",
+    )(command)
+
+
+def _validate_option(command):
+    return click.option(
+        "--validate", "validate", type=click.Choice(MODES), default=None,
+        help="Check each record against the studygraph profile: off, warn (keep and report the findings) "
+             "or error (refuse a record with a violation; the others still load) [env STUDYGRAPH_VALIDATE; default warn].",
     )(command)
 
 
@@ -79,25 +89,28 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
 @click.option("--server", "server_url", metavar="URL", default=None, help="Send the records to a running server's write API (token in STUDYGRAPH_TOKEN) instead of opening the store.")
-def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool, server_url: str | None) -> None:
+@_validate_option
+def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool,
+         server_url: str | None, validate: str | None) -> None:
     """Load study records from PATHS (files, directories, or - for stdin).
 
     Records are read in any format studygraph knows (Harmony JSON / JSON Lines / item
     pages, schema.org JSON-LD, HTML with JSON-LD), gzipped or not. Each record's graph is
     replaced in one transaction; an unchanged record is left alone. A fresh store is
-    filled with the bulk loader. Exit status 1 if any record was rejected.
+    filled with the bulk loader. Each record is checked against the studygraph profile
+    (--validate). Exit status 1 if any record was rejected.
     """
-    config = Config.from_env(store=store, index=index, base_url=base_url)
+    config = Config.from_env(store=store, index=index, base_url=base_url, validate=validate)
     reading = ReadProgress()
     items = read_paths(paths, format=format_, progress=reading)
     if server_url:
         from .remote_load import post_records
 
-        sys.exit(post_records(server_url, items, token=config.token))
+        sys.exit(post_records(server_url, items, token=config.token, validate=config.validate))
     progress = _Progress(quiet=quiet, reading=reading)
     if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
-        report = load_fresh(_location(config), items, urls, progress)
+        report = load_fresh(_location(config), items, urls, progress, validate=config.validate)
     else:
         # Here a fresh store means a dry run: nothing to open, the records are only mapped.
         opened = None if _fresh(config) else _open(config, read_only=dry_run)
@@ -105,7 +118,7 @@ def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url:
         try:
             if opened is not None and opened.base_url is None and not dry_run:
                 opened.set_base_url(urls.base)
-            report = Loader(opened, urls, dry_run=dry_run).load(items, progress)
+            report = Loader(opened, urls, dry_run=dry_run, validate=config.validate).load(items, progress)
         finally:
             if opened is not None:
                 opened.close()
@@ -138,13 +151,15 @@ def delete(slugs: tuple[str, ...], store: str | None, index: str | None) -> None
 @main.command()
 @_store_option
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
-def remap(store: str | None, index: str | None, quiet: bool) -> None:
-    """Rebuild every record's graph from its kept original with the current mapping."""
-    config = Config.from_env(store=store, index=index)
+@_validate_option
+def remap(store: str | None, index: str | None, quiet: bool, validate: str | None) -> None:
+    """Rebuild every record's graph from its kept original with the current mapping
+    (and its findings with the current profile)."""
+    config = Config.from_env(store=store, index=index, validate=validate)
     opened = _open(config)
     progress = _Progress(quiet=quiet)
     try:
-        report = Loader(opened, Urls(_base_url(config, opened))).remap(progress)
+        report = Loader(opened, Urls(_base_url(config, opened)), validate=config.validate).remap(progress)
     finally:
         opened.close()
     progress.finish(report, False, verb="remapped")
@@ -211,6 +226,54 @@ def slugs(store: str | None, index: str | None) -> None:
                 component.close()
     for slug in found:
         click.echo(slug)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@_store_option
+@_base_url_option
+@click.option("--shapes", default="studygraph", show_default=True, metavar="studygraph|dcat-ap|google|FILE",
+              help="The profile to check against, or a SHACL file (Turtle).")
+@click.option("--format", "format_", type=click.Choice(REPORT_FORMATS), default="text", show_default=True, help="How to write the report.")
+@click.option("--input-format", "input_format", type=click.Choice(FORMATS), default=None, help="Read every input as this format instead of sniffing it.")
+def validate(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, shapes: str, format_: str,
+             input_format: str | None) -> None:
+    """Check records against the studygraph profile (or another) and report the findings.
+
+    With PATHS, the records of those files are read and mapped as `load` would (nothing
+    is written); without, every record of the store is checked (its published graph, and
+    the repairs its kept original needs). The report groups the findings by record and
+    rule. Exit status 1 if there is a violation or a record cannot be read, 0 otherwise.
+    """
+    from studygraph.mappings.shacl import ShapesError
+    from studygraph.mappings.validation import Gate, load_profile, shapes_document
+
+    from . import validation_report
+
+    config = Config.from_env(store=store, index=index, base_url=base_url)
+    opened = None if paths else _open(config, read_only=True)
+    try:
+        urls = Urls(_base_url(config, opened))
+        try:
+            checks = Gate("warn", load_profile(shapes, urls.base))
+        except ShapesError as error:
+            raise click.ClickException(str(error)) from None
+        if paths:
+            report = validation_report.validate_files(read_paths(paths, format=input_format), urls, checks)
+        else:
+            assert opened is not None
+            report = validation_report.validate_store(opened, urls, checks)
+    finally:
+        if opened is not None:
+            opened.close()
+    if format_ == "json":
+        click.echo(validation_report.as_json(report))
+    elif format_ == "html":
+        click.echo(validation_report.as_html(report, shapes_document(urls.base)))
+    else:
+        for line in validation_report.as_text(report):
+            click.echo(line)
+    sys.exit(0 if report.conforms else 1)
 
 
 @main.command()
@@ -409,6 +472,8 @@ class _Progress:
         self.count = 0
         self.started = time.monotonic()
         self.shown = 0.0
+        #: The profile's findings seen: violations, warnings, records with a violation.
+        self.violations = self.recommendations = self.violating = 0
 
     def __call__(self, event: LoadEvent) -> None:
         self.count += 1
@@ -417,6 +482,14 @@ class _Progress:
         elif event.mapped is not None and not self.quiet:
             for warning in event.mapped.warnings:
                 self._line(f"warning: {event.origin} [{event.slug}] {warning}")
+        if event.findings:
+            broken = [r for r in event.findings if r.severity == "Violation"]
+            self.violations += len(broken)
+            self.violating += bool(broken)
+            self.recommendations += len(event.findings) - len(broken)
+            if not self.quiet:
+                for result in broken:
+                    self._line(f"violation: {event.origin} [{event.slug}] {result.rule}: {result.message}")
         if self.tty and time.monotonic() - self.shown > 0.2:
             self.shown = time.monotonic()
             fraction = self.reading.fraction() if self.reading is not None else None
@@ -434,6 +507,9 @@ class _Progress:
         elapsed = time.monotonic() - self.started
         prefix = "dry run: would have " if dry_run else ""
         click.echo(f"{prefix}{verb} {self.count} records in {elapsed:.1f}s: {report.summary()}")
+        if self.violations or self.recommendations:
+            click.echo(f"profile: {self.violations} violations in {self.violating} records, {self.recommendations} warnings "
+                       "(studygraph validate for the report)")
 
 
 class _Size(click.ParamType):
@@ -473,8 +549,10 @@ class _Size(click.ParamType):
 @click.option("--max-size", type=_Size(), default="256M", show_default=True,
               help="Largest response, as sent and once decompressed (bytes, or with K, M, G).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
+@_validate_option
 def harvest(url: str, store: str | None, index: str | None, base_url: str | None, prune: bool, since: str | None, follow_hosts: tuple[str, ...],
-            delay: float, timeout: float, retries: int, max_pages: int, max_time: float, max_size: int, quiet: bool) -> None:
+            delay: float, timeout: float, retries: int, max_pages: int, max_time: float, max_size: int, quiet: bool,
+            validate: str | None) -> None:
     """Pull records from another catalogue at URL into the store.
 
     URL may be a DCAT catalogue (any RDF syntax, Hydra-paged: another studygraph's
@@ -488,7 +566,7 @@ def harvest(url: str, store: str | None, index: str | None, base_url: str | None
     from studygraph.harvest.fetch import Politeness
     from studygraph.harvest.run import harvest as run_harvest
 
-    config = Config.from_env(store=store, index=index, base_url=base_url)
+    config = Config.from_env(store=store, index=index, base_url=base_url, validate=validate)
     fresh = _fresh(config)
     opened = None if fresh else _open(config)
     urls = Urls(_base_url(config, opened))
@@ -498,7 +576,7 @@ def harvest(url: str, store: str | None, index: str | None, base_url: str | None
     politeness = Politeness(timeout=timeout, delay=delay, retries=retries, max_pages=max_pages, max_time=max_time, max_bytes=max_size)
     try:
         report = run_harvest(
-            url, opened, Loader(opened, urls), prune=prune, since=since,
+            url, opened, Loader(opened, urls, validate=config.validate), prune=prune, since=since,
             politeness=politeness, follow_hosts=follow_hosts, listener=progress,
             fresh_store=_location(config) if fresh else None,
         )
@@ -689,7 +767,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
     if opened.base_url is None:
         opened.set_base_url(urls.base)
     settings = ServerSettings(
-        base_url=urls.base, token=config.token, max_body_bytes=config.max_body_bytes,
+        base_url=urls.base, token=config.token, validate=config.validate, max_body_bytes=config.max_body_bytes,
         cache_path=config.cache or str(_local_folder(config) / CACHE_FILE), dump_dir=str(_local_folder(config)), dump_builds=config.dump_builds,
     )
     sparql_settings = SparqlSettings(

@@ -43,6 +43,9 @@ class Config:
     store_timeout: float | None = None
     #: Base URL the IRIs are minted under; recorded in the store on its first load.
     base_url: str | None = None
+    #: What writes do with the studygraph profile's findings (mappings.validation.MODES):
+    #: ``off``, ``warn`` (kept and reported) or ``error`` (a violating record is refused).
+    validate: str = "warn"
     #: Bearer token that guards writes (server write API); without one, writes are refused.
     token: str | None = None
     #: Address and port `studygraph serve` listens on.

@@ -20,14 +20,14 @@ from studygraph.mappings.records import ReadResult, Rejection, SourceRecord
 BATCH_BYTES = 4 * 1024 * 1024
 
 
-def post_records(server: str, items: Iterable[ReadResult], *, token: str | None) -> int:
+def post_records(server: str, items: Iterable[ReadResult], *, token: str | None, validate: str = "warn") -> int:
     """Send every record; print rejections and a summary. Returns the exit status."""
     if not token:
         raise click.ClickException("set STUDYGRAPH_TOKEN to the server's write token")
     totals = {"new": 0, "replaced": 0, "unchanged": 0, "rejected": 0}
     for batch in _batches(items, totals):
         body = "".join(json.dumps({"record": r.data}, ensure_ascii=False) + "\n" for r in batch).encode()
-        answer = _post(server.rstrip("/") + "/api/records?format=harmony", body, token)
+        answer = _post(server.rstrip("/") + f"/api/records?format=harmony&validate={validate}", body, token)
         for key in ("new", "replaced", "unchanged"):
             totals[key] += answer.get(key, 0)
         for rejection in answer.get("rejections", []):

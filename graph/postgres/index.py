@@ -137,6 +137,13 @@ class PostgresSearchIndex:
             row = c.execute(self._q("SELECT label FROM {s}.nodes WHERE kind = %s AND key = %s"), (kind, key)).fetchone()
             return row[0] if row else None
 
+    def findings(self, slug: str) -> str | None:
+        with self._read() as c:
+            row = c.execute(
+                self._q("SELECT f.report FROM {s}.findings AS f JOIN {s}.records AS r ON r.id = f.id WHERE r.slug = %s"), (slug,)
+            ).fetchone()
+            return row[0] if row else None
+
     def linked(self, kind: str, key: str, page: int = 1, size: int = 20) -> tuple[int, list[Hit]]:
         """The studies linking a node in any role, by title: its maintained count, one page."""
         _check_paging(page, size)

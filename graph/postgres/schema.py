@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS {{s}}.facet_counts(
     PRIMARY KEY(facet, node)
 );
 CREATE INDEX IF NOT EXISTS facet_counts_by_count ON {{s}}.facet_counts(facet, count);
+CREATE TABLE IF NOT EXISTS {{s}}.findings(id bigint PRIMARY KEY, report text NOT NULL);
 CREATE TABLE IF NOT EXISTS {{s}}.totals(
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
     rows bigint NOT NULL,
@@ -106,7 +107,7 @@ $$;
 """
 
 #: Tables emptied by clear() (the change log and settings are not the index's).
-INDEX_TABLES = ("records", "nodes", "facet_counts")
+INDEX_TABLES = ("records", "nodes", "facet_counts", "findings")
 
 
 def create(db: Database) -> dict[str, Facet]:

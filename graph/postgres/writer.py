@@ -17,6 +17,7 @@ import psycopg
 from studygraph.graph.search import IndexEntry
 from studygraph.graph.search.schema import FACET_BITS, Facet
 from studygraph.graph.search.text import TAG, sort_key
+from studygraph.mappings.validation import results_json
 
 from .database import Database
 from .tokens import document, tokenize
@@ -56,10 +57,10 @@ class PostgresBatchWriter:
         replaced = [existing[e.summary.slug][0] for e in entries if e.summary.slug in existing]
         if replaced:
             self.remove(replaced)
-        self._node_ids({(link.kind, link.key): link.label for e in entries for link in e.summary.links})
+        self._node_ids({(link.kind, link.key): link.label for e in entries for link in e.links})
         descriptions = [TAG.sub(" ", e.summary.description) if "<" in e.summary.description else e.summary.description for e in entries]
         texts = tokenize([(e.summary.title, "\n".join(e.summary.keywords), d) for e, d in zip(entries, descriptions)])
-        rows = []
+        rows, findings = [], []
         for entry, description, (title, keywords, words) in zip(entries, descriptions, texts):
             summary = entry.summary
             if summary.slug in existing:
@@ -67,7 +68,9 @@ class PostgresBatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
-            resolved = [(self.nodes[(link.kind, link.key)], link) for link in summary.links]
+            resolved = [(self.nodes[(link.kind, link.key)], link) for link in entry.links]
+            if entry.findings is not None:
+                findings.append((id_, results_json(entry.findings)))
             pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
             memberships: set[tuple[int, int]] = set()
             restricted: set[tuple[int, int]] = set()
@@ -100,6 +103,7 @@ class PostgresBatchWriter:
                 ),
                 rows,
             )
+            cursor.executemany(db.q("INSERT INTO {s}.findings(id, report) VALUES (%s, %s)"), findings)
 
     def remove(self, ids: list[int]) -> None:
         """Take back the counts, references and tokens of records about to be replaced or
@@ -112,6 +116,7 @@ class PostgresBatchWriter:
             self.rows -= 1
             self.tokens -= size
         self.connection.execute(db.q("DELETE FROM {s}.records WHERE id = ANY(%s)"), (ids,))
+        self.connection.execute(db.q("DELETE FROM {s}.findings WHERE id = ANY(%s)"), (ids,))
 
     def _node_ids(self, wanted: dict[tuple[str, str], str]) -> None:
         """Ids for the batch's nodes: known ones looked up, new ones numbered and inserted."""

@@ -145,7 +145,7 @@ class SearchIndex(SearchReader):
                 return False
             writer = BatchWriter(db, self._facets)
             writer.remove([row[0]])
-            for table in ("records", "record_facets", "record_links"):
+            for table in ("records", "record_facets", "record_links", "findings"):
                 db.execute(f"DELETE FROM {table} WHERE id = ?", row)  # constant table names
             writer.finish()
             self._generation += 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from studygraph.mappings.nodes import Link
 from studygraph.mappings.profile import RecordSummary
 
 if TYPE_CHECKING:
     from studygraph.mappings.profile import MappedRecord
+    from studygraph.mappings.validation import Result
 
 
 class SearchIndexError(RuntimeError):
@@ -21,16 +23,27 @@ class SearchIndexError(RuntimeError):
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """What one record contributes to the index: its summary and its catalogue-record stamps."""
+    """What one record contributes to the index: its summary, its catalogue-record stamps
+    and, when it was validated, its findings and the links they make (facets ``rule`` and
+    ``quality``: mappings.validation)."""
 
     summary: RecordSummary
     modified: str
     content_hash: str
+    #: The profile's findings, None when the record was not validated.
+    findings: tuple[Result, ...] | None = None
+    quality: tuple[Link, ...] = ()
 
     @classmethod
-    def of(cls, mapped: MappedRecord, modified: str) -> IndexEntry:
+    def of(cls, mapped: MappedRecord, modified: str, findings: tuple[Result, ...] | None = None,
+           quality: tuple[Link, ...] = ()) -> IndexEntry:
         """The entry of a freshly mapped record (the loader knows *modified*, the mapping does not)."""
-        return cls(mapped.summary, modified, mapped.content_hash)
+        return cls(mapped.summary, modified, mapped.content_hash, findings, quality)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """The record's links to nodes, then to the rules it breaks."""
+        return self.summary.links + self.quality if self.quality else self.summary.links
 
 
 @dataclass(frozen=True)

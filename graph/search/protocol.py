@@ -37,6 +37,10 @@ class CatalogueIndex(Protocol):
     def label(self, kind: str, key: str) -> str | None:
         """The label of a node some study links to, else None."""
 
+    def findings(self, slug: str) -> str | None:
+        """The profile's findings kept for a record (a JSON array, mappings.validation),
+        or None when it was not validated or is not indexed."""
+
     def linked(self, kind: str, key: str, page: int = 1, size: int = 20) -> tuple[int, list[Hit]]:
         """The studies linking a node, by title: (total, one page)."""
 

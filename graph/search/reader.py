@@ -101,6 +101,17 @@ class SearchReader:
         row = self._reader().execute("SELECT label FROM nodes WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         return row[0] if row else None
 
+    def findings(self, slug: str) -> str | None:
+        """The findings kept for a record (JSON), None if it was not validated. An index
+        written before findings were kept has no table for them: None too."""
+        try:
+            row = self._reader().execute(
+                "SELECT f.report FROM findings AS f JOIN records AS r ON r.id = f.id WHERE r.slug = ?", (slug,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
+
     def linked(self, kind: str, key: str, page: int = 1, size: int = 20) -> tuple[int, list[Hit]]:
         """The studies linking to a node in any role, ordered by title: (total, one page).
 

@@ -29,6 +29,10 @@ FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
     "source": ("source", None),
     "country": ("country", None),
     "study-design": ("study-design", None),
+    # A record's findings under the studygraph profile (mappings.validation): the rules
+    # it breaks (role: the severity) and whether it has violations or warnings at all.
+    "rule": ("rule", None),
+    "quality": ("quality", None),
 }
 
 #: Bump when the tables change; an index of another version must be rebuilt.
@@ -74,9 +78,10 @@ CREATE TABLE IF NOT EXISTS facet_counts(
     PRIMARY KEY(facet, node)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS facet_counts_by_count ON facet_counts(facet, count);
+CREATE TABLE IF NOT EXISTS findings(id INTEGER PRIMARY KEY, report TEXT NOT NULL);
 """
 
-TABLES = ("records", "record_facets", "record_links", "nodes", "facet_counts")
+TABLES = ("records", "record_facets", "record_links", "nodes", "facet_counts", "findings")
 
 
 def facet_definition(kind: str, roles: frozenset[str] | None) -> str:

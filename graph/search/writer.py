@@ -6,6 +6,8 @@ import json
 import sqlite3
 from collections import Counter
 
+from studygraph.mappings.validation import results_json
+
 from .model import IndexEntry
 from .schema import Facet, pack_facets, unpack_facets
 from .sql import CHUNK, marks
@@ -44,8 +46,8 @@ class BatchWriter:
         replaced = [existing[e.summary.slug][0] for e in entries if e.summary.slug in existing]
         if replaced:
             self.remove(replaced)
-        self._node_ids({(link.kind, link.key): link.label for e in entries for link in e.summary.links})
-        records, record_facets, record_links, texts = [], [], [], []
+        self._node_ids({(link.kind, link.key): link.label for e in entries for link in e.links})
+        records, record_facets, record_links, texts, findings = [], [], [], [], []
         for entry in entries:
             summary = entry.summary
             if summary.slug in existing:
@@ -53,7 +55,9 @@ class BatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
-            resolved = [(self.nodes[(link.kind, link.key)], link) for link in summary.links]
+            resolved = [(self.nodes[(link.kind, link.key)], link) for link in entry.links]
+            if entry.findings is not None:
+                findings.append((id_, results_json(entry.findings)))
             pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
             memberships: set[tuple[int, int]] = set()
             restricted: set[tuple[int, int]] = set()
@@ -83,6 +87,7 @@ class BatchWriter:
         self.db.executemany("INSERT OR REPLACE INTO record_facets(id, facets) VALUES (?, ?)", record_facets)
         self.db.executemany("INSERT OR REPLACE INTO record_links(id, links) VALUES (?, ?)", record_links)
         self.db.executemany("INSERT INTO texts(rowid, title, description, keywords, links) VALUES (?, ?, ?, ?, ?)", texts)
+        self.db.executemany("INSERT OR REPLACE INTO findings(id, report) VALUES (?, ?)", findings)
 
     def remove(self, ids: list[int]) -> None:
         """Take back the counts and references of records about to be replaced or deleted, and their text."""
@@ -93,6 +98,7 @@ class BatchWriter:
             for (links,) in self.db.execute(f"SELECT links FROM record_links WHERE id IN ({marks(len(chunk))})", chunk):
                 self.refs.subtract({node for node, _ in json.loads(links)})
         self.db.executemany("DELETE FROM texts WHERE rowid = ?", ((i,) for i in ids))
+        self.db.executemany("DELETE FROM findings WHERE id = ?", ((i,) for i in ids))
 
     def _node_ids(self, wanted: dict[tuple[str, str], str]) -> None:
         """Ids for the batch's nodes: known ones looked up, new ones numbered and inserted."""
