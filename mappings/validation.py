@@ -93,7 +93,8 @@ class Profile:
         self._prefix = f"<{shapes_document(base_url)}#"
         self.rules: dict[str, Rule] = {}
         for term, shape in shapes.by_id.items():
-            if term.startswith("<"):
+            # A rule is a named shape that checks something itself (not a container of rules).
+            if term.startswith("<") and shape.constraints:
                 key = self.rule_key(term)
                 self.rules[key] = Rule(key, term[1:-1], shape.name or key, shape.severity, shape.message or "", shape.path_text)
 

@@ -17,14 +17,22 @@ from pathlib import Path
 import pytest
 import synthetic
 from postgres_server import postgres  # noqa: F401 (a fixture)
-from test_search import STAMP, entry
+from test_search import STAMP, URLS
 
 from studygraph.graph.changes import ChangeLog
 from studygraph.graph.keyvalue import SqliteKeyValue
+from studygraph.graph.loader import indexed
 from studygraph.graph.postgres import DatabaseError, Place, PostgresChangeLog, PostgresKeyValue, PostgresSearchIndex
 from studygraph.graph.search import FACETS, SearchIndex, SearchIndexError
+from studygraph.mappings.profile import map_record
+from studygraph.mappings.validation import gate
 
 SYNTHETIC = 400
+
+
+def entry(data: dict, modified: str = STAMP):
+    """A record's index entry as the loader makes it, with its findings (``--validate=warn``)."""
+    return indexed(map_record(data, URLS, issued=STAMP, modified=modified), modified, gate("warn", URLS.base))
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +82,8 @@ def compare(sqlite: SearchIndex, pg: PostgresSearchIndex, entries, seed: int) ->
             assert pg.linked(kind, node.key, page=1, size=10) == sqlite.linked(kind, node.key, page=1, size=10)
     for query in queries(entries, rng):
         assert pg.search(**query, facet_limit=10) == sqlite.search(**query, facet_limit=10), query
+    for slug in [*slugs[::9], "missing"]:
+        assert pg.findings(slug) == sqlite.findings(slug), slug
 
 
 def test_the_same_answers_after_loads_replacements_and_deletions(postgres, tmp_path: Path, entries):
@@ -83,10 +93,12 @@ def test_the_same_answers_after_loads_replacements_and_deletions(postgres, tmp_p
         sqlite.replace(entries[start : start + 150])
         pg.replace(entries[start : start + 150])
     compare(sqlite, pg, entries, seed=1)
+    assert sqlite.facet_counts("quality") and sqlite.facet_counts("rule", limit=100)  # findings were compared
     rng = random.Random(2)
     gone = rng.sample(entries, 40)
     for e in gone:
         assert pg.delete(e.summary.slug) == sqlite.delete(e.summary.slug)
+        assert pg.findings(e.summary.slug) is None and sqlite.findings(e.summary.slug) is None
     later = [entry(r, modified="2026-11-29T10:00:00Z") for r in synthetic.generate(SYNTHETIC, seed=12)][::5]
     sqlite.replace(later)
     pg.replace(later)
