@@ -140,6 +140,13 @@ class Profile:
         return tuple(links.values())
 
 
+def is_repair(result: Result) -> bool:
+    """Whether a finding is a repair's (:meth:`Profile.repairs`): the only findings with
+    neither a path nor a value (a shape's finding has one or the other: a node rule's
+    value is its focus node)."""
+    return result.path is None and result.value is None
+
+
 def violations(results: Iterable[Result]) -> list[Result]:
     return [r for r in results if r.severity == "Violation"]
 

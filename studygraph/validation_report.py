@@ -21,7 +21,7 @@ from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.loader import Loader, LoadEvent, map_stored
 from studygraph.mappings.records import ReadResult
 from studygraph.mappings.urls import Urls
-from studygraph.mappings.validation import SEVERITIES, Gate, Profile, Result
+from studygraph.mappings.validation import SEVERITIES, Gate, Profile, Result, is_repair, results_from_json
 
 #: Report formats of ``studygraph validate --format``.
 REPORT_FORMATS = ("text", "json", "html")
@@ -93,20 +93,26 @@ def validate_files(items: Iterable[ReadResult], urls: Urls, checks: Gate) -> Rep
 
 def validate_store(catalogue: Catalogue, urls: Urls, checks: Gate) -> Report:
     """Check every record of a store: the shapes on its published graph (the record's
-    own graph and the descriptions it names), and the repairs its kept original needs
-    under the current mapping."""
+    own graph and the descriptions it names), and the mapping's repairs of its original:
+    as kept with the record when it was written (the findings without a path or value),
+    else found by mapping its kept original again (a record written with
+    ``--validate=off``)."""
     profile = _profile(checks)
     report = Report(profile)
     for name in sorted(catalogue.record_hashes()):
+        slug = name.rsplit("/", 1)[-1]
         statements = [(str(t.subject), str(t.predicate), str(t.object)) for t in catalogue.document_triples(name)]
         findings = profile.check(statements)
-        stored = catalogue.stored_record(name)
-        if stored is not None:
+        kept = catalogue.index.findings(slug) if catalogue.index is not None else None
+        if kept is not None and profile.name == "studygraph":
+            seen = {(r.rule, r.focus) for r in findings}
+            findings += [r for r in results_from_json(kept) if is_repair(r) and (r.rule, r.focus) not in seen]
+        elif (stored := catalogue.stored_record(name)) is not None:
             try:
                 findings += profile.repairs(map_stored(stored, urls), findings)
             except Exception as error:  # noqa: BLE001 - a kept original that no longer maps is reported, not fatal
                 report.unreadable.append(f"{name}: the kept original cannot be mapped again ({error})")
-        report.add(name.rsplit("/", 1)[-1], name, findings)
+        report.add(slug, name, findings)
     return report
 
 

@@ -119,6 +119,12 @@ def test_validate_passes_the_shared_records_and_checks_a_store(tmp_path):
     from_files = {r["record"]: {f["rule"] for f in r["findings"] if f["severity"] == "Violation"}
                   for r in json.loads(run_cli("validate", str(BROKEN), "--base-url", BASE, "--format", "json").stdout)["records"]}
     assert from_store == from_files
+    # A store written with --validate=off keeps no findings: the repairs are found by
+    # mapping the kept originals again.
+    unchecked = tmp_path / "unchecked"
+    assert run_cli("load", str(BROKEN), "--store", str(unchecked), "--base-url", BASE, "-q", "--validate", "off").returncode == 0
+    again = run_cli("validate", "--store", str(unchecked), "--format", "json")
+    assert {r["record"]: {f["rule"] for f in r["findings"] if f["severity"] == "Violation"} for r in json.loads(again.stdout)["records"]} == from_files
 
 
 def test_validate_with_other_shapes(tmp_path):
