@@ -487,9 +487,9 @@ class _Progress:
             self.violations += len(broken)
             self.violating += bool(broken)
             self.recommendations += len(event.findings) - len(broken)
-            if not self.quiet:
-                for result in broken:
-                    self._line(f"violation: {event.origin} [{event.slug}] {result.rule}: {result.message}")
+            if broken and not self.quiet:
+                rules = ", ".join(dict.fromkeys(r.rule for r in broken))
+                self._line(f"violation: {event.origin} [{event.slug}] {rules}")
         if self.tty and time.monotonic() - self.shown > 0.2:
             self.shown = time.monotonic()
             fraction = self.reading.fraction() if self.reading is not None else None

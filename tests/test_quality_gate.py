@@ -53,7 +53,7 @@ def test_under_warn_everything_loads_and_the_findings_are_kept_and_replaced(tmp_
     done = run_cli("load", str(BROKEN), "--store", str(store), "--base-url", BASE)
     assert done.returncode == 0, done.stderr
     assert "profile: 8 violations in 6 records" in done.stdout.decode()
-    assert "violation: " in done.stderr.decode()
+    assert f"violation: {BROKEN}:5 [sponsor-no-name] Agent-name\n" in done.stderr.decode()
     opened = open_catalogue(store)
     try:
         assert opened.index is not None
@@ -216,3 +216,32 @@ def test_the_write_api_takes_the_mode_as_a_parameter_or_a_header(served):
     warned = served.post("/api/records", data=body("-4"), headers=headers).get_json()
     assert warned["rejections"] == [] and {f["slug"] for f in warned["findings"] if f["violations"]} == {f"{s}-4" for s in EXPECTED}
     assert served.post("/api/records?validate=maybe", data=body("-5"), headers=headers).status_code == 400
+
+
+HARVESTED = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+<{base}> a dcat:Catalog ; dct:title "A catalogue" ; dcat:dataset <{base}/d/long>, <{base}/d/short>, <{base}/d/backwards> .
+<{base}/d/long> a dcat:Dataset ; dct:title "A well described cohort" ;
+    dct:description "A birth cohort followed from 1990 to 2000, with questionnaires every other year." .
+<{base}/d/short> a dcat:Dataset ; dct:title "A survey" ; dct:description "A survey." .
+<{base}/d/backwards> a dcat:Dataset ; dct:title "A backwards study" ;
+    dct:description "A study whose period is given backwards by its catalogue, end before start." ;
+    dct:temporal [ a dct:PeriodOfTime ; dcat:startDate "2000-01-01" ; dcat:endDate "1990-12-31" ] .
+"""
+
+
+def test_a_harvest_under_error_refuses_what_breaks_the_profile_and_keeps_the_rest(static_site, tmp_path):
+    static_site.put("/catalog.ttl", HARVESTED)
+    store = tmp_path / "store"
+    done = run_cli("harvest", f"{static_site.base}/catalog.ttl", "--store", str(store), "--base-url", BASE, "--validate", "error", "-q")
+    assert done.returncode == 1
+    stderr = done.stderr.decode()
+    assert "Study-description-length" in stderr and "PeriodOfTime-order" in stderr
+    assert slugs(store) == {"long"}
+    warned = run_cli("harvest", f"{static_site.base}/catalog.ttl", "--store", str(store), "-q")
+    assert warned.returncode == 0 and slugs(store) == {"long", "short", "backwards"}
+    opened = open_catalogue(store)
+    try:
+        assert "Study-description-length" in {r.rule for r in results_from_json(opened.index.findings("short"))}
+    finally:
+        opened.close()

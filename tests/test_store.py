@@ -7,6 +7,7 @@ import json
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pyoxigraph
@@ -227,8 +228,15 @@ def _kill_after_warning(args: list[str], lines: list[str], marker: str) -> None:
     printed after the write), so the kill lands while later records are in flight.
     """
     process = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    process.stdin.write("".join(lines).encode())
-    process.stdin.flush()
+
+    def feed() -> None:  # from a thread: the load's stderr is read meanwhile, or both pipes fill
+        try:
+            process.stdin.write("".join(lines).encode())
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # killed before it read everything: the point
+
+    threading.Thread(target=feed, daemon=True).start()
     for line in process.stderr:
         if marker in line.decode():
             break
