@@ -624,10 +624,11 @@ def harvest(url: str, store: str | None, index: str | None, base_url: str | None
                    "serve it read-only: writes are refused and nothing else may write the store meanwhile.")
 @click.option("--cache", default=None, metavar="FILE",
               help="Cache of rendered pages, shared by the workers [env STUDYGRAPH_CACHE; default STORE/representations.sqlite].")
+@_validate_option
 def serve(
     store: str | None, index: str | None, base_url: str | None, host: str | None, port: int | None, threads: int | None, query_memory: str | None,
     connection_limit: int | None, header_timeout: float | None, body_timeout: float | None, idle_timeout: int | None,
-    workers: int | None, cache: str | None,
+    workers: int | None, cache: str | None, validate: str | None,
 ) -> None:
     """Serve the store: content-negotiated pages and data, search, and the write API.
 
@@ -647,7 +648,7 @@ def serve(
     config = Config.from_env(
         store=store, index=index, base_url=base_url, host=host, port=port, threads=threads, query_memory=query_memory,
         connection_limit=connection_limit, header_timeout=header_timeout, body_timeout=body_timeout, idle_timeout=idle_timeout,
-        workers=workers, cache=cache,
+        workers=workers, cache=cache, validate=validate,
     )
     _serve(config)
 
