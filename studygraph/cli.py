@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import os
 import re
 import signal
 import socket
@@ -236,8 +238,10 @@ def slugs(store: str | None, index: str | None) -> None:
               help="The profile to check against, or a SHACL file (Turtle).")
 @click.option("--format", "format_", type=click.Choice(REPORT_FORMATS), default="text", show_default=True, help="How to write the report.")
 @click.option("--input-format", "input_format", type=click.Choice(FORMATS), default=None, help="Read every input as this format instead of sniffing it.")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Processes checking a store's records (from 2,000 records on) [default: one per CPU].")
 def validate(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, shapes: str, format_: str,
-             input_format: str | None) -> None:
+             input_format: str | None, workers: int | None) -> None:
     """Check records against the studygraph profile (or another) and report the findings.
 
     With PATHS, the records of those files are read and mapped as `load` would (nothing
@@ -262,7 +266,8 @@ def validate(paths: tuple[str, ...], store: str | None, index: str | None, base_
             report = validation_report.validate_files(read_paths(paths, format=input_format), urls, checks)
         else:
             assert opened is not None
-            report = validation_report.validate_store(opened, urls, checks)
+            report = validation_report.validate_store(opened, urls, checks, shapes=shapes, workers=workers or os.cpu_count() or 1,
+                                                      reopen=functools.partial(_open, config, read_only=True))
     finally:
         if opened is not None:
             opened.close()

@@ -10,8 +10,9 @@ written as text (for a terminal), JSON (for programs) or a standalone HTML page.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.loader import Loader, LoadEvent, map_stored
 from studygraph.mappings.records import ReadResult
 from studygraph.mappings.urls import Urls
-from studygraph.mappings.validation import SEVERITIES, Gate, Profile, Result, is_repair, results_from_json
+from studygraph.mappings.validation import SEVERITIES, Gate, Profile, Result, is_repair, load_profile, results_from_json
 
 #: Report formats of ``studygraph validate --format``.
 REPORT_FORMATS = ("text", "json", "html")
@@ -91,15 +92,59 @@ def validate_files(items: Iterable[ReadResult], urls: Urls, checks: Gate) -> Rep
     return report
 
 
-def validate_store(catalogue: Catalogue, urls: Urls, checks: Gate) -> Report:
+#: Below this many records a store is checked in this process alone: starting worker
+#: processes (each imports studygraph and opens the store) costs more than it saves.
+PARALLEL_FROM = 2_000
+#: Records a worker checks per task (the report keeps the store's order).
+TASK_SIZE = 500
+
+
+def validate_store(catalogue: Catalogue, urls: Urls, checks: Gate, *, shapes: str = "studygraph",
+                   reopen: Callable[[], Catalogue] | None = None, workers: int = 1) -> Report:
     """Check every record of a store: the shapes on its published graph (the record's
     own graph and the descriptions it names), and the mapping's repairs of its original:
     as kept with the record when it was written (the findings without a path or value),
     else found by mapping its kept original again (a record written with
-    ``--validate=off``)."""
+    ``--validate=off``).
+
+    With *workers* > 1 and a big store, the records are shared among that many worker
+    processes, each opening the store read-only through *reopen* (a picklable callable)
+    and compiling *shapes* once: the checks are Python, one core each."""
     profile = _profile(checks)
     report = Report(profile)
-    for name in sorted(catalogue.record_hashes()):
+    names = sorted(catalogue.record_hashes())
+    if workers > 1 and reopen is not None and len(names) >= PARALLEL_FROM:
+        tasks = [names[start : start + TASK_SIZE] for start in range(0, len(names), TASK_SIZE)]
+        # spawn, not fork: a child must not inherit the parent's open database handles.
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(reopen, urls.base, shapes)) as pool:
+            for checked, records, unreadable in pool.imap(_check_in_worker, tasks):
+                report.checked += checked
+                report.records += records
+                report.unreadable += unreadable
+        return report
+    _check_names(catalogue, urls, profile, names, report)
+    return report
+
+
+#: A worker process's store, URL scheme and profile (set by :func:`_start_worker`).
+_WORKER: tuple[Catalogue, Urls, Profile] | None = None
+
+
+def _start_worker(reopen: Callable[[], Catalogue], base_url: str, shapes: str) -> None:
+    global _WORKER
+    _WORKER = (reopen(), Urls(base_url), load_profile(shapes, base_url))
+
+
+def _check_in_worker(names: list[str]) -> tuple[int, list[RecordReport], list[str]]:
+    assert _WORKER is not None, "a worker checks records only once started"
+    catalogue, urls, profile = _WORKER
+    part = Report(profile)
+    _check_names(catalogue, urls, profile, names, part)
+    return part.checked, part.records, part.unreadable
+
+
+def _check_names(catalogue: Catalogue, urls: Urls, profile: Profile, names: list[str], report: Report) -> None:
+    for name in names:
         slug = name.rsplit("/", 1)[-1]
         statements = [(str(t.subject), str(t.predicate), str(t.object)) for t in catalogue.document_triples(name)]
         findings = profile.check(statements)
@@ -113,7 +158,6 @@ def validate_store(catalogue: Catalogue, urls: Urls, checks: Gate) -> Report:
             except Exception as error:  # noqa: BLE001 - a kept original that no longer maps is reported, not fatal
                 report.unreadable.append(f"{name}: the kept original cannot be mapped again ({error})")
         report.add(slug, name, findings)
-    return report
 
 
 def _profile(checks: Gate) -> Profile:

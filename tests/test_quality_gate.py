@@ -245,3 +245,26 @@ def test_a_harvest_under_error_refuses_what_breaks_the_profile_and_keeps_the_res
         assert "Study-description-length" in {r.rule for r in results_from_json(opened.index.findings("short"))}
     finally:
         opened.close()
+
+
+def test_a_store_checked_by_worker_processes_gives_the_same_report(tmp_path, monkeypatch):
+    import functools
+
+    from studygraph import validation_report
+    from studygraph.mappings.urls import Urls
+    from studygraph.mappings.validation import Gate
+
+    store = tmp_path / "store"
+    assert run_cli("load", str(BROKEN), str(RECORDS), "--store", str(store), "--base-url", BASE, "-q").returncode == 0
+    monkeypatch.setattr(validation_report, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(validation_report, "TASK_SIZE", 7)
+    urls, checks = Urls(BASE), Gate("warn", load_profile("studygraph", BASE))
+    opened = open_catalogue(store, read_only=True)
+    try:
+        alone = validation_report.validate_store(opened, urls, checks)
+        shared = validation_report.validate_store(opened, urls, checks, workers=2,
+                                                  reopen=functools.partial(open_catalogue, store, read_only=True))
+    finally:
+        opened.close()
+    assert shared.checked == alone.checked == 50
+    assert validation_report.as_json(shared) == validation_report.as_json(alone)
