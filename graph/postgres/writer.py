@@ -15,7 +15,7 @@ from collections import Counter
 import psycopg
 
 from studygraph.graph.search import IndexEntry
-from studygraph.graph.search.schema import FACET_BITS, Facet
+from studygraph.graph.search.schema import FACET_BITS, Facet, facet_memberships
 from studygraph.graph.search.text import TAG, sort_key
 from studygraph.mappings.validation import results_json
 
@@ -68,19 +68,9 @@ class PostgresBatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
-            resolved = [(self.nodes[(link.kind, link.key)], link) for link in entry.links]
             if entry.findings is not None:
                 findings.append((id_, results_json(entry.findings)))
-            pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
-            memberships: set[tuple[int, int]] = set()
-            restricted: set[tuple[int, int]] = set()
-            for node, link in resolved:
-                for f in self.facets_of_kind.get(link.kind, ()):
-                    if f.roles is None:
-                        memberships.add((f.id, node))
-                    elif link.role in f.roles:
-                        memberships.add((f.id, node))
-                        restricted.add((f.id, node))
+            pairs, memberships, restricted = facet_memberships(entry.links, self.nodes, self.facets_of_kind)
             linked = list(dict.fromkeys(node for node, _ in pairs))
             text_size = len(title) + len(keywords) + len(words)
             # FTS5's row size counts the link tokens too (one per node, one per restricted membership).

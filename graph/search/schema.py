@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from studygraph.mappings.nodes import Link
+
 from ..sqlite_files import transaction
 from .model import SearchIndexError
 from .text import link_tokens
@@ -98,6 +100,26 @@ class Facet:
     def takes(self, kind: str, role: str) -> bool:
         return kind == self.kind and (self.roles is None or role in self.roles)
 
+
+
+def facet_memberships(
+    links: Iterable[Link], node_ids: dict[tuple[str, str], int], facets_of_kind: dict[str, list[Facet]]
+) -> tuple[list[tuple[int, str]], set[tuple[int, int]], set[tuple[int, int]]]:
+    """What a record's links make of it in either index: its (node id, role) pairs, its
+    facet memberships (facet id, node id), and those of facets restricted to some roles
+    (which the text index also tokenises, to filter by role)."""
+    resolved = [(node_ids[(link.kind, link.key)], link) for link in links]
+    pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
+    memberships: set[tuple[int, int]] = set()
+    restricted: set[tuple[int, int]] = set()
+    for node, link in resolved:
+        for facet in facets_of_kind.get(link.kind, ()):
+            if facet.roles is None:
+                memberships.add((facet.id, node))
+            elif link.role in facet.roles:
+                memberships.add((facet.id, node))
+                restricted.add((facet.id, node))
+    return pairs, memberships, restricted
 
 
 def pack_facets(pairs: Iterable[tuple[int, int]]) -> bytes:

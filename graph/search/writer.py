@@ -9,7 +9,7 @@ from collections import Counter
 from studygraph.mappings.validation import results_json
 
 from .model import IndexEntry
-from .schema import Facet, pack_facets, unpack_facets
+from .schema import Facet, facet_memberships, pack_facets, unpack_facets
 from .sql import CHUNK, marks
 from .text import TAG, link_tokens, sort_key
 
@@ -55,19 +55,9 @@ class BatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
-            resolved = [(self.nodes[(link.kind, link.key)], link) for link in entry.links]
             if entry.findings is not None:
                 findings.append((id_, results_json(entry.findings)))
-            pairs = list(dict.fromkeys((node, link.role) for node, link in resolved))
-            memberships: set[tuple[int, int]] = set()
-            restricted: set[tuple[int, int]] = set()
-            for node, link in resolved:
-                for f in self.facets_of_kind.get(link.kind, ()):
-                    if f.roles is None:
-                        memberships.add((f.id, node))
-                    elif link.role in f.roles:
-                        memberships.add((f.id, node))
-                        restricted.add((f.id, node))
+            pairs, memberships, restricted = facet_memberships(entry.links, self.nodes, self.facets_of_kind)
             records.append(
                 (id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year,
                  entry.modified, entry.content_hash)
