@@ -25,8 +25,8 @@ import psycopg
 from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
 from studygraph.graph.search.reader import _check_limit, _check_paging, _check_years, _decades, _top  # the same rules
 from studygraph.graph.search.schema import FACET_BITS, Facet
-from studygraph.graph.search.sql import CHUNK
 from studygraph.graph.search.text import snippet
+from studygraph.graph.search.writer import latest_batches
 
 from . import schema
 from .database import Database, DatabaseError, Place
@@ -360,15 +360,8 @@ class PostgresSearchIndex:
         (unchanged entries skipped, the last of a slug kept), as the SQLite index."""
         with self._write() as c:
             writer = PostgresBatchWriter(self.db, c, self._facets)
-            pending: dict[str, IndexEntry] = {}
-            for entry in entries:
-                pending.pop(entry.summary.slug, None)
-                pending[entry.summary.slug] = entry
-                if len(pending) >= CHUNK:
-                    writer.write(list(pending.values()))
-                    pending.clear()
-            if pending:
-                writer.write(list(pending.values()))
+            for batch in latest_batches(entries):
+                writer.write(batch)
             writer.finish()
 
     def delete(self, slug: str) -> bool:

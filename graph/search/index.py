@@ -12,8 +12,7 @@ from ..sqlite_files import connect_read_only, transaction
 from . import schema
 from .model import DecadeCount, IndexEntry, SearchIndexError
 from .reader import SearchReader
-from .sql import CHUNK
-from .writer import BatchWriter
+from .writer import BatchWriter, latest_batches
 
 
 class SearchIndex(SearchReader):
@@ -124,15 +123,8 @@ class SearchIndex(SearchReader):
         db = self._write()
         with self._lock, transaction(db):
             writer = BatchWriter(db, self._facets)
-            pending: dict[str, IndexEntry] = {}
-            for entry in entries:
-                pending.pop(entry.summary.slug, None)
-                pending[entry.summary.slug] = entry
-                if len(pending) >= CHUNK:
-                    writer.write(list(pending.values()))
-                    pending.clear()
-            if pending:
-                writer.write(list(pending.values()))
+            for batch in latest_batches(entries):
+                writer.write(batch)
             writer.finish()
             self._generation += 1
 

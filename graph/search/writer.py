@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from studygraph.mappings.validation import results_json
 
@@ -12,6 +13,20 @@ from .model import IndexEntry
 from .schema import Facet, facet_memberships, pack_facets, unpack_facets
 from .sql import CHUNK, marks
 from .text import TAG, link_tokens, sort_key
+
+
+def latest_batches(entries: Iterable[IndexEntry], size: int = CHUNK) -> Iterator[list[IndexEntry]]:
+    """*entries* in batches of up to *size* records, a slug given twice in a batch
+    keeping its last entry (in the place of its last mention)."""
+    pending: dict[str, IndexEntry] = {}
+    for entry in entries:
+        pending.pop(entry.summary.slug, None)
+        pending[entry.summary.slug] = entry
+        if len(pending) >= size:
+            yield list(pending.values())
+            pending.clear()
+    if pending:
+        yield list(pending.values())
 
 
 class BatchWriter:
