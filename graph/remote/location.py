@@ -45,7 +45,7 @@ class RemoteLocation:
         assert values is not None
         store = RemoteStore(self.endpoints, values)
         try:
-            return not store.base_url and not store._graphs()
+            return not store.base_url and store.is_empty()
         finally:
             store.close()
 

@@ -198,6 +198,10 @@ class RemoteStore:
             self._count_direct_write()
         return len(dropped)
 
+    def is_empty(self) -> bool:
+        """Whether no graph of ours is in the store (a fresh load may fill it)."""
+        return not self._graphs()
+
     def _graphs(self) -> list[NamedNode]:
         """Every named graph of ours (a Virtuoso's own graphs left out)."""
         rows = self.patterns.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
