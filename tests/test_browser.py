@@ -103,3 +103,24 @@ def test_the_query_page_runs_a_query_from_the_editor_with_ctrl_enter(browser, si
     assert "format=html" in browser.current_url
     downloads = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "section.results p a")]
     assert downloads == ["JSON", "XML", "CSV", "TSV"]
+
+
+def test_from_the_quality_page_to_the_studies_breaking_a_rule_and_its_shape(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site.url + "/")
+    browser.find_element(By.LINK_TEXT, "Quality").click()
+    assert browser.current_url.endswith("/validation")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Validation"
+    # The shared records break no mandatory rule; 25 of them name no licence.
+    assert "No study breaks a mandatory rule." in browser.find_element(By.TAG_NAME, "main").text
+    row = browser.find_element(By.XPATH, "//tr[td/code[text()='Google-license']]")
+    count = row.find_element(By.XPATH, "td[3]/a")
+    assert count.text == "25"
+    count.click()
+    assert "rule=Google-license" in browser.current_url
+    assert len(browser.find_elements(By.CSS_SELECTOR, "ol.hits li a")) == 20  # the first page of 25
+    browser.back()
+    browser.find_element(By.XPATH, "//tr[td/code[text()='Google-license']]/td[1]/a").click()
+    assert browser.current_url.endswith("/shapes#Google-license")
+    assert "Google recommends one licence" in browser.find_element(By.ID, "Google-license").text
