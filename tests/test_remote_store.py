@@ -99,3 +99,19 @@ def test_a_bulk_load_fills_a_fresh_catalogue(server: StoreServer, tmp_path: Path
         assert catalogue.base_url == "https://c.example" and catalogue.stats().quads == 50
     finally:
         catalogue.close()
+
+
+def test_a_bulk_load_that_fails_leaves_the_store_fresh(server: StoreServer, tmp_path: Path) -> None:
+    """A load cut after some chunks were written drops them: the store is fresh again."""
+    location = RemoteLocation(server.endpoints(), IndexDirectory(tmp_path / "local"))
+    assert location.is_fresh()
+
+    def chunks():
+        for part in range(3):
+            yield "".join(f"<https://c.example/items/p{part}r{i}> <http://purl.org/dc/terms/title> \"Record {i}\" "
+                          f"<https://c.example/items/p{part}r{i}> .\n" for i in range(20)).encode(), []
+        raise OSError("the records file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        location.create(chunks(), "https://c.example")
+    assert location.is_fresh()
