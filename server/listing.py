@@ -14,6 +14,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from studygraph.mappings.namespaces import DCT, SCHEMA
 from studygraph.mappings.node_kinds import LINKED_KINDS
+from studygraph.mappings.validation import QUALITY_KIND, RULE_KIND
 
 from . import params
 from .documents import HYDRA, hydra_view
@@ -27,8 +28,8 @@ FACET_TITLES = {
     "country": "Countries",
     "study-design": "Study designs",
     # The profile's findings kept for each study (mappings.validation): /validation.
-    "quality": "Quality",
-    "rule": "Rules broken",
+    QUALITY_KIND: "Quality",
+    RULE_KIND: "Rules broken",
 }
 #: Page segment of the node each facet's keys name.
 FACET_SEGMENTS = {kind.facet: kind.segment for kind in LINKED_KINDS if kind.facet is not None}
@@ -36,9 +37,9 @@ FACET_SEGMENTS = {kind.facet: kind.segment for kind in LINKED_KINDS if kind.face
 
 def facet_page(name: str, key: str) -> str:
     """The page about a facet's value: a node's page, a rule's shape, or /validation."""
-    if name == "rule":
+    if name == RULE_KIND:
         return f"/shapes#{key}"
-    if name == "quality":
+    if name == QUALITY_KIND:
         return "/validation"
     return f"/{FACET_SEGMENTS[name]}/{key}"
 MAX_QUERY_CHARS = 500

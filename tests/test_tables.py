@@ -14,6 +14,7 @@ from studygraph.graph.backend import EXPORT_FORMATS
 from studygraph.mappings.formats import EXPORT_ORDER, RDF_FORMATS, RDF_MEDIA_TYPES, RESULT_FORMATS, RESULT_SYNTAXES, SYNTAXES, WITH_PREFIXES
 from studygraph.mappings.node_kinds import LINKED_KINDS
 from studygraph.mappings.urls import AUTHORITIES, Urls
+from studygraph.mappings.validation import QUALITY_KIND, RULE_KIND
 from studygraph.server import negotiation, sparql
 from studygraph.server.documents import INDEX_KINDS, KIND_TITLES, NODE_SEGMENTS, SCHEME_TITLES, node_thing
 from studygraph.server.listing import FACET_SEGMENTS, FACET_TITLES
@@ -100,7 +101,8 @@ def test_node_kinds_are_each_one_segment_and_derived_everywhere() -> None:
     # Every kind's list document has a title: its scheme's for concepts.
     assert {**KIND_TITLES, **SCHEME_TITLES} == {k.segment: k.title for k in LINKED_KINDS}
     # Facets link to the documents of the kind they filter by.
-    assert set(FACET_SEGMENTS) == set(FACET_TITLES)
+    # Every facet is a node kind's, but for the profile's findings (no node pages).
+    assert set(FACET_SEGMENTS) | {QUALITY_KIND, RULE_KIND} == set(FACET_TITLES)
     urls = Urls("http://example.org")
     for kind in LINKED_KINDS:
         thing = node_thing(urls, kind.segment, "abc")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studygraph.mappings.nodes import Link
+from studygraph.mappings.validation import QUALITY_KIND, RULE_KIND
 
 from ..sqlite_files import transaction
 from .model import SearchIndexError
@@ -33,8 +34,8 @@ FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
     "study-design": ("study-design", None),
     # A record's findings under the studygraph profile (mappings.validation): the rules
     # it breaks (role: the severity) and whether it has violations or warnings at all.
-    "rule": ("rule", None),
-    "quality": ("quality", None),
+    RULE_KIND: (RULE_KIND, None),
+    QUALITY_KIND: (QUALITY_KIND, None),
 }
 
 #: Bump when the tables change; an index of another version must be rebuilt.
