@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple
@@ -177,12 +177,46 @@ def description(store: QuadSource, urls: Urls, thing: NamedNode, cache: Descript
     return found
 
 
+@runtime_checkable
+class BatchedQuadSource(QuadSource, Protocol):
+    """A source that reads many things' descriptions in one request (a store server:
+    graph.remote.patterns), where one request per thing would cost a round trip each."""
+
+    def quads_of_subjects(self, pairs: list[tuple[NamedNode, NamedNode]]) -> Iterator[Quad]:
+        """The quads of each (subject, graph) pair."""
+
+
+def descriptions_of(store: QuadSource, urls: Urls, things: list[NamedNode], cache: DescriptionCache | None) -> dict[NamedNode, tuple[Triple, ...]]:
+    """The stored descriptions of *things* (empty for one with none): from the cache,
+    the rest read at once from a batched source, else one by one."""
+    if not isinstance(store, BatchedQuadSource):
+        return {thing: description(store, urls, thing, cache) for thing in things}
+    found: dict[NamedNode, tuple[Triple, ...]] = {}
+    missing = []
+    for thing in things:
+        cached = cache.get(thing) if cache is not None else None
+        if cached is None:
+            missing.append(thing)
+        else:
+            found[thing] = cached
+    if missing:
+        read: dict[NamedNode, list[Triple]] = {thing: [] for thing in missing}
+        for quad in store.quads_of_subjects([(thing, NamedNode(urls.description_graph(thing.value))) for thing in missing]):
+            read[quad.subject].append(quad.triple)  # type: ignore[index]
+        for thing, triples in read.items():
+            found[thing] = tuple(triples)
+            if cache is not None:
+                cache.put(thing, found[thing])
+    return found
+
+
 def document_triples(
     store: QuadSource, urls: Urls, graph: NamedNode | None, things: Iterable[NamedNode] = (), cache: DescriptionCache | None = None,
 ) -> list[Triple]:
     """A document's statements: a record graph's (if *graph*) and the descriptions of
     what it names, followed :data:`DOCUMENT_DEPTH` deep; or, with *things* and no graph,
-    those things' own descriptions and what they name (a node's document)."""
+    those things' own descriptions and what they name (a node's document). Each depth's
+    descriptions are read together (one request to a store server)."""
     triples: list[Triple] = []
     frontier: list[NamedNode] = list(things)
     if graph is not None:
@@ -191,11 +225,11 @@ def document_triples(
     seen: set[NamedNode] = set()
     for _ in range(DOCUMENT_DEPTH + (0 if graph is not None else 1)):
         following: list[NamedNode] = []
-        for thing in frontier:
-            if thing in seen:
-                continue
-            seen.add(thing)
-            for triple in description(store, urls, thing, cache):
+        level = [thing for thing in dict.fromkeys(frontier) if thing not in seen]
+        seen.update(level)
+        described = descriptions_of(store, urls, level, cache)
+        for thing in level:
+            for triple in described[thing]:
                 triples.append(triple)
                 if isinstance(triple.object, NamedNode) and triple.predicate != _TYPE:
                     following.append(triple.object)

@@ -16,6 +16,9 @@ from .client import RESULTS_JSON, SparqlClient, read_all
 from .results import Row, read_boolean, read_solutions
 from .terms import sparql
 
+#: Things whose descriptions one query reads (a VALUES block of that many rows).
+PAIRS_PER_QUERY = 200
+
 
 class RemotePatterns:
     """A graph.descriptions.QuadSource over a store's SPARQL query endpoint."""
@@ -26,6 +29,14 @@ class RemotePatterns:
     def select(self, query: str, *, union: bool = False) -> list[Row]:
         """The solutions of a SELECT (read whole, then parsed: graph.remote.results)."""
         return read_solutions(read_all(self.client.query(query, RESULTS_JSON, union=union)))
+
+    def quads_of_subjects(self, pairs: list[tuple[NamedNode, NamedNode]]) -> Iterator[Quad]:
+        """The quads of each (subject, graph) pair, :data:`PAIRS_PER_QUERY` pairs a query:
+        a document's descriptions in one round trip per depth, not one per thing."""
+        for start in range(0, len(pairs), PAIRS_PER_QUERY):
+            rows = " ".join(f"({sparql(s)} {sparql(g)})" for s, g in pairs[start : start + PAIRS_PER_QUERY])
+            for row in self.select(f"SELECT * WHERE {{ VALUES (?s ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}"):
+                yield Quad(row["s"], row["p"], row["o"], row["g"])  # type: ignore[arg-type]
 
     def ask(self, query: str) -> bool:
         return read_boolean(read_all(self.client.query(query, RESULTS_JSON)))
