@@ -9,6 +9,8 @@ live here once, and each script keeps only what it measures.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import platform
 import shlex
@@ -19,6 +21,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -39,6 +42,18 @@ def find_tool(name: str) -> str:
     if found is None:
         sys.exit(f"cannot find the `{name}` command (install the project into a venv: pip install -e '.[test]')")
     return found
+
+
+def load_script(name: str) -> ModuleType:
+    """A bench script without a .py suffix (``ingest``, ``serve``), imported as a module
+    (its main does not run), so another script uses its pieces instead of copying them."""
+    loader = importlib.machinery.SourceFileLoader(name, str(BENCH / name))
+    spec = importlib.util.spec_from_loader(name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
