@@ -221,10 +221,8 @@ def _predicate_path(predicate: str) -> Path:
     return lambda graph, node: graph.objects(node, predicate)
 
 
-def _inverse_path(inner: Path, predicate: str | None) -> Path:
-    if predicate is not None:
-        return lambda graph, node: graph.subjects(predicate, node)
-    raise ShapesError("sh:inversePath of a complex path is not implemented")
+def _inverse_path(predicate: str) -> Path:
+    return lambda graph, node: graph.subjects(predicate, node)
 
 
 def _sequence_path(steps: list[Path]) -> Path:
@@ -351,7 +349,9 @@ class _Compiler:
             return _predicate_path(node)
         inverse = self.one(node, "inversePath")
         if inverse is not None:
-            return _inverse_path(self.path(inverse), inverse if is_iri(inverse) else None)
+            if not is_iri(inverse):
+                raise ShapesError("sh:inversePath of a complex path is not implemented")
+            return _inverse_path(inverse)
         alternative = self.one(node, "alternativePath")
         if alternative is not None:
             return _alternative_path([self.path(step) for step in self.items(alternative)])

@@ -11,13 +11,15 @@ the listing of the studies that break it (``/items?rule=KEY``).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, Response
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 
 from studygraph.graph.catalogue import CatalogueIndex
 from studygraph.mappings.namespaces import DCT, DQV, RDF, RDFS, SH, XSD
 from studygraph.mappings.urls import Urls
-from studygraph.mappings.validation import QUALITY_KIND, RULE_KIND, Profile, load_profile, profile_turtle, shapes_document
+from studygraph.mappings.validation import QUALITY_KIND, RULE_KIND, load_profile, profile_turtle, shapes_document
 
 from .document_responses import serve_document
 from .documents import Document, content_version
@@ -30,25 +32,28 @@ _TYPE = NamedNode(RDF + "type")
 RULE_LIMIT = 500
 
 
-def studygraph_profile(urls: Urls) -> Profile:
-    return load_profile("studygraph", urls.base)
+DCT_TITLE = NamedNode(DCT + "title")
 
 
 def shapes(urls: Urls) -> Document:
     """The studygraph profile's shapes, as written, under this catalogue's ``/shapes``."""
-    document = shapes_document(urls.base)
+    triples, version = _shape_statements(urls.base)
+    return Document("shapes", "", "/shapes", shapes_document(urls.base), list(triples), version)
+
+
+@lru_cache(maxsize=4)
+def _shape_statements(base_url: str) -> tuple[tuple[Triple, ...], str]:
+    """The shapes' statements and their version: read once (they change with the code only)."""
+    document = shapes_document(base_url)
     triples = [quad.triple for quad in parse(profile_turtle("studygraph"), RdfFormat.TURTLE, base_iri=document)]
     triples.append(Triple(NamedNode(document), DCT_TITLE, Literal("The studygraph profile: SHACL shapes of what a study's metadata must and should say")))
     triples.append(Triple(NamedNode(document), NamedNode(DCT + "conformsTo"), NamedNode(SH)))
-    return Document("shapes", "", "/shapes", document, triples, content_version(triples))
-
-
-DCT_TITLE = NamedNode(DCT + "title")
+    return tuple(triples), content_version(triples)
 
 
 def validation(urls: Urls, index: CatalogueIndex | None) -> Document:
     """The catalogue's findings by rule, from the index's maintained counts."""
-    profile = studygraph_profile(urls)
+    profile = load_profile("studygraph", urls.base)
     report = NamedNode(f"{urls.base}/validation")
     counts = index.facet_counts(RULE_KIND, limit=RULE_LIMIT) if index is not None else []
     quality = {c.key: c.count for c in (index.facet_counts(QUALITY_KIND, limit=10) if index is not None else [])}

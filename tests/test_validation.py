@@ -4,6 +4,7 @@ the shared records pass the profile, and each kind of broken record gets its fin
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,6 @@ def test_google_recommended_findings_match_the_reference_shapes(mapped):
 def test_every_rule_the_mapping_names_is_a_rule_of_the_profile():
     profile = load_profile("studygraph", BASE)
     source = "\n".join(p.read_text() for p in (SHAPES_FOLDER.parent).glob("*.py"))
-    import re
-
     named = set(re.findall(r'rule="([A-Za-z-]+)"', source))
     assert named and named <= set(profile.rules)
 
