@@ -167,16 +167,6 @@ class DescriptionCache:
         self._entries.clear()
 
 
-def description(store: QuadSource, urls: Urls, thing: NamedNode, cache: DescriptionCache | None) -> tuple[Triple, ...]:
-    """The stored description of *thing* (empty if it has none)."""
-    found = cache.get(thing) if cache is not None else None
-    if found is None:
-        found = tuple(q.triple for q in store.quads_for_pattern(thing, None, None, NamedNode(urls.description_graph(thing.value))))
-        if cache is not None:
-            cache.put(thing, found)
-    return found
-
-
 @runtime_checkable
 class BatchedQuadSource(QuadSource, Protocol):
     """A source that reads many things' descriptions in one request (a store server:
@@ -189,24 +179,25 @@ class BatchedQuadSource(QuadSource, Protocol):
 def descriptions_of(store: QuadSource, urls: Urls, things: list[NamedNode], cache: DescriptionCache | None) -> dict[NamedNode, tuple[Triple, ...]]:
     """The stored descriptions of *things* (empty for one with none): from the cache,
     the rest read at once from a batched source, else one by one."""
-    if not isinstance(store, BatchedQuadSource):
-        return {thing: description(store, urls, thing, cache) for thing in things}
     found: dict[NamedNode, tuple[Triple, ...]] = {}
-    missing = []
+    read: dict[NamedNode, list[Triple]] = {}
     for thing in things:
         cached = cache.get(thing) if cache is not None else None
         if cached is None:
-            missing.append(thing)
+            read[thing] = []
         else:
             found[thing] = cached
-    if missing:
-        read: dict[NamedNode, list[Triple]] = {thing: [] for thing in missing}
-        for quad in store.quads_of_subjects([(thing, NamedNode(urls.description_graph(thing.value))) for thing in missing]):
-            read[quad.subject].append(quad.triple)  # type: ignore[index]
-        for thing, triples in read.items():
-            found[thing] = tuple(triples)
-            if cache is not None:
-                cache.put(thing, found[thing])
+    pairs = [(thing, NamedNode(urls.description_graph(thing.value))) for thing in read]
+    if isinstance(store, BatchedQuadSource):
+        quads: Iterable[Quad] = store.quads_of_subjects(pairs) if pairs else ()
+    else:
+        quads = (quad for thing, graph in pairs for quad in store.quads_for_pattern(thing, None, None, graph))
+    for quad in quads:
+        read[quad.subject].append(quad.triple)  # type: ignore[index]
+    for thing, triples in read.items():
+        found[thing] = tuple(triples)
+        if cache is not None:
+            cache.put(thing, found[thing])
     return found
 
 
