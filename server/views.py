@@ -466,12 +466,11 @@ def validation_view(document: Document, urls: Urls) -> dict[str, Any]:
             measured.setdefault(triple.subject.value, {})[triple.predicate.value] = term_value(triple.object)
     rules: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
-    for values in measured.values():
-        rule_iri = values.get(DQV + "isMeasurementOf")
-        if rule_iri is None:
-            totals[values.get(RDFS + "seeAlso", "").rsplit("=", 1)[-1]] = int(values.get(DQV + "value", "0"))
+    for measurement, values in measured.items():
+        key = measurement.rsplit("#", 1)[1]  # a rule's key, or violations / warnings
+        if DQV + "isMeasurementOf" not in values:
+            totals[key] = int(values.get(DQV + "value", "0"))
             continue
-        key = profile.rule_key(f"<{rule_iri}>")
         rule = profile.rules.get(key)
         rules.append({"key": key, "name": rule.name if rule else key, "severity": rule.severity if rule else "",
                       "message": rule.message if rule else "", "count": int(values.get(DQV + "value", "0")),
