@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from studygraph.graph.catalogue import Catalogue
 from studygraph.graph.loader import Loader, LoadEvent, map_stored
 from studygraph.mappings.records import ReadResult
@@ -49,7 +47,7 @@ class Report:
 
     def add(self, record: str, where: str, findings: Iterable[Result]) -> None:
         self.checked += 1
-        kept = sorted(findings, key=lambda r: (SEVERITIES.index(r.severity) if r.severity in SEVERITIES else 9, r.rule, r.focus))
+        kept = sorted(findings, key=lambda r: (_rank(r.severity), r.rule, r.focus))
         if kept:
             self.records.append(RecordReport(record, where, kept))
 
@@ -67,7 +65,7 @@ class Report:
                 severity[result.rule] = result.severity
             records.update({r.rule for r in rec.findings})
         rules = []
-        for key in sorted(findings, key=lambda k: (SEVERITIES.index(severity[k]) if severity[k] in SEVERITIES else 9, -records[k], k)):
+        for key in sorted(findings, key=lambda k: (_rank(severity[k]), -records[k], k)):
             rule = self.profile.rules.get(key)
             rules.append({"rule": key, "iri": rule.iri if rule else None, "name": rule.name if rule else key, "severity": severity[key],
                           "message": rule.message if rule else "", "findings": findings[key], "records": records[key]})
@@ -76,6 +74,11 @@ class Report:
     @property
     def conforms(self) -> bool:
         return self.counts()["Violation"] == 0 and not self.unreadable
+
+
+def _rank(severity: str) -> int:
+    """Where a severity sorts: violations first, an unknown one last."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
 
 def validate_files(items: Iterable[ReadResult], urls: Urls, checks: Gate) -> Report:
@@ -203,6 +206,8 @@ def as_text(report: Report) -> Iterator[str]:
 
 
 def as_html(report: Report, shapes_url: str) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only for this format: not at every command's start
+
     environment = Environment(loader=PackageLoader("studygraph.server", "templates"), autoescape=select_autoescape(default=True))
     counts = report.counts()
     return environment.get_template("validation_report.html").render(
