@@ -19,8 +19,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SEED = "stakeholder-engagement-focus-groups-on-digital-mental-health-and-peer-support-2022"
 SEED_TITLE = "Stakeholder Engagement Focus Groups on Digital Mental Health and Peer Support, 2022"
 DCT_TITLE = rdflib.URIRef("http://purl.org/dc/terms/title")
-#: A study, linked nodes of two kinds, the catalogue and the vocabulary.
-DOCUMENTS = [f"/items/{SEED}", "/keywords/mental-health", "/organizations/economic-and-social-research-council", "/catalog", "/vocab"]
+#: A study, linked nodes of two kinds, the catalogue, the vocabulary, the profile's
+#: shapes and the catalogue's validation report.
+DOCUMENTS = [f"/items/{SEED}", "/keywords/mental-health", "/organizations/economic-and-social-research-council", "/catalog", "/vocab",
+             "/shapes", "/validation"]
 #: raptor's parsers for our formats, and the media type each asks for first (raptor
 #: 2.0.15 sends ``text/x-nquads`` and ``application/x-trig``, the older names).
 RAPTOR_SYNTAXES = {
@@ -66,7 +68,7 @@ def test_rapper_reads_every_format_of_a_document(rapper, dereferenceable_server,
 # ------------------------------------------------------------------------------ rdflib
 
 
-@pytest.mark.parametrize("path", [f"/items/{SEED}", "/keywords/mental-health"])
+@pytest.mark.parametrize("path", [f"/items/{SEED}", "/keywords/mental-health", "/shapes", "/validation"])
 def test_rdflib_parses_a_document_url_at_its_defaults(dereferenceable_server, path):
     """``Graph.parse(URL)`` sends an Accept header of every syntax it reads and picks its
     parser by the answer's Content-Type (JSON-LD here, with its context loaded from us)."""
@@ -84,7 +86,7 @@ def test_rdflib_finds_the_study_s_title(dereferenceable_server):
 # ------------------------------------------------------------------------------ pyld
 
 
-@pytest.mark.parametrize("path", [f"/items/{SEED}", "/keywords/mental-health", "/catalog"])
+@pytest.mark.parametrize("path", [f"/items/{SEED}", "/keywords/mental-health", "/catalog", "/shapes", "/validation"])
 def test_pyld_expands_a_document_with_the_context_it_references(dereferenceable_server, path):
     """pyld at its defaults (its requests document loader) loads the document and the
     ``/context.jsonld`` it names; the RDF it makes is the document's Turtle, triple for triple."""
