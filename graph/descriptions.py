@@ -34,6 +34,8 @@ from studygraph.mappings.namespaces import RDF
 from studygraph.mappings.record_graph import Description
 from studygraph.mappings.urls import Urls
 
+from .insert_data import insert_data
+
 _TYPE = NamedNode(RDF + "type")
 #: How far a document follows the things it names for their descriptions: the things a
 #: record names, and the things their descriptions name (a catalogue's publisher, a
@@ -242,11 +244,6 @@ def removal(store: QuadSource, orphaned: list[Orphan]) -> str:
     return update
 
 
-def insert_body(descriptions: Iterable[Description]) -> str:
-    """``GRAPH <g> { … }`` blocks for an ``INSERT DATA`` of new descriptions."""
-    return "".join(f"GRAPH <{d.graph}> {{\n{d.ntriples}}}\n" for d in descriptions)
-
-
 def replacing_update(descriptions: list[Description]) -> str:
     """SPARQL Update text clearing the descriptions about to be written anew."""
     if not descriptions:
@@ -282,6 +279,6 @@ def replacement(store: QuadSource, urls: Urls, name: str, ntriples: str, describ
     update = (
         f"DROP SILENT GRAPH {graph} ;\n{removal(store, orphaned)}"
         f"{replacing_update(replacing)}"
-        f"INSERT DATA {{ GRAPH {graph} {{\n{ntriples}}}\n{insert_body(added + replacing)}}}"
+        + insert_data([(str(graph), ntriples), *((f"<{d.graph}>", d.ntriples) for d in added + replacing)])
     )
     return Replacement(update, len(replacing), [o.subject.value for o in orphaned] + [d.subject for d in added + replacing])

@@ -9,6 +9,8 @@ from pyoxigraph import NamedNode
 
 from studygraph.mappings.formats import RDF_MEDIA_TYPES
 
+from .insert_data import insert_data
+
 
 def graph_store_update(graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> str:
     """The update that writes *data* into *graph* (None: the default graph), replacing
@@ -18,6 +20,6 @@ def graph_store_update(graph: NamedNode | None, data: bytes, media_type: str, *,
         raise ValueError(f"unsupported media type {media_type}")
     triples = [quad.triple for quad in pyoxigraph.parse(data, format=RDF_MEDIA_TYPES[media_type], base_iri=graph.value if graph else None)]
     body = "".join(f"{t} .\n" for t in triples)
-    where = f"GRAPH {graph} {{ {body} }}" if graph is not None else body
-    clear = (f"DROP SILENT GRAPH {graph} ;\n" if graph is not None else "DROP SILENT DEFAULT ;\n") if replace else ""
-    return f"{clear}INSERT DATA {{ {where} }}"
+    clear = (f"DROP SILENT GRAPH {graph}" if graph is not None else "DROP SILENT DEFAULT") if replace else ""
+    operations = [op for op in (clear, insert_data([(str(graph) if graph is not None else None, body)])) if op]
+    return " ;\n".join(operations) or "INSERT DATA { }"

@@ -13,6 +13,7 @@ from pyoxigraph import Literal, NamedNode
 from store_servers import StoreServer, oxigraph_server, virtuoso_server  # noqa: F401
 
 from studygraph.graph.index_place import IndexDirectory
+from studygraph.graph.insert_data import STATEMENTS_PER_OPERATION, insert_data
 from studygraph.graph.keyvalue import SqliteKeyValue
 from studygraph.graph.remote.client import RemoteStoreError, SparqlClient
 from studygraph.graph.remote.endpoints import RemoteEndpoints
@@ -115,3 +116,23 @@ def test_a_bulk_load_that_fails_leaves_the_store_fresh(server: StoreServer, tmp_
     with pytest.raises(OSError, match="went away"):
         location.create(chunks(), "https://c.example")
     assert location.is_fresh()
+
+
+def test_insert_data_is_cut_into_operations_a_store_compiles() -> None:
+    """At most STATEMENTS_PER_OPERATION statements an operation (Virtuoso's SP031 limit),
+    every statement kept whole, a literal with U+2028 in it included."""
+    lines = [f'<http://x/s{i}> <http://x/p> "line\u2028{i}" .\n' for i in range(STATEMENTS_PER_OPERATION + 7)]
+    text = insert_data([("<http://x/g1>", "".join(lines[:10])), ("<http://x/g2>", "".join(lines[10:])), (None, "")])
+    operations = text.split(" ;\n")
+    assert len(operations) == 2 and all(op.startswith("INSERT DATA {") for op in operations)
+    store = pyoxigraph.Store()
+    store.update(text)
+    assert len(store) == len(lines)
+    assert {str(q.graph_name) for q in store} == {"<http://x/g1>", "<http://x/g2>"}
+    assert insert_data([]) == ""
+
+
+def test_an_error_answer_names_what_the_store_said(virtuoso_server: StoreServer) -> None:  # noqa: F811
+    client = SparqlClient(virtuoso_server.endpoints())
+    with pytest.raises(RemoteStoreError, match="answered 400: .*SP030|answered 400: .*syntax"):
+        client.update("INSERT DATA { this is not sparql }")

@@ -100,7 +100,9 @@ class SparqlClient:
             response = self._send(method, url, body, sent, stream, auth)
         if 200 <= response.status < 300 or response.status in allowed:
             return response
-        detail = response.read(ERROR_EXCERPT * 2).decode("utf-8", "replace").strip()[:ERROR_EXCERPT]
+        # A preloaded answer's body is in .data (read() gives nothing more).
+        body = response.read(ERROR_EXCERPT * 2) if stream else response.data[: ERROR_EXCERPT * 2]
+        detail = body.decode("utf-8", "replace").strip()[:ERROR_EXCERPT]
         response.release_conn()
         raise RemoteStoreError(f"{method} {_shown(url)} answered {response.status}: {detail}", response.status)
 

@@ -24,6 +24,7 @@ from pyoxigraph import NamedNode, RdfFormat
 from ..catalogue import Catalogue
 from ..embedded import StoreError
 from ..index_place import IndexComponents
+from ..insert_data import insert_data
 from ..search import IndexEntry
 from .endpoints import RemoteEndpoints
 from .store import RemoteStore
@@ -112,14 +113,14 @@ def _insert_requests(quads: list[pyoxigraph.Quad]) -> Iterator[str]:
         if not isinstance(quad.graph_name, NamedNode):
             raise StoreError("a bulk load writes named graphs only")
         by_graph.setdefault(str(quad.graph_name), []).append(f"{quad.triple} .\n")
-    parts: list[str] = []
+    blocks: list[tuple[str, str]] = []
     size = 0
     for graph, lines in by_graph.items():
-        block = f"GRAPH {graph} {{\n{''.join(lines)}}}\n"
-        if parts and size + len(block) > UPDATE_BYTES:
-            yield "INSERT DATA {\n" + "".join(parts) + "}"
-            parts, size = [], 0
-        parts.append(block)
+        block = "".join(lines)
+        if blocks and size + len(block) > UPDATE_BYTES:
+            yield insert_data(blocks)
+            blocks, size = [], 0
+        blocks.append((graph, block))
         size += len(block)
-    if parts:
-        yield "INSERT DATA {\n" + "".join(parts) + "}"
+    if blocks:
+        yield insert_data(blocks)
