@@ -93,6 +93,10 @@ class QuadStore(Protocol):
     #: time is never earlier, so If-Modified-Since cannot answer 304 after one.
     last_direct_write: str | None
 
+    def direct_write_stamp(self) -> tuple[int, str | None]:
+        """(:attr:`direct_writes`, :attr:`last_direct_write`), read together: what every
+        study's validators take from the store."""
+
     def check_room(self) -> None:
         """Refuse a write before anything is touched (an OSError) when there is no room."""
 

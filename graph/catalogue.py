@@ -28,11 +28,12 @@ from typing import BinaryIO, Protocol
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from studygraph.mappings.identity import Identity
+from studygraph.mappings.namespaces import DCT, SCHEMA
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
 from .changes import ChangeFeed
 from .keyvalue import KeyValue
-from .search import CatalogueIndex, IndexEntry
+from .search import CatalogueIndex, IndexEntry, RecordHead
 
 
 class Catalogue:
@@ -70,6 +71,10 @@ class Catalogue:
     @property
     def last_direct_write(self) -> str | None:
         return self.quads.last_direct_write
+
+    def direct_write_stamp(self) -> tuple[int, str | None]:
+        """(direct writes, the last one's time), read together."""
+        return self.quads.direct_write_stamp()
 
     # -- writes (the loader's)
 
@@ -123,6 +128,26 @@ class Catalogue:
 
     def record_states(self, names: Iterable[str]) -> dict[str, RecordState]:
         return self.quads.record_states(names)
+
+    def head(self, name: str) -> RecordHead | None:
+        """What a study's URL answers with before its body (None: no such record): one
+        read of the index, which the loader writes with the graph (``studygraph check
+        --repair`` mends a crash between the two). A head is unknown there when the
+        graph was written otherwise since (SPARQL Update, the Graph Store Protocol: they
+        forget the heads they may change, :meth:`update`) or the row predates heads;
+        then it is read from the graph: three reads of the store."""
+        slug = self._slug(name)
+        if self.index is not None and slug is not None:
+            indexed = self.index.head(slug)
+            if indexed is not None:
+                return indexed
+        state = self.quads.record_states([name]).get(name)
+        if state is None:
+            return None
+        thing = name + "#id"
+        dois = [d for d in self.quads.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
+        languages = self.quads.languages_of(name, thing, (DCT + "title", DCT + "description"))
+        return RecordHead(state.content_hash or "", state.modified or "", min(dois, default=None), tuple(sorted(set(languages))))
 
     def find_records(self, identities: Iterable[Identity]) -> dict[Identity, str]:
         return self.quads.find_records(identities)
@@ -179,17 +204,29 @@ class Catalogue:
 
     def update(self, update: str, base_iri: str | None = None) -> None:
         """An authenticated SPARQL Update: quads only; the records it changes are
-        re-indexed by their next load or remap."""
+        re-indexed by their next load or remap. It may change any record, so every
+        record's head is forgotten first (:meth:`head`): a failure after that costs
+        speed, never a stale header."""
+        if self.index is not None:
+            self.index.forget_heads()
         self.quads.update(update, base_iri)
 
     def graph_store_get(self, graph: NamedNode | None) -> list[Triple] | None:
         return self.quads.graph_store_get(graph)
 
     def graph_store_write(self, graph: NamedNode | None, data: bytes, media_type: str, *, replace: bool) -> bool:
+        self._forget_head(graph)
         return self.quads.graph_store_write(graph, data, media_type, replace=replace)
 
     def graph_store_delete(self, graph: NamedNode | None) -> bool:
+        self._forget_head(graph)
         return self.quads.graph_store_delete(graph)
+
+    def _forget_head(self, graph: NamedNode | None) -> None:
+        """Before a Graph Store Protocol write: the head of the record it writes, if any."""
+        slug = self._slug(graph.value) if graph is not None else None
+        if slug is not None and self.index is not None:
+            self.index.forget_heads([slug])
 
     def close(self) -> None:
         if self.index is not None:

@@ -119,6 +119,9 @@ class EmbeddedStore:
 
     # -- settings
 
+    def direct_write_stamp(self) -> tuple[int, str | None]:
+        return self.direct_writes, self.last_direct_write
+
     def set_base_url(self, base_url: str) -> None:
         self._save_settings(base_url=base_url)
         self.base_url = base_url

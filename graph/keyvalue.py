@@ -23,6 +23,9 @@ class KeyValue(Protocol):
     def get(self, key: str) -> str | None:
         """The value stored under *key*, or None."""
 
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        """The values stored under *keys* (those that have one), read together."""
+
     def put(self, key: str, value: str) -> None:
         """Store *value* under *key* (replacing any)."""
 
@@ -51,6 +54,10 @@ class SqliteKeyValue:
         with self._lock:
             row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute(f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(keys))})", keys).fetchall())
 
     def put(self, key: str, value: str) -> None:
         with self._lock, transaction(self._db):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -76,6 +77,12 @@ class RecordSummary:
     links: tuple[Link, ...]
     start_year: int | None
     end_year: int | None
+    #: The first of the study's DOIs (``https://doi.org/…``, schema:sameAs), for ``Link: cite-as``.
+    doi: str | None = None
+    #: The language tags of its titles and descriptions ("" for untagged), sorted: which
+    #: language variants its page has. With the DOI, what a cached page's validators need,
+    #: so a warm request is answered from the index without reading the graph.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass
@@ -684,7 +691,21 @@ def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
         links=tuple(ctx.links),
         start_year=_plain_year(value_at(data, "extra_data.start_year")),
         end_year=_plain_year(value_at(data, "extra_data.end_year")),
+        doi=min((o[1:-1] for s, p, o in ctx.graph.statements if s == ctx.study and p == _SAME_AS and o.startswith("<https://doi.org/")), default=None),
+        languages=tuple(sorted({_language_tag(o) for s, p, o in ctx.graph.statements if s == ctx.study and p in _TEXTS and o.startswith('"')})),
     )
+
+
+_SAME_AS = _p(SCHEMA, "sameAs")
+_TEXTS = frozenset({_p(DCT, "title"), _p(DCT, "description")})
+_LANGUAGE_TAG = re.compile(r'"@([A-Za-z0-9-]+)$')
+
+
+def _language_tag(literal_term: str) -> str:
+    """The language tag of an N-Triples literal, lower-cased as the stores give it; ""
+    for a literal without one."""
+    tagged = _LANGUAGE_TAG.search(literal_term)
+    return tagged.group(1).lower() if tagged else ""
 
 
 def _plain_year(value: Any) -> int | None:

@@ -78,15 +78,13 @@ AUTHORITY_SEGMENTS: dict[str, str] = AUTHORITIES
 def item(store: Catalogue, urls: Urls, slug: str) -> Document | None:
     """A study's document: its record graph and the descriptions of what it names."""
     name = urls.item(slug)
-    state = store.record_states([name]).get(name)
-    if state is None:
+    head = store.head(name)
+    if head is None:
         return None
-    thing = name + "#id"
-    dois = [d for d in store.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
+    direct_writes, last_direct_write = store.direct_write_stamp()
     return Document(
-        "item", slug, f"/items/{slug}", thing, lambda: store.document_triples(name), f"{store.direct_writes}\0{state.content_hash or ''}",
-        _latest(parse_modified(state.modified), parse_modified(store.last_direct_write)), dois[0] if dois else None, graph=name,
-        languages=tuple(store.languages_of(name, thing, (DCT + "title", DCT + "description"))),
+        "item", slug, f"/items/{slug}", name + "#id", lambda: store.document_triples(name), f"{direct_writes}\0{head.content_hash}",
+        _latest(parse_modified(head.modified), parse_modified(last_direct_write)), head.doi, graph=name, languages=head.languages,
     )
 
 

@@ -10,6 +10,7 @@ version check, and ``add`` atomic across processes.
 from __future__ import annotations
 
 import random
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,8 @@ def compare(sqlite: SearchIndex, pg: PostgresSearchIndex, entries, seed: int) ->
         assert pg.search(**query, facet_limit=10) == sqlite.search(**query, facet_limit=10), query
     for slug in [*slugs[::9], "missing"]:
         assert pg.findings(slug) == sqlite.findings(slug), slug
+    heads = [(slug, sqlite.head(slug)) for slug in [*slugs, "missing"]]
+    assert [(slug, pg.head(slug)) for slug, _ in heads] == heads
 
 
 def test_the_same_answers_after_loads_replacements_and_deletions(postgres, tmp_path: Path, entries):
@@ -134,6 +137,7 @@ def test_settings_agree_and_add_is_atomic_across_processes(postgres, tmp_path: P
         store.put("base", "https://y.example")
         assert store.add("writes") == 1 and store.add("writes", 4) == 5
     assert pg.get("base") == sqlite.get("base") == "https://y.example"
+    assert pg.get_many(["base", "writes", "none"]) == sqlite.get_many(["base", "writes", "none"]) == {"base": "https://y.example", "writes": "5"}
     adder = (
         "import sys\nfrom studygraph.graph.postgres import PostgresKeyValue\n"
         "store = PostgresKeyValue(sys.argv[1])\nfor _ in range(50): store.add('writes')\n"
@@ -161,3 +165,35 @@ def test_a_schema_of_another_version_is_refused(postgres):
         PostgresSearchIndex(url)
     with pytest.raises(SearchIndexError, match="no catalogue index"):
         PostgresSearchIndex(postgres.fresh(), read_only=True)
+
+
+def test_an_index_from_before_heads_is_migrated_in_place_and_rewritten_rows_regain_them(postgres, tmp_path: Path, entries):
+    """SQLite schema 2 and PostgreSQL schema 1 had no DOI and languages columns: opened for
+    writing they get them, NULL (the graph answers), and a row written again has its head."""
+    few = entries[:5]
+    sqlite = SearchIndex(tmp_path / "search.db")
+    sqlite.replace(few)
+    sqlite.close()
+    db = sqlite3.connect(tmp_path / "search.db")
+    db.executescript("ALTER TABLE records DROP COLUMN doi; ALTER TABLE records DROP COLUMN languages; PRAGMA user_version=2;")
+    db.close()
+    url = postgres.fresh()
+    pg = PostgresSearchIndex(url)
+    pg.replace(few)
+    with pg.db.pool.connection() as c:
+        c.execute(pg.db.q("ALTER TABLE {s}.records DROP COLUMN doi, DROP COLUMN languages"))
+        c.execute(pg.db.q("UPDATE {s}.meta SET value = '1' WHERE key = 'schema_version'"))
+    with pytest.raises(SearchIndexError, match="version 2"):
+        SearchIndex(tmp_path / "search.db", read_only=True)
+    with pytest.raises(SearchIndexError, match="version 1"):
+        PostgresSearchIndex(url, read_only=True)
+    sqlite, pg = SearchIndex(tmp_path / "search.db"), PostgresSearchIndex(url)
+    slug = few[0].summary.slug
+    for index in (sqlite, pg):
+        assert index.head(slug) is None
+        assert index.search(few[0].summary.title).total >= 1  # the rest of the row is read as before
+        index.replace(few)  # unchanged hashes: rewritten all the same, for their heads
+        head = index.head(slug)
+        assert head is not None and head.content_hash == few[0].content_hash and head.languages == few[0].summary.languages
+    sqlite.close()
+    pg.close()

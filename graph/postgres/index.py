@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
+from studygraph.graph.search.model import RecordHead, record_head
 from studygraph.graph.search.reader import _check_limit, _check_paging, _check_years, _decades, _top  # the same rules
 from studygraph.graph.search.schema import FACET_BITS, Facet
 from studygraph.graph.search.text import snippet
@@ -131,6 +132,13 @@ class PostgresSearchIndex:
         wanted = list(slugs)
         with self._read() as c:
             return dict(c.execute(self._q("SELECT slug, content_hash FROM {s}.records WHERE slug = ANY(%s)"), (wanted,)).fetchall())
+
+    def head(self, slug: str) -> RecordHead | None:
+        # One statement, so no transaction around it: asked on every request for a study.
+        if self._closed:
+            raise SearchIndexError("the search index is closed")
+        with self.db.pool.connection() as c:
+            return record_head(c.execute(self._q("SELECT content_hash, modified, doi, languages FROM {s}.records WHERE slug = %s"), (slug,)).fetchone())
 
     def label(self, kind: str, key: str) -> str | None:
         with self._read() as c:
@@ -373,6 +381,13 @@ class PostgresSearchIndex:
             writer.remove([row[0]])
             writer.finish()
             return True
+
+    def forget_heads(self, slugs: Iterable[str] | None = None) -> None:
+        with self._write() as c:
+            if slugs is None:
+                c.execute(self._q("UPDATE {s}.records SET languages = NULL"))
+            else:
+                c.execute(self._q("UPDATE {s}.records SET languages = NULL WHERE slug = ANY(%s)"), (list(slugs),))
 
     def clear(self) -> None:
         with self._write() as c:

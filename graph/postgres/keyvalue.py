@@ -24,6 +24,10 @@ class PostgresKeyValue:
             row = c.execute(self.db.q("SELECT value FROM {s}.settings WHERE key = %s"), (key,)).fetchone()
         return row[0] if row else None
 
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        with self.db.pool.connection() as c:
+            return dict(c.execute(self.db.q("SELECT key, value FROM {s}.settings WHERE key = ANY(%s)"), (keys,)).fetchall())
+
     def put(self, key: str, value: str) -> None:
         with self.db.pool.connection() as c:
             c.execute(

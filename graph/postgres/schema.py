@@ -22,8 +22,16 @@ from studygraph.graph.search.schema import FACET_BITS, Facet, facet_definition, 
 
 from .database import Database, DatabaseError
 
-#: Bump when the tables change; a schema of another version must be rebuilt.
-SCHEMA_VERSION = 1
+#: Bump when the tables change; a schema of another version must be rebuilt, unless
+#: :data:`MIGRATIONS` takes it here.
+SCHEMA_VERSION = 2
+
+#: From a version to the next, in place (when the index is opened for writing): 1 -> 2,
+#: each record's DOI and languages (graph.search.model.RecordHead; NULL in older rows,
+#: which the server then reads from the graph until they are rewritten).
+MIGRATIONS: dict[int, str] = {
+    1: "ALTER TABLE {s}.records ADD COLUMN IF NOT EXISTS doi text, ADD COLUMN IF NOT EXISTS languages text",
+}
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {{s}};
@@ -43,7 +51,9 @@ CREATE TABLE IF NOT EXISTS {{s}}.records(
     size integer NOT NULL,
     memberships bigint[] NOT NULL,
     links bigint[] NOT NULL,
-    pairs text NOT NULL
+    pairs text NOT NULL,
+    doi text,
+    languages text
 );
 CREATE INDEX IF NOT EXISTS records_by_title ON {{s}}.records(sort_key, slug);
 CREATE INDEX IF NOT EXISTS records_by_modified ON {{s}}.records(modified);
@@ -118,6 +128,7 @@ def create(db: Database) -> dict[str, Facet]:
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'meta'", (db.place.schema,)
         ).fetchone()
         if exists:
+            _migrate(db, connection)
             _check_version(db, connection)
         connection.execute(db.q(DDL))
         connection.execute(db.q("INSERT INTO {s}.meta(key, value) VALUES ('schema_version', %s) ON CONFLICT DO NOTHING"), (str(SCHEMA_VERSION),))
@@ -135,6 +146,15 @@ def read_facets(db: Database) -> dict[str, Facet]:
             raise DatabaseError(f"no catalogue index in schema {db.place.schema!r}")
         _check_version(db, connection)
         return stored_facets(connection.execute(db.q("SELECT id, name, definition FROM {s}.facets")).fetchall())
+
+
+def _migrate(db: Database, connection: psycopg.Connection) -> None:
+    row = connection.execute(db.q("SELECT value FROM {s}.meta WHERE key = 'schema_version'")).fetchone()
+    version = int(row[0]) if row is not None and row[0].isdigit() else None
+    while version in MIGRATIONS:
+        connection.execute(db.q(MIGRATIONS[version]))
+        version += 1
+        connection.execute(db.q("UPDATE {s}.meta SET value = %s WHERE key = 'schema_version'"), (str(version),))
 
 
 def _check_version(db: Database, connection: psycopg.Connection) -> None:

@@ -15,6 +15,7 @@ from collections import Counter
 import psycopg
 
 from studygraph.graph.search import IndexEntry
+from studygraph.graph.search.model import languages_column
 from studygraph.graph.search.schema import FACET_BITS, Facet, facet_memberships
 from studygraph.graph.search.text import TAG, sort_key
 from studygraph.mappings.validation import results_json
@@ -46,12 +47,14 @@ class PostgresBatchWriter:
         db, connection = self.db, self.connection
         slugs = [e.summary.slug for e in entries]
         existing = {
-            slug: (id_, digest, modified)
-            for slug, id_, digest, modified in connection.execute(
-                db.q("SELECT slug, id, content_hash, modified FROM {s}.records WHERE slug = ANY(%s)"), (slugs,)
+            slug: (id_, digest, modified, has_head)
+            for slug, id_, digest, modified, has_head in connection.execute(
+                db.q("SELECT slug, id, content_hash, modified, languages IS NOT NULL FROM {s}.records WHERE slug = ANY(%s)"), (slugs,)
             )
         }
-        entries = [e for e in entries if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified)]
+        entries = [
+            e for e in entries if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified, True)
+        ]
         if not entries:
             return
         replaced = [existing[e.summary.slug][0] for e in entries if e.summary.slug in existing]
@@ -79,6 +82,7 @@ class PostgresBatchWriter:
                 id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year, entry.modified,
                 entry.content_hash, description, document(title, keywords, words), text_size, size,
                 [(n << FACET_BITS) | f for f, n in memberships], linked, json.dumps(pairs, separators=(",", ":")),
+                summary.doi, languages_column(summary.languages),
             ))
             self.counts.update(memberships)
             self.refs.update(linked)
@@ -88,8 +92,8 @@ class PostgresBatchWriter:
             cursor.executemany(
                 db.q(
                     "INSERT INTO {s}.records(id, slug, title, sort_key, start_year, end_year, modified, content_hash, description,"
-                    " document, text_size, size, memberships, links, pairs)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s, %s)"
+                    " document, text_size, size, memberships, links, pairs, doi, languages)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 rows,
             )

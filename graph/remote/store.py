@@ -102,6 +102,10 @@ class RemoteStore:
         if value is not None:
             self.settings.put(LAST_DIRECT_WRITE, value)
 
+    def direct_write_stamp(self) -> tuple[int, str | None]:
+        found = self.settings.get_many([DIRECT_WRITES, LAST_DIRECT_WRITE])
+        return int(found.get(DIRECT_WRITES) or 0), found.get(LAST_DIRECT_WRITE)
+
     def set_base_url(self, base_url: str) -> None:
         self.settings.put(BASE_URL, base_url)
 

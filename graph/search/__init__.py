@@ -43,7 +43,7 @@ placeholders) and :mod:`.index` (the :class:`SearchIndex` object joining them).
 """
 
 from .index import SearchIndex
-from .model import DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
+from .model import DecadeCount, FacetCount, Hit, IndexEntry, RecordHead, SearchIndexError, SearchResult
 from .protocol import CatalogueIndex
 from .reader import BM25_WEIGHTS, MAX_FACET_LIMIT, MAX_PAGE_SIZE, TEXT_COLUMNS
 from .schema import FACETS, SCHEMA_VERSION
@@ -51,6 +51,6 @@ from .text import MAX_QUERY_WORDS, SNIPPET_CHARS, fts_query, plain_text, snippet
 
 __all__ = [
     "BM25_WEIGHTS", "FACETS", "MAX_FACET_LIMIT", "MAX_PAGE_SIZE", "MAX_QUERY_WORDS", "SCHEMA_VERSION", "SNIPPET_CHARS",
-    "TEXT_COLUMNS", "CatalogueIndex", "DecadeCount", "FacetCount", "Hit", "IndexEntry", "SearchIndex", "SearchIndexError", "SearchResult",
+    "TEXT_COLUMNS", "CatalogueIndex", "DecadeCount", "FacetCount", "Hit", "IndexEntry", "RecordHead", "SearchIndex", "SearchIndexError", "SearchResult",
     "fts_query", "plain_text", "snippet", "sort_key",
 ]

@@ -12,6 +12,7 @@ from ..sqlite_files import connect_read_only, transaction
 from . import schema
 from .model import DecadeCount, IndexEntry, SearchIndexError
 from .reader import SearchReader
+from .sql import CHUNK, marks
 from .writer import BatchWriter, latest_batches
 
 
@@ -142,6 +143,20 @@ class SearchIndex(SearchReader):
             writer.finish()
             self._generation += 1
             return True
+
+    def forget_heads(self, slugs: Iterable[str] | None = None) -> None:
+        """Mark the heads of *slugs* (of every record: None) unknown, before a write the
+        loader does not make changes their graphs: their URLs read them from the graph
+        until the loader writes them again."""
+        db = self._write()
+        with self._lock, transaction(db):
+            if slugs is None:
+                db.execute("UPDATE records SET languages = NULL")
+                return
+            wanted = list(slugs)
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                db.execute(f"UPDATE records SET languages = NULL WHERE slug IN ({marks(len(chunk))})", chunk)
 
     def clear(self) -> None:
         """Empty the index (before a full rebuild from the graph)."""

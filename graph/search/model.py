@@ -6,6 +6,7 @@ Plain data, shared by the reader, the writer and the callers (the loader builds 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,32 @@ class IndexEntry:
     def links(self) -> tuple[Link, ...]:
         """The record's links to nodes, then to the rules it breaks."""
         return self.summary.links + self.quality if self.quality else self.summary.links
+
+
+@dataclass(frozen=True)
+class RecordHead:
+    """What a study's URL answers with before its body: the validators (content hash and
+    modification time, for the ETag and Last-Modified), its DOI (``Link: cite-as``) and
+    the languages its page is offered in. Kept in the index with the record, so a
+    cached page is served, or a 304 given, without asking the store."""
+
+    content_hash: str
+    modified: str
+    doi: str | None
+    languages: tuple[str, ...]
+
+
+def languages_column(languages: tuple[str, ...]) -> str:
+    """A record's languages as the index keeps them (a JSON array: "" is a language too)."""
+    return json.dumps(list(languages), separators=(",", ":"))
+
+
+def record_head(row: tuple[str, str, str | None, str | None] | None) -> RecordHead | None:
+    """The head of an index row (content_hash, modified, doi, languages); None when there
+    is no row, or the row was written before heads were kept (languages NULL)."""
+    if row is None or row[3] is None:
+        return None
+    return RecordHead(row[0], row[1], row[2], tuple(json.loads(row[3])))
 
 
 @dataclass(frozen=True)

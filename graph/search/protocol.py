@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from .model import FacetCount, Hit, IndexEntry, SearchResult
+from .model import FacetCount, Hit, IndexEntry, RecordHead, SearchResult
 
 
 class CatalogueIndex(Protocol):
@@ -33,6 +33,10 @@ class CatalogueIndex(Protocol):
 
     def hashes(self, slugs: Iterable[str]) -> dict[str, str]:
         """The stored content hashes of the given slugs."""
+
+    def head(self, slug: str) -> RecordHead | None:
+        """What a study's URL needs before its body (:class:`RecordHead`); None when the
+        study is not indexed, or was indexed before heads were kept."""
 
     def label(self, kind: str, key: str) -> str | None:
         """The label of a node some study links to, else None."""
@@ -63,6 +67,10 @@ class CatalogueIndex(Protocol):
 
     def replace(self, entries: Iterable[IndexEntry]) -> None:
         """Insert or replace each entry's record, the batch in one transaction."""
+
+    def forget_heads(self, slugs: Iterable[str] | None = None) -> None:
+        """Mark the heads of *slugs* (of every record: None) unknown: their graphs are
+        about to be written by something other than the loader."""
 
     def delete(self, slug: str) -> bool:
         """Remove a record; False if it was not indexed."""

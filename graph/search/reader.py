@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from ..sqlite_files import snapshot
-from .model import DecadeCount, FacetCount, Hit, SearchResult
+from .model import DecadeCount, FacetCount, Hit, RecordHead, SearchResult, record_head
 from .schema import FACET_BITS, Facet
 from .sql import CHUNK, marks
 from .text import facet_token, fts_query, node_token, snippet
@@ -95,6 +95,9 @@ class SearchReader:
                 sql = f"SELECT slug, content_hash FROM records WHERE slug IN ({marks(len(chunk))})"
                 found.update(connection.execute(sql, chunk).fetchall())
         return found
+
+    def head(self, slug: str) -> RecordHead | None:
+        return record_head(self._reader().execute("SELECT content_hash, modified, doi, languages FROM records WHERE slug = ?", (slug,)).fetchone())
 
     def label(self, kind: str, key: str) -> str | None:
         """The label of a node that at least one indexed study links to, else None."""

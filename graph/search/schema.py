@@ -1,7 +1,8 @@
 """The search index's tables, its schema version and facet definitions, and their migration.
 
-An index of another schema version is refused (it is rebuilt by loading again); one
-written under other facet definitions has its memberships recomputed when next opened
+An index of another schema version is refused (it is rebuilt by loading again), but for
+the versions :data:`MIGRATIONS` brings up to date in place when it is opened for writing;
+one written under other facet definitions has its memberships recomputed when next opened
 for writing.
 """
 
@@ -38,8 +39,16 @@ FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
     QUALITY_KIND: (QUALITY_KIND, None),
 }
 
-#: Bump when the tables change; an index of another version must be rebuilt.
-SCHEMA_VERSION = 2
+#: Bump when the tables change; an index of another version must be rebuilt, unless
+#: :data:`MIGRATIONS` takes it here.
+SCHEMA_VERSION = 3
+
+#: From a version to the next, in place (run when an index is opened for writing).
+#: 2 -> 3: each record's DOI and languages (graph.search.model.RecordHead); NULL in the
+#: rows written before, which the server then reads from the graph until they are rewritten.
+MIGRATIONS: dict[int, str] = {
+    2: "ALTER TABLE records ADD COLUMN doi TEXT; ALTER TABLE records ADD COLUMN languages TEXT;",
+}
 
 #: Packed facet membership: node id in the high bits, facet id in the low ones.
 FACET_BITS = 8
@@ -53,7 +62,9 @@ CREATE TABLE IF NOT EXISTS records(
     start_year INTEGER,
     end_year INTEGER,
     modified TEXT NOT NULL,
-    content_hash TEXT NOT NULL
+    content_hash TEXT NOT NULL,
+    doi TEXT,
+    languages TEXT
 );
 CREATE INDEX IF NOT EXISTS records_by_title ON records(sort_key, slug);
 CREATE TABLE IF NOT EXISTS record_facets(id INTEGER PRIMARY KEY, facets BLOB NOT NULL);
@@ -137,6 +148,10 @@ def unpack_facets(blob: bytes) -> list[tuple[int, int]]:
 def create(db: sqlite3.Connection, path: Path) -> None:
     """Create the tables (an empty file) and bring the facets up to :data:`FACETS`;
     the caller holds the write lock."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    while version in MIGRATIONS:
+        db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[version]} PRAGMA user_version={version + 1}; COMMIT;")
+        version += 1
     check_version(db, path, fresh_ok=True)
     db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
     sync_facets(db)

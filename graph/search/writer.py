@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from studygraph.mappings.validation import results_json
 
-from .model import IndexEntry
+from .model import IndexEntry, languages_column
 from .schema import Facet, facet_memberships, pack_facets, unpack_facets
 from .sql import CHUNK, marks
 from .text import TAG, link_tokens, sort_key
@@ -48,13 +48,13 @@ class BatchWriter:
     def write(self, entries: list[IndexEntry]) -> None:
         slugs = [e.summary.slug for e in entries]
         existing = {
-            slug: (id_, digest, modified)
-            for slug, id_, digest, modified in self.db.execute(
-                f"SELECT slug, id, content_hash, modified FROM records WHERE slug IN ({marks(len(slugs))})", slugs
+            slug: (id_, digest, modified, has_head)
+            for slug, id_, digest, modified, has_head in self.db.execute(
+                f"SELECT slug, id, content_hash, modified, languages IS NOT NULL FROM records WHERE slug IN ({marks(len(slugs))})", slugs
             )
         }
         entries = [
-            e for e in entries if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified)
+            e for e in entries if e.summary.slug not in existing or existing[e.summary.slug][1:] != (e.content_hash, e.modified, True)
         ]
         if not entries:
             return
@@ -75,7 +75,7 @@ class BatchWriter:
             pairs, memberships, restricted = facet_memberships(entry.links, self.nodes, self.facets_of_kind)
             records.append(
                 (id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year,
-                 entry.modified, entry.content_hash)
+                 entry.modified, entry.content_hash, summary.doi, languages_column(summary.languages))
             )
             record_facets.append((id_, pack_facets(memberships)))
             record_links.append((id_, json.dumps(pairs, separators=(",", ":"))))
@@ -85,8 +85,8 @@ class BatchWriter:
             self.counts.update(memberships)
             self.refs.update({node for node, _ in pairs})
         self.db.executemany(
-            "INSERT OR REPLACE INTO records(id, slug, title, sort_key, start_year, end_year, modified, content_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO records(id, slug, title, sort_key, start_year, end_year, modified, content_hash, doi, languages) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
         self.db.executemany("INSERT OR REPLACE INTO record_facets(id, facets) VALUES (?, ?)", record_facets)
