@@ -173,6 +173,8 @@ def test_an_index_from_before_heads_is_migrated_in_place_and_rewritten_rows_rega
     few = entries[:5]
     sqlite = SearchIndex(tmp_path / "search.db")
     sqlite.replace(few)
+    word = few[0].summary.title.split()[0]
+    found = {word: sqlite.search(word).hits}
     sqlite.close()
     db = sqlite3.connect(tmp_path / "search.db")
     db.executescript("ALTER TABLE records DROP COLUMN doi; ALTER TABLE records DROP COLUMN languages; PRAGMA user_version=2;")
@@ -181,7 +183,7 @@ def test_an_index_from_before_heads_is_migrated_in_place_and_rewritten_rows_rega
     pg = PostgresSearchIndex(url)
     pg.replace(few)
     with pg.db.pool.connection() as c:
-        c.execute(pg.db.q("ALTER TABLE {s}.records DROP COLUMN doi, DROP COLUMN languages"))
+        c.execute(pg.db.q("ALTER TABLE {s}.records DROP COLUMN doi, DROP COLUMN languages, DROP COLUMN freqs"))
         c.execute(pg.db.q("UPDATE {s}.meta SET value = '1' WHERE key = 'schema_version'"))
     with pytest.raises(SearchIndexError, match="version 2"):
         SearchIndex(tmp_path / "search.db", read_only=True)
@@ -191,9 +193,30 @@ def test_an_index_from_before_heads_is_migrated_in_place_and_rewritten_rows_rega
     slug = few[0].summary.slug
     for index in (sqlite, pg):
         assert index.head(slug) is None
-        assert index.search(few[0].summary.title).total >= 1  # the rest of the row is read as before
+        word = few[0].summary.title.split()[0]
+        assert [h.slug for h in index.search(word).hits] == [h.slug for h in found[word]]  # ranked as before
         index.replace(few)  # unchanged hashes: rewritten all the same, for their heads
         head = index.head(slug)
         assert head is not None and head.content_hash == few[0].content_hash and head.languages == few[0].summary.languages
     sqlite.close()
+    pg.close()
+
+
+def test_token_counts_kept_with_a_row_are_its_tsvectors_even_past_its_limits(postgres):
+    """A word 300 times (a lexeme keeps 256 positions) in a text of 17,000 words (positions
+    stop at 16,383): the counts written with the row equal those PostgreSQL reads from
+    the row's tsvector, so one-word ranking (from the counts) and phrases (from the
+    tsvector) weigh alike."""
+    long = " ".join(["sleep"] * 300 + [f"w{i % 50}" for i in range(17_000)] + ["sleep", "tail"])
+    data = {"dataset_schema": {"name": "Sleep sleep", "description": long, "keywords": ["sleep"]}, "extra_data": {"slug": "long"}}
+    pg = PostgresSearchIndex(postgres.fresh())
+    pg.replace([entry(data)])
+    with pg.db.pool.connection() as c:
+        kept, derived = c.execute(pg.db.q(
+            "SELECT r.freqs, (SELECT jsonb_object_agg(u.lexeme, jsonb_build_array("
+            " (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'A'), (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'B'),"
+            " (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'C'))) FROM unnest(r.document) u) FROM {s}.records r"
+        )).fetchone()
+    assert kept == derived
+    assert kept["sleep"] == [2, 1, 253] and kept["tail"] == [0, 0, 1]
     pg.close()

@@ -16,6 +16,7 @@ text over ~16k words), and a lexeme keeps at most 256 positions.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -57,16 +58,41 @@ def _quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+#: What a tsvector keeps of a lexeme's positions: none above MAX_POSITION, at most MAX_POSITIONS.
+MAX_POSITION, MAX_POSITIONS = 16383, 256
+
+
 def document(title: list[str], keywords: list[str], description: list[str]) -> str:
     """The tsvector literal of a record's tokens (see the module docstring)."""
-    positions: dict[str, list[str]] = {}
+    return " ".join(f"{_quote(token)}:{','.join(f'{p}{w}' for p, w in marks)}" for token, marks in _positions(title, keywords, description).items())
+
+
+def frequencies(title: list[str], keywords: list[str], description: list[str]) -> str:
+    """A JSON object: each token's occurrences in the title, keywords and description, as
+    the record's tsvector keeps them (graph.postgres.schema's ``freqs``): a one-word
+    phrase's bm25 frequency is read from it instead of unnesting the tsvector."""
+    counts: dict[str, list[int]] = {}
+    for token, marks in _positions(title, keywords, description).items():
+        # As the tsvector: a position once (the highest weight: A > B > C), the first MAX_POSITIONS.
+        kept: dict[int, str] = {}
+        for position, weight in marks:
+            kept[position] = min(kept.get(position, weight), weight)
+        found = [0, 0, 0]
+        for position in sorted(kept)[:MAX_POSITIONS]:
+            found[WEIGHTS.index(kept[position])] += 1
+        counts[token] = found
+    return json.dumps(counts, separators=(",", ":"), ensure_ascii=False)
+
+
+def _positions(title: list[str], keywords: list[str], description: list[str]) -> dict[str, list[tuple[int, str]]]:
+    positions: dict[str, list[tuple[int, str]]] = {}
     position = 1
     for weight, tokens in zip(WEIGHTS, (title, keywords, description)):
         for token in tokens:
-            positions.setdefault(token, []).append(f"{min(position, 16383)}{weight}")
+            positions.setdefault(token, []).append((min(position, MAX_POSITION), weight))
             position += 1
         position += 1  # an empty position: no phrase spans two columns
-    return " ".join(f"{_quote(token)}:{','.join(marks)}" for token, marks in positions.items())
+    return positions
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from studygraph.graph.search.text import TAG, sort_key
 from studygraph.mappings.validation import results_json
 
 from .database import Database
-from .tokens import document, tokenize
+from .tokens import document, frequencies, tokenize
 
 
 class PostgresBatchWriter:
@@ -82,7 +82,7 @@ class PostgresBatchWriter:
                 id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year, entry.modified,
                 entry.content_hash, description, document(title, keywords, words), text_size, size,
                 [(n << FACET_BITS) | f for f, n in memberships], linked, json.dumps(pairs, separators=(",", ":")),
-                summary.doi, languages_column(summary.languages),
+                summary.doi, languages_column(summary.languages), frequencies(title, keywords, words),
             ))
             self.counts.update(memberships)
             self.refs.update(linked)
@@ -92,12 +92,14 @@ class PostgresBatchWriter:
             cursor.executemany(
                 db.q(
                     "INSERT INTO {s}.records(id, slug, title, sort_key, start_year, end_year, modified, content_hash, description,"
-                    " document, text_size, size, memberships, links, pairs, doi, languages)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s, %s, %s, %s)"
+                    " document, text_size, size, memberships, links, pairs, doi, languages, freqs)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
                 ),
                 rows,
             )
             cursor.executemany(db.q("INSERT INTO {s}.findings(id, report) VALUES (%s, %s)"), findings)
+            lexemes = sorted({token for columns in texts for tokens in columns for token in tokens})
+            cursor.execute(db.q("INSERT INTO {s}.lexemes(token) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING"), (lexemes,))
 
     def remove(self, ids: list[int]) -> None:
         """Take back the counts, references and tokens of records about to be replaced or
