@@ -80,6 +80,7 @@ class RemoteLocation:
         index.close()
         changes.close()
         store.set_base_url(base_url)
+        store.descriptions_changed()  # a server already running on the empty store read none
         store.close()
 
     def _takes_quads(self) -> bool:

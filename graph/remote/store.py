@@ -58,6 +58,9 @@ VIRTUOSO_SYSTEM_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://
 _QUERY_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 #: Settings keys in the KeyValue.
 BASE_URL, DIRECT_WRITES, LAST_DIRECT_WRITE = "base_url", "direct_writes", "last_direct_write"
+#: Bumped after every write that adds, replaces or drops a shared description: what tells
+#: each worker's description cache that it is stale.
+DESCRIPTIONS = "descriptions"
 
 
 class RemoteStore:
@@ -70,6 +73,11 @@ class RemoteStore:
         self.client = SparqlClient(endpoints)
         self.patterns = RemotePatterns(self.client)
         self._base_url: str | None = None
+        #: Descriptions of shared things read lately, valid while the shared values under
+        #: DESCRIPTIONS and DIRECT_WRITES are those it was filled under (any worker on any
+        #: host may write): a keyword named by thousands of studies is read once, not per page.
+        self._described = descriptions.DescriptionCache()
+        self._described_under: tuple[str | None, str | None] | None = None
 
     # -- settings (shared by every worker: read at each use, but for the base URL, which
     # never changes once a catalogue has one)
@@ -178,12 +186,33 @@ class RemoteStore:
         """Write each record's graph, one update request each (see the module's note)."""
         known: dict[str, str] = {}
         rewritten = 0
-        for write in writes:
-            made = descriptions.replacement(self.patterns, self.urls, write.name, write.ntriples, write.descriptions, known)
-            self._write(made.update)
-            rewritten += made.rewritten
+        touched = False
+        try:
+            for write in writes:
+                made = descriptions.replacement(self.patterns, self.urls, write.name, write.ntriples, write.descriptions, known)
+                self._write(made.update)
+                rewritten += made.rewritten
+                touched = touched or bool(made.touched)
+        finally:
+            if touched:
+                self.descriptions_changed()
         if rewritten:
             self._count_direct_write()
+
+    def descriptions_changed(self) -> None:
+        """Tell every worker's description cache that it is stale (after the write: a
+        worker reading in between refills from the new state at its next look)."""
+        self.settings.add(DESCRIPTIONS)
+
+    def _descriptions(self) -> descriptions.DescriptionCache:
+        """This process's description cache, emptied first if descriptions changed or a
+        direct write happened since it was filled (one read of the shared values)."""
+        found = self.settings.get_many([DESCRIPTIONS, DIRECT_WRITES])
+        under = (found.get(DESCRIPTIONS), found.get(DIRECT_WRITES))
+        if under != self._described_under:
+            self._described.clear()
+            self._described_under = under
+        return self._described
 
     def delete(self, name: str) -> bool:
         graph = NamedNode(name)
@@ -192,6 +221,8 @@ class RemoteStore:
         before = descriptions.named_things(self.patterns.quads_for_pattern(None, None, None, graph), name)
         orphaned = descriptions.orphans(self.patterns, self.urls, before, graph, set()) if self.base_url else []
         self._write(f"DROP SILENT GRAPH {sparql(graph)} ;\n{descriptions.removal(self.patterns, orphaned)}")
+        if orphaned:
+            self.descriptions_changed()
         return True
 
     def drop_descriptions(self) -> int:
@@ -248,7 +279,7 @@ class RemoteStore:
         return [term_value(q.object) for q in self.patterns.quads_for_pattern(NamedNode(subject), NamedNode(predicate), None, NamedNode(name))]
 
     def document_triples(self, name: str) -> list[Triple]:
-        return descriptions.document_triples(self.patterns, self.urls, NamedNode(name))
+        return descriptions.document_triples(self.patterns, self.urls, NamedNode(name), cache=self._descriptions())
 
     def languages_of(self, name: str, subject: str, predicates: Iterable[str]) -> list[str]:
         tags: dict[str, None] = {}
@@ -265,7 +296,7 @@ class RemoteStore:
         return pyoxigraph.serialize(self.document_triples(name), format=RDF_FORMATS[format], prefixes=chosen)  # type: ignore[return-value]
 
     def description_triples(self, iri: str) -> list[Triple]:
-        return descriptions.document_triples(self.patterns, self.urls, None, [NamedNode(iri)])
+        return descriptions.document_triples(self.patterns, self.urls, None, [NamedNode(iri)], cache=self._descriptions())
 
     def links_to(self, iri: str, names: Iterable[str] | None = None) -> list[Triple]:
         thing = NamedNode(iri)

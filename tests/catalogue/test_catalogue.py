@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pyoxigraph
+import pytest
 from conftest import ROOT, wait_for
 
 from studygraph.graph.catalogue import Catalogue
@@ -184,3 +185,22 @@ def test_a_writer_killed_midway_leaves_a_catalogue_that_recovery_makes_consisten
         assert announced == graphs  # the feed announces every record there is, and no other
     finally:
         reopened.close()
+
+
+def test_a_worker_never_serves_a_description_another_worker_changed(backend: Backend, catalogue: Catalogue, tmp_path: Path) -> None:
+    """Workers over a store server keep the shared descriptions they read; a write by
+    any of them (here: the orphaned keyword dropped, then described again) reaches the
+    others' next read."""
+    if backend.name == "embedded":
+        pytest.skip("one process owns an embedded store: its cache is told of every write")
+    other = backend.open(tmp_path / "store")
+    try:
+        keyword = f"{BASE}/keywords/rare-keyword#id"
+        load(catalogue, record("a", "Alpha study", ("rare keyword",)), record("b", "Beta study"))
+        assert other.description_triples(keyword)  # read, and kept, by the other worker
+        assert Loader(catalogue, URLS).delete(URLS.item("a")) is True
+        assert other.description_triples(keyword) == []
+        load(catalogue, record("c", "Gamma study", ("Rare keyword",)))
+        assert other.description_triples(keyword) == catalogue.description_triples(keyword) != []
+    finally:
+        other.close()
