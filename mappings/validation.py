@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +77,8 @@ class Result:
     message: str
 
     def as_json(self) -> dict[str, str | None]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies, and every record written keeps ten of these.
+        return {"rule": self.rule, "severity": self.severity, "focus": self.focus, "path": self.path, "value": self.value, "message": self.message}
 
     @classmethod
     def from_json(cls, data: dict[str, str | None]) -> Result:

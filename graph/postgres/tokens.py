@@ -62,37 +62,46 @@ def _quote(token: str) -> str:
 MAX_POSITION, MAX_POSITIONS = 16383, 256
 
 
-def document(title: list[str], keywords: list[str], description: list[str]) -> str:
-    """The tsvector literal of a record's tokens (see the module docstring)."""
-    return " ".join(f"{_quote(token)}:{','.join(f'{p}{w}' for p, w in marks)}" for token, marks in _positions(title, keywords, description).items())
-
-
-def frequencies(title: list[str], keywords: list[str], description: list[str]) -> str:
-    """A JSON object: each token's occurrences in the title, keywords and description, as
-    the record's tsvector keeps them (graph.postgres.schema's ``freqs``): a one-word
-    phrase's bm25 frequency is read from it instead of unnesting the tsvector."""
-    counts: dict[str, list[int]] = {}
-    for token, marks in _positions(title, keywords, description).items():
-        # As the tsvector: a position once (the highest weight: A > B > C), the first MAX_POSITIONS.
-        kept: dict[int, str] = {}
-        for position, weight in marks:
-            kept[position] = min(kept.get(position, weight), weight)
-        found = [0, 0, 0]
-        for position in sorted(kept)[:MAX_POSITIONS]:
-            found[WEIGHTS.index(kept[position])] += 1
-        counts[token] = found
-    return json.dumps(counts, separators=(",", ":"), ensure_ascii=False)
-
-
-def _positions(title: list[str], keywords: list[str], description: list[str]) -> dict[str, list[tuple[int, str]]]:
-    positions: dict[str, list[tuple[int, str]]] = {}
+def document(title: list[str], keywords: list[str], description: list[str]) -> tuple[str, str]:
+    """A record's tokens as a tsvector literal (see the module docstring), and as a JSON
+    object of each token's occurrences in the title, keywords and description as that
+    tsvector keeps them (graph.postgres.schema's ``freqs``: a one-word phrase's bm25
+    frequency is read from it instead of unnesting the tsvector)."""
+    positions: dict[str, list[int]] = {}
+    weights: dict[str, list[str]] = {}
     position = 1
     for weight, tokens in zip(WEIGHTS, (title, keywords, description)):
         for token in tokens:
-            positions.setdefault(token, []).append((min(position, MAX_POSITION), weight))
+            found = positions.get(token)
+            if found is None:
+                positions[token], weights[token] = [position], [weight]
+            else:
+                found.append(position)
+                weights[token].append(weight)
             position += 1
         position += 1  # an empty position: no phrase spans two columns
-    return positions
+    vector: list[str] = []
+    counts: dict[str, list[int]] = {}
+    clamped = position > MAX_POSITION
+    for token, places in positions.items():
+        kinds = weights[token]
+        if clamped or len(places) > MAX_POSITIONS:
+            marks = _as_kept(list(zip(places, kinds)))
+            places, kinds = [p for p, _ in marks], [w for _, w in marks]
+        vector.append(_quote(token) + ":" + ",".join([f"{p}{w}" for p, w in zip(places, kinds)]))
+        counts[token] = [kinds.count(weight) for weight in WEIGHTS]
+    return " ".join(vector), json.dumps(counts, separators=(",", ":"), ensure_ascii=False)
+
+
+def _as_kept(marks: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A lexeme's (position, weight) marks as a tsvector keeps them: positions over
+    MAX_POSITION as MAX_POSITION, each position once (its highest weight: A > B > C), the
+    first MAX_POSITIONS."""
+    kept: dict[int, str] = {}
+    for place, weight in marks:
+        place = min(place, MAX_POSITION)
+        kept[place] = min(kept.get(place, weight), weight)
+    return sorted(kept.items())[:MAX_POSITIONS]
 
 
 @dataclass(frozen=True)

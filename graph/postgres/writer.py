@@ -21,7 +21,7 @@ from studygraph.graph.search.text import TAG, sort_key
 from studygraph.mappings.validation import results_json
 
 from .database import Database
-from .tokens import document, frequencies, tokenize
+from .tokens import document, tokenize
 
 
 class PostgresBatchWriter:
@@ -78,11 +78,12 @@ class PostgresBatchWriter:
             text_size = len(title) + len(keywords) + len(words)
             # FTS5's row size counts the link tokens too (one per node, one per restricted membership).
             size = text_size + len(linked) + len(restricted)
+            vector, counts = document(title, keywords, words)
             rows.append((
                 id_, summary.slug, summary.title, sort_key(summary.title), summary.start_year, summary.end_year, entry.modified,
-                entry.content_hash, description, document(title, keywords, words), text_size, size,
+                entry.content_hash, description, vector, text_size, size,
                 [(n << FACET_BITS) | f for f, n in memberships], linked, json.dumps(pairs, separators=(",", ":")),
-                summary.doi, languages_column(summary.languages), frequencies(title, keywords, words),
+                summary.doi, languages_column(summary.languages), counts,
             ))
             self.counts.update(memberships)
             self.refs.update(linked)
