@@ -118,6 +118,22 @@ def test_a_bulk_load_that_fails_leaves_the_store_fresh(server: StoreServer, tmp_
     assert location.is_fresh()
 
 
+def test_a_chunk_the_store_refuses_fails_the_load_and_leaves_the_store_fresh(server: StoreServer, tmp_path: Path) -> None:
+    """Chunks are written by a thread while the next is mapped: a chunk that fails there
+    fails the load, after the chunks before it were written, and they are dropped."""
+    location = RemoteLocation(server.endpoints(), IndexDirectory(tmp_path / "local"))
+
+    def chunks():
+        for part in range(2):
+            yield f'<https://c.example/items/r{part}> <http://purl.org/dc/terms/title> "R" <https://c.example/items/r{part}> .\n'.encode(), []
+        yield b"<https://c.example/items/bad> this is not N-Quads .\n", []
+        yield f'<https://c.example/items/r9> <http://purl.org/dc/terms/title> "R" <https://c.example/items/r9> .\n'.encode(), []
+
+    with pytest.raises((RemoteStoreError, SyntaxError)):
+        location.create(chunks(), "https://c.example")
+    assert location.is_fresh()
+
+
 def test_insert_data_is_cut_into_operations_a_store_compiles() -> None:
     """At most STATEMENTS_PER_OPERATION statements an operation (Virtuoso's SP031 limit),
     every statement kept whole, a literal with U+2028 in it included."""
