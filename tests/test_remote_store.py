@@ -127,7 +127,7 @@ def test_a_chunk_the_store_refuses_fails_the_load_and_leaves_the_store_fresh(ser
         for part in range(2):
             yield f'<https://c.example/items/r{part}> <http://purl.org/dc/terms/title> "R" <https://c.example/items/r{part}> .\n'.encode(), []
         yield b"<https://c.example/items/bad> this is not N-Quads .\n", []
-        yield f'<https://c.example/items/r9> <http://purl.org/dc/terms/title> "R" <https://c.example/items/r9> .\n'.encode(), []
+        yield b'<https://c.example/items/r9> <http://purl.org/dc/terms/title> "R" <https://c.example/items/r9> .\n', []
 
     with pytest.raises((RemoteStoreError, SyntaxError)):
         location.create(chunks(), "https://c.example")
