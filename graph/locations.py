@@ -39,6 +39,8 @@ class StoreAddress:
     graph_store_url: str | None = None
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    #: Requests one process sends the store at once (graph.remote.endpoints).
+    connections: int = 8
 
 
 def is_remote(store: str) -> bool:
@@ -66,7 +68,7 @@ def location(store: str, index: str | None = None, address: StoreAddress | None 
     try:
         endpoints = RemoteEndpoints.parse(
             store, dialect=given.dialect, query_url=given.query_url, update_url=given.update_url,
-            graph_store_url=given.graph_store_url, user=given.user, password=given.password,
+            graph_store_url=given.graph_store_url, user=given.user, password=given.password, connections=given.connections,
         )
     except ValueError as error:
         raise LocationError(str(error)) from None

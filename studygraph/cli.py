@@ -383,6 +383,7 @@ def _location(config: Config) -> Location:
     address = StoreAddress(
         dialect=config.store_dialect, query_url=config.store_query_url, update_url=config.store_update_url,
         graph_store_url=config.store_graph_store_url, user=config.store_user, password=config.store_password,
+        connections=config.store_connections,
     )
     try:
         return location(config.store, config.index, address, min_free_bytes=config.min_free_bytes)

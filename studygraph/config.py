@@ -41,6 +41,9 @@ class Config:
     #: server's --timeout-s); a public query given up at our deadline keeps its place
     #: in the query pool until then, since the store still runs it.
     store_timeout: float | None = None
+    #: With a store server: requests each process sends it at once (pages, writes); more
+    #: wait for a connection. Public SPARQL is bounded apart, by query_workers.
+    store_connections: int = 8
     #: Base URL the IRIs are minted under; recorded in the store on its first load.
     base_url: str | None = None
     #: What writes do with the studygraph profile's findings (mappings.validation.MODES):

@@ -5,6 +5,10 @@ round trip through each store, endpoints parsed from one URL, and a bulk load.""
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyoxigraph
@@ -15,7 +19,7 @@ from store_servers import StoreServer, oxigraph_server, virtuoso_server  # noqa:
 from studygraph.graph.index_place import IndexDirectory
 from studygraph.graph.insert_data import STATEMENTS_PER_OPERATION, insert_data
 from studygraph.graph.keyvalue import SqliteKeyValue
-from studygraph.graph.remote.client import RemoteStoreError, SparqlClient
+from studygraph.graph.remote.client import RemoteStoreError, SparqlClient, read_all
 from studygraph.graph.remote.endpoints import RemoteEndpoints
 from studygraph.graph.remote.location import RemoteLocation
 from studygraph.graph.remote.store import RemoteStore
@@ -152,3 +156,72 @@ def test_an_error_answer_names_what_the_store_said(virtuoso_server: StoreServer)
     client = SparqlClient(virtuoso_server.endpoints())
     with pytest.raises(RemoteStoreError, match="answered 400: .*SP030|answered 400: .*syntax"):
         client.update("INSERT DATA { this is not sparql }")
+
+
+class CountingRelay:
+    """A TCP relay on loopback in front of the store server: counts the connections
+    open through it at once (the store's own view of how many requests we send)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = self.most = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.open += 1
+                self.most = max(self.most, self.open)
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, counts: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            if counts:
+                with self.lock:
+                    self.open -= 1
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_process_sends_the_store_no_more_requests_at_once_than_its_connections(oxigraph_server: StoreServer) -> None:  # noqa: F811
+    """Eight threads asking slow queries at once through a client allowed two connections:
+    the store sees two at a time, and every query is answered."""
+    url = urllib.parse.urlsplit(oxigraph_server.query_url)
+    relay = CountingRelay((url.hostname or "127.0.0.1", url.port or 80))
+    try:
+        endpoints = dataclasses.replace(oxigraph_server.endpoints(), query_url=f"http://127.0.0.1:{relay.port}{url.path}", connections=2)
+        client = SparqlClient(endpoints)
+        numbers = " ".join(str(i) for i in range(250))
+        slow = f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {{ {numbers} }} VALUES ?b {{ {numbers} }} VALUES ?c {{ 1 2 3 4 5 6 7 8 }} }}"
+        start = threading.Barrier(8)
+
+        def ask() -> bytes:
+            start.wait()
+            return read_all(client.query(slow))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda _: ask(), range(8)))
+        assert all(b"500000" in answer for answer in answers)
+        assert 1 <= relay.most <= 2
+    finally:
+        relay.close()

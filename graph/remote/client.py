@@ -37,10 +37,12 @@ class RemoteStoreError(RuntimeError):
 class SparqlClient:
     """Query, Update and Graph Store requests to one store over pooled connections."""
 
-    def __init__(self, endpoints: RemoteEndpoints, *, pool_size: int = 8) -> None:
+    def __init__(self, endpoints: RemoteEndpoints) -> None:
         self.endpoints = endpoints
+        # block: at most endpoints.connections requests at once; the others wait for one
+        # (up to the read timeout), so the store never sees more than that per process.
         self._http = urllib3.PoolManager(
-            num_pools=4, maxsize=pool_size, block=False,
+            num_pools=4, maxsize=endpoints.connections, block=True,
             timeout=urllib3.Timeout(connect=endpoints.connect_timeout, read=endpoints.read_timeout),
             retries=urllib3.Retry(total=2, connect=2, read=0, status=0, redirect=0, allowed_methods=frozenset({"GET"})),
         )
@@ -112,7 +114,8 @@ class SparqlClient:
             if credentials is not None:
                 headers["Authorization"] = credentials
         try:
-            return self._http.request(method, url, body=body, headers=headers, preload_content=not stream, redirect=False)
+            return self._http.request(method, url, body=body, headers=headers, preload_content=not stream, redirect=False,
+                                      pool_timeout=self.endpoints.read_timeout)
         except urllib3.exceptions.HTTPError as error:
             raise RemoteStoreError(f"{method} {_shown(url)} failed: {type(error).__name__}: {_reason(error)}") from None
 

@@ -45,11 +45,16 @@ class RemoteEndpoints:
     #: Seconds to connect, and to wait for each read of an answer.
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    #: Requests one process sends the store at once (pages, writes; public SPARQL has its
+    #: own bound, the query pool's places): more wait for a connection. Oxigraph server
+    #: keeps a thread per request (and, with --timeout-s, one per query for the whole
+    #: timeout), so workers x connections is what the store must hold.
+    connections: int = 8
 
     @classmethod
     def parse(
         cls, url: str, *, dialect: str | None = None, query_url: str | None = None, update_url: str | None = None,
-        graph_store_url: str | None = None, user: str | None = None, password: str | None = None,
+        graph_store_url: str | None = None, user: str | None = None, password: str | None = None, connections: int = 8,
     ) -> RemoteEndpoints:
         """The endpoints of the store at *url* (its root for oxigraph and virtuoso, the
         SPARQL endpoint itself for generic), with any URL given apart taking precedence."""
@@ -66,7 +71,7 @@ class RemoteEndpoints:
         return cls(
             query_url=query_url or defaults[0], update_url=update_url or defaults[1],
             graph_store_url=graph_store_url or defaults[2], dialect=chosen,  # type: ignore[arg-type]
-            user=user or url_user, password=password or url_password,
+            user=user or url_user, password=password or url_password, connections=connections,
         )
 
 
