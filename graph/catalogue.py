@@ -27,8 +27,10 @@ from typing import BinaryIO, Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from studygraph.mappings.identifiers import DOI_RESOLVER
 from studygraph.mappings.identity import Identity
-from studygraph.mappings.namespaces import DCT, SCHEMA
+from studygraph.mappings.namespaces import SCHEMA
+from studygraph.mappings.profile import PAGE_TEXTS
 
 from .backend import GraphWrite, QuadStore, QueryResult, RecordState, Stats, StoredRecord
 from .changes import ChangeFeed
@@ -145,8 +147,8 @@ class Catalogue:
         if state is None:
             return None
         thing = name + "#id"
-        dois = [d for d in self.quads.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith("https://doi.org/")]
-        languages = self.quads.languages_of(name, thing, (DCT + "title", DCT + "description"))
+        dois = [d for d in self.quads.objects_of(name, thing, SCHEMA + "sameAs") if d.startswith(DOI_RESOLVER)]
+        languages = self.quads.languages_of(name, thing, PAGE_TEXTS)
         return RecordHead(state.content_hash or "", state.modified or "", min(dois, default=None), tuple(sorted(set(languages))))
 
     def find_records(self, identities: Iterable[Identity]) -> dict[Identity, str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
+#: Where a DOI name resolves: the prefix of every DOI IRI we write (``schema:sameAs``).
+DOI_RESOLVER = "https://doi.org/"
 _DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|https?://doi\.org/)", re.I)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
@@ -24,7 +26,7 @@ def normalise_doi(value: str) -> str | None:
 
 def doi_iri(doi: str) -> str:
     """The resolver IRI of a DOI name, with characters IRIs forbid percent-encoded."""
-    return "https://doi.org/" + quote(doi, safe="/:;()._-+!*'~,=@$&?#[]")
+    return DOI_RESOLVER + quote(doi, safe="/:;()._-+!*'~,=@$&?#[]")
 
 
 def web_url(value: str) -> tuple[str, str | None]:

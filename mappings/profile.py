@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -31,6 +30,7 @@ from .publication_dates import write_dates
 from .record_graph import RecordGraph, Warning_
 from .record_values import distinct
 from .records import RecordError, value_at
+from .shacl import is_literal, literal_parts
 from .terms import InvalidTerm, boolean, curie, integer, iri, literal
 from .urls import Urls
 
@@ -691,21 +691,16 @@ def _summary(slug: str, ctx: Context, data: dict[str, Any]) -> RecordSummary:
         links=tuple(ctx.links),
         start_year=_plain_year(value_at(data, "extra_data.start_year")),
         end_year=_plain_year(value_at(data, "extra_data.end_year")),
-        doi=min((o[1:-1] for s, p, o in ctx.graph.statements if s == ctx.study and p == _SAME_AS and o.startswith("<https://doi.org/")), default=None),
-        languages=tuple(sorted({_language_tag(o) for s, p, o in ctx.graph.statements if s == ctx.study and p in _TEXTS and o.startswith('"')})),
+        doi=min((o[1:-1] for s, p, o in ctx.graph.statements if s == ctx.study and p == _SAME_AS and o.startswith(_DOI_TERM)), default=None),
+        languages=tuple(sorted({literal_parts(o)[2] or "" for s, p, o in ctx.graph.statements if s == ctx.study and p in _TEXTS and is_literal(o)})),
     )
 
 
+#: The texts whose languages a study's page is offered in (RecordSummary.languages).
+PAGE_TEXTS = (DCT + "title", DCT + "description")
+_TEXTS = frozenset(f"<{p}>" for p in PAGE_TEXTS)
 _SAME_AS = _p(SCHEMA, "sameAs")
-_TEXTS = frozenset({_p(DCT, "title"), _p(DCT, "description")})
-_LANGUAGE_TAG = re.compile(r'"@([A-Za-z0-9-]+)$')
-
-
-def _language_tag(literal_term: str) -> str:
-    """The language tag of an N-Triples literal, lower-cased as the stores give it; ""
-    for a literal without one."""
-    tagged = _LANGUAGE_TAG.search(literal_term)
-    return tagged.group(1).lower() if tagged else ""
+_DOI_TERM = f"<{identifiers.DOI_RESOLVER}"
 
 
 def _plain_year(value: Any) -> int | None:

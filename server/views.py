@@ -14,6 +14,7 @@ from typing import Any
 from flask import render_template, request
 from pyoxigraph import Literal, NamedNode, Triple
 
+from studygraph.mappings.identifiers import DOI_RESOLVER
 from studygraph.mappings.namespaces import DCAT, DCT, DQV, EU_COUNTRY, EU_LANGUAGE, FOAF, IANA_MEDIA_TYPES, RDFS, SCHEMA, SH, SKOS, VCARD
 from studygraph.mappings.node_kinds import LINKED_KINDS
 from studygraph.mappings.terms import curie, term_value
@@ -194,7 +195,7 @@ def study_view(document: Document, urls: Urls) -> dict[str, Any]:
         ],
         "period": period,
         "places": places,
-        "dois": [Link(v.value.removeprefix("https://doi.org/"), v.value) for v in values(SCHEMA + "sameAs") if v.value.startswith("https://doi.org/")],
+        "dois": [Link(v.value.removeprefix(DOI_RESOLVER), v.value) for v in values(SCHEMA + "sameAs") if v.value.startswith(DOI_RESOLVER)],
         "identifiers": [i for i in texts(DCT + "identifier") if not i.startswith("10.")],
         "landing_pages": [v.value for v in values(DCAT + "landingPage")],
         "licences": [v.value for v in values(DCT + "license")],

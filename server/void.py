@@ -16,10 +16,11 @@ from pyoxigraph import Literal, NamedNode, Triple
 from studygraph import queries
 from studygraph.graph.catalogue import Catalogue
 from studygraph.mappings.formats import SYNTAX_BY_NAME
+from studygraph.mappings.identifiers import DOI_RESOLVER
 from studygraph.mappings.namespaces import DCT, PREFIXES, RDF, VOID, W3C_FORMATS, XSD, vocab_namespace
 from studygraph.mappings.urls import AUTHORITIES
 
-LINK_TARGETS = {"doi": "https://doi.org/", **AUTHORITIES}
+LINK_TARGETS = {"doi": DOI_RESOLVER, **AUTHORITIES}
 VOCABULARIES = ("dcat", "dct", "schema", "foaf", "skos", "prov", "adms")
 
 
