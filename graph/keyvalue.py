@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+from .search.sql import marks
 from .sqlite_files import connect_read_only, transaction
 
 
@@ -57,7 +58,7 @@ class SqliteKeyValue:
 
     def get_many(self, keys: list[str]) -> dict[str, str]:
         with self._lock:
-            return dict(self._db.execute(f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' * len(keys))})", keys).fetchall())
+            return dict(self._db.execute(f"SELECT key, value FROM settings WHERE key IN ({marks(len(keys))})", keys).fetchall())
 
     def put(self, key: str, value: str) -> None:
         with self._lock, transaction(self._db):

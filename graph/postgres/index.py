@@ -41,7 +41,7 @@ MAX_PREFIX_WORDS = 4
 K1, B = 1.2, 0.75
 _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified, r.description"
 _SPANS_OF = "SELECT r.start_year / 10, r.end_year / 10, count(*) FROM {s}.records r WHERE "
-_SPANS = "SELECT r.start_year / 10, r.end_year / 10, count(*) FROM {s}.records r WHERE (r.start_year IS NOT NULL OR r.end_year IS NOT NULL)"
+_SPANS = _SPANS_OF + "(r.start_year IS NOT NULL OR r.end_year IS NOT NULL)"
 
 
 class Where:

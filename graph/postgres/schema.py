@@ -32,16 +32,19 @@ SCHEMA_VERSION = 2
 #: each record's DOI and languages (graph.search.model.RecordHead; NULL in older rows,
 #: which the server then reads from the graph until they are rewritten) and its token
 #: frequencies, counted from its tsvector (about 0.5 ms a row, once).
-MIGRATIONS: dict[int, str] = {
-    1: """
-ALTER TABLE {s}.records ADD COLUMN IF NOT EXISTS doi text, ADD COLUMN IF NOT EXISTS languages text,
-    ADD COLUMN IF NOT EXISTS freqs jsonb;
-UPDATE {s}.records r SET freqs = coalesce((
+#: A row's word counts by column (``freqs``) read back from its tsvector ``r.document``:
+#: what the migration fills older rows with, and what the writer's own counts must equal.
+FREQS_OF_DOCUMENT = """coalesce((
     SELECT jsonb_object_agg(u.lexeme, jsonb_build_array(
         (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'A'),
         (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'B'),
         (SELECT count(*) FROM unnest(u.weights) w WHERE w = 'C')))
-    FROM unnest(r.document) u), '{{}}'::jsonb);
+    FROM unnest(r.document) u), '{}'::jsonb)"""
+MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE {s}.records ADD COLUMN IF NOT EXISTS doi text, ADD COLUMN IF NOT EXISTS languages text,
+    ADD COLUMN IF NOT EXISTS freqs jsonb;
+UPDATE {s}.records r SET freqs = """ + FREQS_OF_DOCUMENT.replace("{}", "{{}}") + """;
 ALTER TABLE {s}.records ALTER COLUMN freqs SET NOT NULL;
 CREATE TABLE IF NOT EXISTS {s}.lexemes(token text COLLATE "C" PRIMARY KEY);
 INSERT INTO {s}.lexemes SELECT DISTINCT u.lexeme FROM {s}.records r, unnest(r.document) u ON CONFLICT DO NOTHING""",

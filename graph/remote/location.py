@@ -33,8 +33,9 @@ from .store import RemoteStore
 from .terms import sparql
 
 #: Largest INSERT DATA request a bulk load sends to a store without a quads endpoint.
-#: Virtuoso 7.2 answers 400 with an empty body to an update of about 230 kB (107 kB
-#: passed, measured on the shared records), whatever its size limits in virtuoso.ini.
+#: (Virtuoso's 400 to an update of about 230 kB, once read as a size limit, was its SP031:
+#: too much SQL for one operation, which graph.insert_data now avoids; the requests are
+#: kept at the size the tests and benchmarks ran with.)
 UPDATE_BYTES = 96 * 1024
 
 
