@@ -12,6 +12,7 @@ foresaw — is that record's rejection (:func:`_rejected`), never the end of the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import weakref
@@ -29,6 +30,7 @@ from studygraph.mappings.validation import Gate, Result, gate
 from .backend import GraphWrite, StoredRecord
 from .catalogue import Catalogue, Location, now
 from .descriptions import canonical
+from .ordered_pool import OrderedPool
 from .search import IndexEntry
 
 #: How many records are looked up and written together on the transactional path.
@@ -390,55 +392,70 @@ def _write(mapped: MappedRecord, entry: IndexEntry, change: str = "replaced") ->
 
 
 def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, listener: Listener | None = None,
-               validate: str = "warn") -> LoadReport:
+               validate: str = "warn", processes: int = 1) -> LoadReport:
     """Fill a fresh catalogue at *location* with the bulk loader (all or nothing).
 
     A record met twice (the same identity) keeps the last version, as on the
     transactional path: the first is bulk-loaded and later versions replace it once the
     store is in place. Shared descriptions are gathered (the one that sorts first wins,
     as on the transactional path) and bulk-loaded after the records.
+
+    Records are mapped and checked by *processes* processes (graph.ordered_pool); every
+    decision that depends on their order (slugs, which version wins) is made here, in
+    input order, so the store is the same whatever *processes* is.
     """
     report = LoadReport()
     loaded: dict[Identity, tuple[str, str]] = {}
+    placed: dict[Identity, str] = {}
     later: list[tuple[MappedRecord, IndexEntry]] = []
     described: dict[str, tuple[str, Description]] = {}
     slugs = SlugRegister(urls)
     stamp = now()
-    checks = gate(validate, urls.base)
+    gate(validate, urls.base)  # a wrong mode is refused before anything is read
 
     def emit(event: LoadEvent) -> None:
         report.add(event)
         if listener:
             listener(event)
 
-    def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
-        for item in _accepted(items, emit):
+    def jobs() -> Iterator[_FreshJob | LoadEvent]:
+        """Each record with its slug, placed in input order; rejections as they come."""
+        for item in _contained(items):
+            if isinstance(item, Rejection):
+                yield LoadEvent("rejected", str(item.origin), rejection=item)
+                continue
             try:
                 pending = _pending(item)
-                previous = loaded.get(pending.identity)
-                slug, clash = (previous[0], None) if previous else slugs.place(pending.identity, pending.wanted)
-                mapped = _map(item, urls, issued=stamp, modified=stamp, slug=slug, identity=pending.identity)
-                entry = indexed(mapped, stamp, checks)
+                slug, clash = (placed[pending.identity], None) if pending.identity in placed else slugs.place(pending.identity, pending.wanted)
             except Exception as error:  # noqa: BLE001 - contained per record
-                emit(_rejected(item, error))
+                yield _rejected(item, error)
                 continue
-            if clash:
-                mapped.graph.warn("slug", clash)
+            placed[pending.identity] = slug
+            yield _FreshJob(item, pending.identity, slug, clash, stamp, urls, validate)
+
+    def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
+        pool: OrderedPool[_FreshJob | LoadEvent, _FreshMapped | LoadEvent] = OrderedPool(
+            map_fresh, processes, preload=[__name__])
+        for done in pool.map(jobs()):
+            if isinstance(done, LoadEvent):
+                emit(done)
+                continue
+            mapped, entry = done.mapped, done.entry
+            previous = loaded.get(done.identity)
             if previous is None:
-                loaded[pending.identity] = (slug, mapped.content_hash)
-                emit(LoadEvent("new", str(item.origin), slug, mapped, findings=entry.findings))
-                for description in mapped.graph.descriptions():
+                loaded[done.identity] = (mapped.slug, mapped.content_hash)
+                emit(LoadEvent("new", done.origin, mapped.slug, mapped, findings=entry.findings))
+                for text, description in done.descriptions:
                     # The description that sorts first wins, as on the transactional path.
-                    text = canonical(description.ntriples)
                     if description.subject not in described or text < described[description.subject][0]:
                         described[description.subject] = (text, description)
-                yield _in_graph(mapped.graph.own_ntriples(), mapped.name), entry
+                yield done.quads, entry
             elif previous[1] == mapped.content_hash:
-                emit(LoadEvent("unchanged", str(item.origin), slug))
+                emit(LoadEvent("unchanged", done.origin, mapped.slug))
             else:
-                loaded[pending.identity] = (slug, mapped.content_hash)
+                loaded[done.identity] = (mapped.slug, mapped.content_hash)
                 later.append((mapped, entry))
-                emit(LoadEvent("replaced", str(item.origin), slug, mapped, findings=entry.findings))
+                emit(LoadEvent("replaced", done.origin, mapped.slug, mapped, findings=entry.findings))
         for _, description in described.values():
             yield _in_graph(description.ntriples, description.graph), None
 
@@ -450,6 +467,57 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
         finally:
             store.close()
     return report
+
+
+@dataclass
+class _FreshJob:
+    """A record to map for a fresh store, with what was decided for it in input order."""
+
+    record: SourceRecord
+    identity: Identity
+    slug: str
+    #: The note for a record that could not have the slug it wanted.
+    clash: str | None
+    stamp: str
+    urls: Urls
+    validate: str
+
+
+@dataclass
+class _FreshMapped:
+    """A record mapped for a fresh store: its graph as N-Quads, its index entry, and its
+    descriptions of shared things with their canonical text (what decides which wins)."""
+
+    identity: Identity
+    origin: str
+    mapped: MappedRecord
+    entry: IndexEntry
+    quads: bytes
+    descriptions: list[tuple[str, Description]]
+
+
+def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
+    """Map and check one record for a fresh store (run in a worker of the load's pool);
+    a record that fails is its rejection. An event decided before mapping passes through."""
+    if isinstance(job, LoadEvent):
+        return job
+    try:
+        mapped = _map(job.record, job.urls, issued=job.stamp, modified=job.stamp, slug=job.slug, identity=job.identity)
+        entry = indexed(mapped, job.stamp, _gate(job.validate, job.urls.base))
+    except Exception as error:  # noqa: BLE001 - contained per record
+        return _rejected(job.record, error)
+    if job.clash:
+        mapped.graph.warn("slug", job.clash)
+    return _FreshMapped(
+        job.identity, str(job.record.origin), mapped, entry, _in_graph(mapped.graph.own_ntriples(), mapped.name),
+        [(canonical(d.ntriples), d) for d in mapped.graph.descriptions()],
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _gate(mode: str, base_url: str) -> Gate:
+    """The gate of a mode, made once in each process that maps (it reads the profile)."""
+    return gate(mode, base_url)
 
 
 def _in_graph(ntriples: str, graph: str) -> bytes:

@@ -91,9 +91,11 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
 @click.option("--server", "server_url", metavar="URL", default=None, help="Send the records to a running server's write API (token in STUDYGRAPH_TOKEN) instead of opening the store.")
+@click.option("--processes", type=click.IntRange(min=0), default=None,
+              help="Processes that map and check records while a fresh store is filled; 0: one per CPU core [env STUDYGRAPH_LOAD_PROCESSES; default 0].")
 @_validate_option
 def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool,
-         server_url: str | None, validate: str | None) -> None:
+         server_url: str | None, processes: int | None, validate: str | None) -> None:
     """Load study records from PATHS (files, directories, or - for stdin).
 
     Records are read in any format studygraph knows (Harmony JSON / JSON Lines / item
@@ -102,7 +104,7 @@ def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url:
     filled with the bulk loader. Each record is checked against the studygraph profile
     (--validate). Exit status 1 if any record was rejected.
     """
-    config = Config.from_env(store=store, index=index, base_url=base_url, validate=validate)
+    config = Config.from_env(store=store, index=index, base_url=base_url, validate=validate, load_processes=processes)
     reading = ReadProgress()
     items = read_paths(paths, format=format_, progress=reading)
     if server_url:
@@ -112,7 +114,8 @@ def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url:
     progress = _Progress(quiet=quiet, reading=reading)
     if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
-        report = load_fresh(_location(config), items, urls, progress, validate=config.validate)
+        report = load_fresh(_location(config), items, urls, progress, validate=config.validate,
+                            processes=config.load_processes or os.cpu_count() or 1)
     else:
         # Here a fresh store means a dry run: nothing to open, the records are only mapped.
         opened = None if _fresh(config) else _open(config, read_only=dry_run)
