@@ -13,16 +13,18 @@ foresaw — is that record's rejection (:func:`_rejected`), never the end of the
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
+import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from studygraph.mappings.canonical import canonical_json
 from studygraph.mappings.identity import LOCAL, Identity, disambiguated, record_identity
 from studygraph.mappings.profile import MappedRecord, RecordError, content_hash, map_record, record_slug
-from studygraph.mappings.record_graph import Description
+from studygraph.mappings.record_graph import Description, Warning_
 from studygraph.mappings.records import Origin, ReadResult, Rejection, SourceRecord
 from studygraph.mappings.urls import Urls
 from studygraph.mappings.validation import Gate, Result, gate
@@ -64,7 +66,8 @@ class LoadEvent:
     outcome: str
     origin: str
     slug: str | None = None
-    mapped: MappedRecord | None = None
+    #: What was repaired or dropped while mapping the record.
+    warnings: Sequence[Warning_] = ()
     rejection: Rejection | None = None
     #: The profile's findings (None when the record was not validated).
     findings: tuple[Result, ...] | None = None
@@ -80,8 +83,7 @@ class LoadReport:
         self.counts[event.outcome] += 1
         if event.rejection is not None:
             self.rejections.append(event.rejection)
-        if event.mapped is not None:
-            self.warnings += len(event.mapped.warnings)
+        self.warnings += len(event.warnings)
 
     @property
     def ok(self) -> bool:
@@ -236,7 +238,7 @@ class Loader:
             if clash:
                 mapped.graph.warn("slug", clash)
             writes.append(write)
-            events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped, findings=entry.findings))
+            events.append(LoadEvent("replaced" if state else "new", str(pending.record.origin), slug, mapped.warnings, findings=entry.findings))
         if not self.dry_run:
             self._catalogue().replace(writes)
             self.slugs.written()
@@ -292,7 +294,7 @@ class Loader:
             write = _write(mapped, entry)
             self._catalogue().replace([write])
             self._count_written([write])
-        return LoadEvent("replaced", stored.name, mapped.slug, mapped, findings=entry.findings)
+        return LoadEvent("replaced", stored.name, mapped.slug, mapped.warnings, findings=entry.findings)
 
 
 def recover(store: Catalogue, urls: Urls) -> int:
@@ -407,10 +409,11 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     report = LoadReport()
     loaded: dict[Identity, tuple[str, str]] = {}
     placed: dict[Identity, str] = {}
-    later: list[tuple[MappedRecord, IndexEntry]] = []
+    later: list[GraphWrite] = []
     described: dict[str, tuple[str, Description]] = {}
     slugs = SlugRegister(urls)
     stamp = now()
+    load = uuid.uuid4().hex
     gate(validate, urls.base)  # a wrong mode is refused before anything is read
 
     def emit(event: LoadEvent) -> None:
@@ -431,7 +434,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 yield _rejected(item, error)
                 continue
             placed[pending.identity] = slug
-            yield _FreshJob(item, pending.identity, slug, clash, stamp, urls, validate)
+            yield _FreshJob(item, pending.identity, slug, clash, stamp, urls, validate, load)
 
     def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
         pool: OrderedPool[_FreshJob | LoadEvent, _FreshMapped | LoadEvent] = OrderedPool(
@@ -440,22 +443,21 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
             if isinstance(done, LoadEvent):
                 emit(done)
                 continue
-            mapped, entry = done.mapped, done.entry
             previous = loaded.get(done.identity)
             if previous is None:
-                loaded[done.identity] = (mapped.slug, mapped.content_hash)
-                emit(LoadEvent("new", done.origin, mapped.slug, mapped, findings=entry.findings))
+                loaded[done.identity] = (done.slug, done.content_hash)
+                emit(LoadEvent("new", done.origin, done.slug, done.warnings, findings=done.entry.findings))
                 for text, description in done.descriptions:
                     # The description that sorts first wins, as on the transactional path.
                     if description.subject not in described or text < described[description.subject][0]:
                         described[description.subject] = (text, description)
-                yield done.quads, entry
-            elif previous[1] == mapped.content_hash:
-                emit(LoadEvent("unchanged", done.origin, mapped.slug))
+                yield done.quads, done.entry
+            elif previous[1] == done.content_hash:
+                emit(LoadEvent("unchanged", done.origin, done.slug))
             else:
-                loaded[done.identity] = (mapped.slug, mapped.content_hash)
-                later.append((mapped, entry))
-                emit(LoadEvent("replaced", done.origin, mapped.slug, mapped, findings=entry.findings))
+                loaded[done.identity] = (done.slug, done.content_hash)
+                later.append(done.write())
+                emit(LoadEvent("replaced", done.origin, done.slug, done.warnings, findings=done.entry.findings))
         for _, description in described.values():
             yield _in_graph(description.ntriples, description.graph), None
 
@@ -463,7 +465,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     if later:
         store = location.open()
         try:
-            store.replace(_write(m, entry) for m, entry in later)
+            store.replace(later)
         finally:
             store.close()
     return report
@@ -481,19 +483,31 @@ class _FreshJob:
     stamp: str
     urls: Urls
     validate: str
+    #: Which load this is (see :data:`_SENT`).
+    load: str
 
 
 @dataclass
 class _FreshMapped:
-    """A record mapped for a fresh store: its graph as N-Quads, its index entry, and its
+    """A record mapped for a fresh store, as little as the loader needs of it (it crosses
+    from a worker process): its graph as N-Quads, its index entry, its warnings, and its
     descriptions of shared things with their canonical text (what decides which wins)."""
 
     identity: Identity
     origin: str
-    mapped: MappedRecord
+    name: str
+    slug: str
+    content_hash: str
+    warnings: list[Warning_]
     entry: IndexEntry
     quads: bytes
     descriptions: list[tuple[str, Description]]
+
+    def write(self) -> GraphWrite:
+        """The record as a write that replaces its bulk-loaded earlier version."""
+        suffix = f" <{self.name}> .\n"
+        own = "".join(line.removesuffix(suffix) + " .\n" for line in self.quads.decode().splitlines(keepends=True))
+        return GraphWrite(self.name, own, self.entry, "replaced", tuple(d for _, d in self.descriptions))
 
 
 def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
@@ -508,10 +522,30 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
         return _rejected(job.record, error)
     if job.clash:
         mapped.graph.warn("slug", job.clash)
-    return _FreshMapped(
-        job.identity, str(job.record.origin), mapped, entry, _in_graph(mapped.graph.own_ntriples(), mapped.name),
-        [(canonical(d.ntriples), d) for d in mapped.graph.descriptions()],
-    )
+    global _SENT
+    if _SENT[0] != job.load:
+        _SENT = (job.load, set())
+    descriptions = []
+    for description in mapped.graph.descriptions():
+        text = canonical(description.ntriples)
+        if (sent := hashlib.blake2b(f"{description.subject}\n{text}".encode(), digest_size=16).digest()) in _SENT[1]:
+            continue
+        _SENT[1].add(sent)
+        # Kept in canonical order (the same statements): one copy of the text crosses.
+        descriptions.append((text, Description(description.subject, description.graph, text + "\n")))
+    return _FreshMapped(job.identity, str(job.record.origin), mapped.name, mapped.slug, mapped.content_hash, mapped.warnings,
+                        entry, _in_graph(mapped.graph.own_ntriples(), mapped.name), descriptions)
+
+
+#: The descriptions (subject and canonical text, hashed) this process has already handed
+#: the loader in this load, which it leaves out of later records: the loader has kept
+#: each (or one that sorts before it, which wins anyway). Records come to a process in
+#: input order, so the record a description was first sent with is earlier than any it
+#: is left out of, and that one was loaded, or repeats an earlier one that was, or will
+#: be written in full after the bulk load. Most of a record's descriptions (its
+#: keywords, sponsors, countries) are ones earlier records gave: without this, they
+#: were most of what crossed from the workers.
+_SENT: tuple[str, set[bytes]] = ("", set())
 
 
 @functools.lru_cache(maxsize=4)

@@ -91,8 +91,8 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Read and map everything, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print mapping warnings.")
 @click.option("--server", "server_url", metavar="URL", default=None, help="Send the records to a running server's write API (token in STUDYGRAPH_TOKEN) instead of opening the store.")
-@click.option("--processes", type=click.IntRange(min=0), default=None,
-              help="Processes that map and check records while a fresh store is filled; 0: one per CPU core [env STUDYGRAPH_LOAD_PROCESSES; default 0].")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Processes that map and check records while a fresh store is filled: worth it with cores to spare [env STUDYGRAPH_LOAD_PROCESSES; default 1].")
 @_validate_option
 def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url: str | None, format_: str | None, dry_run: bool, quiet: bool,
          server_url: str | None, processes: int | None, validate: str | None) -> None:
@@ -115,7 +115,7 @@ def load(paths: tuple[str, ...], store: str | None, index: str | None, base_url:
     if not dry_run and _fresh(config):
         urls = Urls(_base_url(config, None))
         report = load_fresh(_location(config), items, urls, progress, validate=config.validate,
-                            processes=config.load_processes or os.cpu_count() or 1)
+                            processes=config.load_processes)
     else:
         # Here a fresh store means a dry run: nothing to open, the records are only mapped.
         opened = None if _fresh(config) else _open(config, read_only=dry_run)
@@ -488,8 +488,8 @@ class _Progress:
         self.count += 1
         if event.rejection is not None:
             self._line(f"rejected: {event.rejection}")
-        elif event.mapped is not None and not self.quiet:
-            for warning in event.mapped.warnings:
+        elif not self.quiet:
+            for warning in event.warnings:
                 self._line(f"warning: {event.origin} [{event.slug}] {warning}")
         if event.findings:
             broken = [r for r in event.findings if r.severity == "Violation"]

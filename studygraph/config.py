@@ -49,9 +49,10 @@ class Config:
     #: What writes do with the studygraph profile's findings (mappings.validation.MODES):
     #: ``off``, ``warn`` (kept and reported) or ``error`` (a violating record is refused).
     validate: str = "warn"
-    #: Processes that map and check records while a fresh store is filled (graph.ordered_pool);
-    #: 0: one per CPU core.
-    load_processes: int = 0
+    #: Processes that map and check records while a fresh store is filled (graph.ordered_pool).
+    #: 1 maps in the loading process: on two cores more do not pay, as the store's bulk
+    #: loader already keeps both busy (BENCHMARKS.md "Mapping in worker processes").
+    load_processes: int = 1
     #: Bearer token that guards writes (server write API); without one, writes are refused.
     token: str | None = None
     #: Address and port `studygraph serve` listens on.

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from studygraph.graph import ordered_pool
 from studygraph.graph.embedded import EmbeddedLocation
@@ -72,7 +73,7 @@ def loaded(path: Path, store: Path, processes: int) -> tuple[list[tuple], list[t
         quads = sorted(STAMP.sub('""', line) for line in out.getvalue().decode().splitlines())
     finally:
         catalogue.close()
-    happened = [(e.outcome, e.origin, e.slug, len(e.mapped.warnings) if e.mapped else None) for e in events]
+    happened = [(e.outcome, e.origin, e.slug, [str(w) for w in e.warnings]) for e in events]
     rejections = [(r.origin.source, r.origin.line, r.field, r.reason) for r in report.rejections]
     return happened, rejections, "\n".join(quads)
 
@@ -88,3 +89,19 @@ def test_workers_fill_the_same_store_with_the_same_events(tmp_path: Path, monkey
     assert pooled[1] == here[1] and len(here[1]) == 2
     assert pooled[2] == here[2]
     assert "/items/shared-" in here[2]  # the second record wanting "shared" got a suffixed slug
+
+
+def test_studygraph_load_maps_in_the_processes_asked_for(tmp_path: Path) -> None:
+    """Past the records mapped in process (ordered_pool.START_AFTER), the rest come back
+    from the workers: every one loaded, a bad one reported with its line."""
+    count = ordered_pool.START_AFTER + 2 * ordered_pool.CHUNK + 5
+    lines = [json.dumps(record(f"cli-{n}")) for n in range(count)]
+    lines.insert(count - 3, json.dumps({"dataset_schema": {"name": "Surrogate", "description": "broken \ud800 text"}, "extra_data": {"slug": "bad"}}))
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("load", str(path), "--store", str(tmp_path / "store"), "-q", env={"STUDYGRAPH_LOAD_PROCESSES": "2"})
+    assert result.returncode == 1, result.stderr.decode()
+    assert f"{count} new, 0 replaced, 0 unchanged, 1 rejected" in result.stdout.decode()
+    assert f"rejected: {path}:{count - 2} (dataset_schema.description)" in result.stderr.decode()
+    slugs = run_cli("slugs", "--store", str(tmp_path / "store"))
+    assert sorted(slugs.stdout.decode().split()) == sorted(f"cli-{n}" for n in range(count))
