@@ -77,6 +77,7 @@ class DataGraph:
             if o not in objects:
                 objects.append(o)
         self._supers: dict[str, set[str]] | None = None
+        self._instances: dict[str, dict[str, None]] | None = None
 
     def objects(self, subject: str, predicate: str) -> list[str]:
         return self.out.get(subject, {}).get(predicate, [])
@@ -117,7 +118,18 @@ class DataGraph:
         return bool(supers) and any(cls in supers.get(t, ()) for t in types)
 
     def instances(self, cls: str) -> list[str]:
-        return [s for s in self.out if self.is_instance(s, cls)]
+        """The nodes of class *cls* (or of a subclass of it), in the graph's order."""
+        if self._instances is None:
+            # One pass for every class: a shapes graph asks for a dozen target classes.
+            supers = self._superclasses()
+            by_class: dict[str, dict[str, None]] = {}
+            for node, predicates in self.out.items():
+                for kind in predicates.get(_TYPE, ()):
+                    by_class.setdefault(kind, {})[node] = None
+                    for parent in supers.get(kind, ()):
+                        by_class.setdefault(parent, {})[node] = None
+            self._instances = by_class
+        return list(self._instances.get(cls, ()))
 
 
 # ---------------------------------------------------------------------------- terms
