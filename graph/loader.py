@@ -527,14 +527,19 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
         _SENT = (job.load, set())
     descriptions = []
     for description in mapped.graph.descriptions():
-        text = canonical(description.ntriples)
-        if (sent := hashlib.blake2b(f"{description.subject}\n{text}".encode(), digest_size=16).digest()) in _SENT[1]:
+        # Most come as an earlier record made them, in the same order: known by their
+        # text as made, they need not be put in canonical order to be left out.
+        made = _digest(description.subject, description.ntriples)
+        if made in _SENT[1]:
             continue
-        _SENT[1].add(sent)
+        text = canonical(description.ntriples)
+        if (sent := _digest(description.subject, text)) in _SENT[1]:
+            continue
+        _SENT[1].update((made, sent))
         # Kept in canonical order (the same statements): one copy of the text crosses.
         descriptions.append((text, Description(description.subject, description.graph, text + "\n")))
     return _FreshMapped(job.identity, str(job.record.origin), mapped.name, mapped.slug, mapped.content_hash, mapped.warnings,
-                        entry, _in_graph(mapped.graph.own_ntriples(), mapped.name), descriptions)
+                        entry, mapped.graph.own_nquads().encode(), descriptions)
 
 
 #: The descriptions (subject and canonical text, hashed) this process has already handed
@@ -546,6 +551,10 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
 #: keywords, sponsors, countries) are ones earlier records gave: without this, they
 #: were most of what crossed from the workers.
 _SENT: tuple[str, set[bytes]] = ("", set())
+
+
+def _digest(subject: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{subject}\n{text}".encode(), digest_size=16).digest()
 
 
 @functools.lru_cache(maxsize=4)

@@ -154,14 +154,18 @@ class RecordGraph:
 
     def nquads(self) -> str:
         """Everything, each statement in its graph."""
-        graph = iri(self.name)
-        own = "".join(f"{s} {p} {o} {graph} .\n" for s, p, o in self.statements)
+        own = self.own_nquads()
         described = "".join(
             f"{s} {p} {o} <{self.urls.description_graph(subject[1:-1])}> .\n"
             for subject, statements in self.shared.items()
             for s, p, o in statements
         )
         return own + described
+
+    def own_nquads(self) -> str:
+        """The record's own statements as N-Quads in its graph (for the bulk loader)."""
+        graph = iri(self.name)
+        return "".join(f"{s} {p} {o} {graph} .\n" for s, p, o in self.statements)
 
     def own_ntriples(self) -> str:
         """The record's own statements: the content of its graph."""
