@@ -72,9 +72,15 @@ class DataGraph:
     def __init__(self, statements: Iterable[Statement]) -> None:
         self.out: dict[str, dict[str, list[str]]] = {}
         self._in: dict[str, dict[str, list[str]]] | None = None
-        for s, p, o in statements:
-            objects = self.out.setdefault(s, {}).setdefault(p, [])
-            if o not in objects:
+        out = self.out
+        for s, p, o in statements:  # some 370 a record: no empty dict or list made per statement
+            predicates = out.get(s)
+            if predicates is None:
+                predicates = out[s] = {}
+            objects = predicates.get(p)
+            if objects is None:
+                predicates[p] = [o]
+            elif o not in objects:
                 objects.append(o)
         self._supers: dict[str, set[str]] | None = None
         self._instances: dict[str, dict[str, None]] | None = None
