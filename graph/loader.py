@@ -32,6 +32,7 @@ from studygraph.mappings.validation import Gate, Result, gate
 from .backend import GraphWrite, StoredRecord
 from .catalogue import Catalogue, Location, now
 from .descriptions import canonical
+from .gathered_descriptions import GatheredDescriptions
 from .ordered_pool import OrderedPool
 from .search import IndexEntry
 
@@ -407,10 +408,11 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     input order, so the store is the same whatever *processes* is.
     """
     report = LoadReport()
-    loaded: dict[Identity, tuple[str, str]] = {}
+    #: The slug placed for each identity, and the content hash of the version of it loaded.
     placed: dict[Identity, str] = {}
+    loaded: dict[Identity, str] = {}
     later: list[GraphWrite] = []
-    described: dict[str, tuple[str, Description]] = {}
+    described = GatheredDescriptions()
     slugs = SlugRegister(urls)
     stamp = now()
     load = uuid.uuid4().hex
@@ -445,23 +447,23 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 continue
             previous = loaded.get(done.identity)
             if previous is None:
-                loaded[done.identity] = (done.slug, done.content_hash)
+                loaded[done.identity] = done.content_hash
                 emit(LoadEvent("new", done.origin, done.slug, done.warnings, findings=done.entry.findings))
-                for text, description in done.descriptions:
-                    # The description that sorts first wins, as on the transactional path.
-                    if description.subject not in described or text < described[description.subject][0]:
-                        described[description.subject] = (text, description)
+                described.offer(done.descriptions)  # the one that sorts first wins, as on the transactional path
                 yield done.quads, done.entry
-            elif previous[1] == done.content_hash:
+            elif previous == done.content_hash:
                 emit(LoadEvent("unchanged", done.origin, done.slug))
             else:
-                loaded[done.identity] = (done.slug, done.content_hash)
+                loaded[done.identity] = done.content_hash
                 later.append(done.write())
                 emit(LoadEvent("replaced", done.origin, done.slug, done.warnings, findings=done.entry.findings))
-        for _, description in described.values():
-            yield _in_graph(description.ntriples, description.graph), None
+        for graph, text in described:
+            yield _in_graph(text, graph), None
 
-    location.create(_chunks(records()), urls.base)
+    try:
+        location.create(_chunks(records()), urls.base)
+    finally:
+        described.close()
     if later:
         store = location.open()
         try:
@@ -491,7 +493,7 @@ class _FreshJob:
 class _FreshMapped:
     """A record mapped for a fresh store, as little as the loader needs of it (it crosses
     from a worker process): its graph as N-Quads, its index entry, its warnings, and its
-    descriptions of shared things with their canonical text (what decides which wins)."""
+    descriptions of shared things: (subject, graph, canonical text)."""
 
     identity: Identity
     origin: str
@@ -501,13 +503,13 @@ class _FreshMapped:
     warnings: list[Warning_]
     entry: IndexEntry
     quads: bytes
-    descriptions: list[tuple[str, Description]]
+    descriptions: list[tuple[str, str, str]]
 
     def write(self) -> GraphWrite:
         """The record as a write that replaces its bulk-loaded earlier version."""
         suffix = f" <{self.name}> .\n"
         own = "".join(line.removesuffix(suffix) + " .\n" for line in self.quads.decode().splitlines(keepends=True))
-        return GraphWrite(self.name, own, self.entry, "replaced", tuple(d for _, d in self.descriptions))
+        return GraphWrite(self.name, own, self.entry, "replaced", tuple(Description(subject, graph, text + "\n") for subject, graph, text in self.descriptions))
 
 
 def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
@@ -523,8 +525,8 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
     if job.clash:
         mapped.graph.warn("slug", job.clash)
     global _SENT
-    if _SENT[0] != job.load:
-        _SENT = (job.load, set())
+    if _SENT[0] != job.load or len(_SENT[1]) > _SENT_LIMIT:
+        _SENT = (job.load, set())  # forgetting only means sending again
     descriptions = []
     for description in mapped.graph.descriptions():
         # Most come as an earlier record made them, in the same order: known by their
@@ -537,7 +539,7 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
             continue
         _SENT[1].update((made, sent))
         # Kept in canonical order (the same statements): one copy of the text crosses.
-        descriptions.append((text, Description(description.subject, description.graph, text + "\n")))
+        descriptions.append((description.subject, description.graph, text))
     return _FreshMapped(job.identity, str(job.record.origin), mapped.name, mapped.slug, mapped.content_hash, mapped.warnings,
                         entry, mapped.graph.own_nquads().encode(), descriptions)
 
@@ -551,6 +553,8 @@ def map_fresh(job: _FreshJob | LoadEvent) -> _FreshMapped | LoadEvent:
 #: keywords, sponsors, countries) are ones earlier records gave: without this, they
 #: were most of what crossed from the workers.
 _SENT: tuple[str, set[bytes]] = ("", set())
+#: Digests kept at most (~12 MB): a million records name some two million things.
+_SENT_LIMIT = 1 << 17
 
 
 def _digest(subject: str, text: str) -> bytes:

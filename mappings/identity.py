@@ -33,8 +33,11 @@ LOCAL = "local"
 _PUBLISHED_IDENTIFIERS = ("extra_data.slug", "extra_data.harmony_id", "extra_data.uuid")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
+    """Which record a record is: its source and what the source calls it. A load keeps
+    one per record it has seen (its duplicates and slug claims): slots keep that small."""
+
     source: str
     identifier: str
 
