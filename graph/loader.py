@@ -351,11 +351,18 @@ def map_stored(stored: StoredRecord, urls: Urls) -> MappedRecord:
 def _accepted(items: Iterable[ReadResult], emit: Listener) -> Iterator[SourceRecord]:
     """The records of *items*; each rejection (the reader's, or a reader's error) is
     emitted as the load event it is."""
-    for item in _contained(items):
-        if isinstance(item, Rejection):
-            emit(LoadEvent("rejected", str(item.origin), rejection=item))
+    for item in _records_or_rejections(items):
+        if isinstance(item, LoadEvent):
+            emit(item)
             continue
         yield item
+
+
+def _records_or_rejections(items: Iterable[ReadResult]) -> Iterator[SourceRecord | LoadEvent]:
+    """The records of *items*, and each rejection (the reader's, or a reader's error) as
+    the load event it is, in input order."""
+    for item in _contained(items):
+        yield LoadEvent("rejected", str(item.origin), rejection=item) if isinstance(item, Rejection) else item
 
 
 def _contained(items: Iterable[ReadResult]) -> Iterator[ReadResult]:
@@ -416,7 +423,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     slugs = SlugRegister(urls)
     stamp = now()
     load = uuid.uuid4().hex
-    gate(validate, urls.base)  # a wrong mode is refused before anything is read
+    _gate(validate, urls.base)  # a wrong mode is refused before anything is read (and the gate kept for mapping here)
 
     def emit(event: LoadEvent) -> None:
         report.add(event)
@@ -425,9 +432,9 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
 
     def jobs() -> Iterator[_FreshJob | LoadEvent]:
         """Each record with its slug, placed in input order; rejections as they come."""
-        for item in _contained(items):
-            if isinstance(item, Rejection):
-                yield LoadEvent("rejected", str(item.origin), rejection=item)
+        for item in _records_or_rejections(items):
+            if isinstance(item, LoadEvent):
+                yield item
                 continue
             try:
                 pending = _pending(item)

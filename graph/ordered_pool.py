@@ -1,9 +1,9 @@
 """A function run over a stream of items in worker processes, its results in input order.
 
-Mapping a record to its graph (and checking it against the profile) is pure Python: one
-process maps about 300 records a second, while the store's bulk loader, which releases
-the GIL, leaves most of a second core idle. :class:`OrderedPool` spreads that work over
-processes and hands the results back in the order the items came, so the caller keeps
+Mapping a record to its graph (and checking it against the profile) is pure Python, about
+half the CPU of a fresh load; one process maps some 500 records a second. Where cores are
+idle, :class:`OrderedPool` spreads that work over processes (on two cores it does not pay:
+the store's bulk loader already keeps both half busy) and hands the results back in the order the items came, so the caller keeps
 every decision that depends on order (which record holds a slug, which version of a
 record wins) in one place, exactly as without it.
 
@@ -31,7 +31,7 @@ Out = TypeVar("Out")
 #: more (a fresh interpreter's imports) than it saves.
 START_AFTER = 256
 #: Items sent to a worker at once: large enough that the round trip is a small part of
-#: the work (a record maps in about 3 ms), small enough to keep every worker busy.
+#: the work (a record maps in about 2 ms), small enough to keep every worker busy.
 CHUNK = 16
 #: Chunks out at once per worker: enough to cover the wait for a result.
 WINDOW_PER_PROCESS = 4
