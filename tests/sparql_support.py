@@ -56,8 +56,11 @@ def query_process(server: LiveServer) -> int:
     return min(query_processes(server), key=_started)
 
 
-def _started(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+def _started(pid: int) -> tuple[int, int]:
+    """When *pid* started, in clock ticks, then the PID itself: the pool starts its first
+    process and the spare one after the other, often within one tick (10 ms), and the
+    kernel hands out PIDs in increasing order (bar a wrap past pid_max)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]), pid
 
 
 class Listener:
