@@ -171,11 +171,15 @@ class DescriptionCache:
 
 @runtime_checkable
 class BatchedQuadSource(QuadSource, Protocol):
-    """A source that reads many things' descriptions in one request (a store server:
-    graph.remote.patterns), where one request per thing would cost a round trip each."""
+    """A source that reads a whole graph, or many things' descriptions, in one request
+    (a store server: graph.remote.patterns), where one request per thing would cost a
+    round trip each, and one quad made per statement the time of a parse."""
 
-    def quads_of_subjects(self, pairs: list[tuple[NamedNode, NamedNode]]) -> Iterator[Quad]:
-        """The quads of each (subject, graph) pair."""
+    def triples_of_subjects(self, pairs: list[tuple[NamedNode, NamedNode]]) -> Iterator[Triple]:
+        """The triples of each (subject, graph) pair."""
+
+    def graph_triples(self, graph: NamedNode) -> list[Triple]:
+        """Every triple of one named graph."""
 
 
 def descriptions_of(store: QuadSource, urls: Urls, things: list[NamedNode], cache: DescriptionCache | None) -> dict[NamedNode, tuple[Triple, ...]]:
@@ -191,11 +195,11 @@ def descriptions_of(store: QuadSource, urls: Urls, things: list[NamedNode], cach
             found[thing] = cached
     pairs = [(thing, NamedNode(urls.description_graph(thing.value))) for thing in read]
     if isinstance(store, BatchedQuadSource):
-        quads: Iterable[Quad] = store.quads_of_subjects(pairs) if pairs else ()
+        triples: Iterable[Triple] = store.triples_of_subjects(pairs) if pairs else ()
     else:
-        quads = (quad for thing, graph in pairs for quad in store.quads_for_pattern(thing, None, None, graph))
-    for quad in quads:
-        read[quad.subject].append(quad.triple)  # type: ignore[index]
+        triples = (quad.triple for thing, graph in pairs for quad in store.quads_for_pattern(thing, None, None, graph))
+    for triple in triples:
+        read[triple.subject].append(triple)  # type: ignore[index]
     for thing, triples in read.items():
         found[thing] = tuple(triples)
         if cache is not None:
@@ -213,7 +217,8 @@ def document_triples(
     triples: list[Triple] = []
     frontier: list[NamedNode] = list(things)
     if graph is not None:
-        triples = [q.triple for q in store.quads_for_pattern(None, None, None, graph)]
+        triples = store.graph_triples(graph) if isinstance(store, BatchedQuadSource) else [
+            q.triple for q in store.quads_for_pattern(None, None, None, graph)]
         frontier += named_things(triples, graph.value)
     seen: set[NamedNode] = set()
     for _ in range(DOCUMENT_DEPTH + (0 if graph is not None else 1)):

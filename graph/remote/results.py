@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyoxigraph import BlankNode, Literal, NamedNode
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 Term = NamedNode | BlankNode | Literal
 #: One solution: its bound variables (an unbound one is absent: ``row.get(name)``).
@@ -23,6 +23,9 @@ Row = dict[str, Term]
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 #: Lexical forms a store may answer for a value we wrote in its canonical form.
 _CANONICAL = {(XSD_BOOLEAN, "0"): "false", (XSD_BOOLEAN, "1"): "true"}
+#: What an RDF answer holds if :func:`canonical_triple` may have work in it: the local
+#: names of those datatypes (written whole, or as a prefixed name in Turtle).
+_CANONICAL_MARKERS = tuple({datatype.rsplit("#", 1)[1].encode() for datatype, _ in _CANONICAL})
 
 
 class ResultsError(ValueError):
@@ -45,6 +48,23 @@ def read_boolean(body: bytes) -> bool:
         return bool(json.loads(body)["boolean"])
     except (ValueError, KeyError, TypeError) as error:
         raise ResultsError(f"not a SPARQL JSON boolean: {error}") from None
+
+
+def canonical_triples(body: bytes, triples: list[Triple]) -> list[Triple]:
+    """The *triples* parsed from *body* (a store's own N-Triples or Turtle), each in the
+    lexical form we wrote; looked at one by one only if *body* has such a datatype."""
+    if not any(marker in body for marker in _CANONICAL_MARKERS):
+        return triples
+    return [canonical_triple(triple) for triple in triples]
+
+
+def canonical_triple(triple: Triple) -> Triple:
+    """*triple* with its object in the lexical form we wrote (see :data:`_CANONICAL`):
+    for triples a store wrote itself (a CONSTRUCT answer), not read through :func:`_term`."""
+    value = triple.object
+    if isinstance(value, Literal) and (value.datatype.value, value.value) in _CANONICAL:
+        return Triple(triple.subject, triple.predicate, Literal(_CANONICAL[(value.datatype.value, value.value)], datatype=value.datatype))
+    return triple
 
 
 def _term(value: dict[str, Any]) -> Term:
