@@ -22,6 +22,7 @@ from studygraph.graph.keyvalue import SqliteKeyValue
 from studygraph.graph.remote.client import RemoteStoreError, SparqlClient, read_all
 from studygraph.graph.remote.endpoints import RemoteEndpoints
 from studygraph.graph.remote.location import RemoteLocation
+from studygraph.graph.remote.results import canonical_triples
 from studygraph.graph.remote.store import RemoteStore
 from studygraph.graph.remote.terms import bind
 
@@ -90,6 +91,24 @@ def test_terms_survive_a_round_trip(server: StoreServer, tmp_path: Path) -> None
         assert store.graph_store_delete(graph) is True and store.graph_store_get(graph) is None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("syntax", ["nt", "ttl"])
+def test_a_store_s_own_boolean_forms_are_read_back_as_written(syntax: str) -> None:
+    """Virtuoso writes a boolean as 0 or 1 in a CONSTRUCT answer too, in N-Triples or
+    Turtle (with a prefixed datatype); each is read as the literal we stored, and an
+    answer without such a form is returned as it was parsed."""
+    boolean = NamedNode(XSD + "boolean")
+    s, p = NamedNode("http://example.org/s"), NamedNode("http://example.org/p")
+    stored = [pyoxigraph.Triple(s, p, Literal(text, datatype=boolean)) for text in ("0", "1")]
+    stored.append(pyoxigraph.Triple(s, p, Literal("10", datatype=NamedNode(XSD + "integer"))))
+    body = pyoxigraph.serialize(stored, format=pyoxigraph.RdfFormat.from_extension(syntax), prefixes={"xsd": XSD})
+    parsed = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.from_extension(syntax)))
+    read = {t.object.value for t in canonical_triples(body, parsed)}
+    assert read == {"false", "true", "10"}
+    untouched = pyoxigraph.serialize(stored[2:], format=pyoxigraph.RdfFormat.from_extension(syntax))
+    parsed = list(pyoxigraph.parse(untouched, format=pyoxigraph.RdfFormat.from_extension(syntax)))
+    assert canonical_triples(untouched, parsed) is parsed
 
 
 def test_a_bulk_load_fills_a_fresh_catalogue(server: StoreServer, tmp_path: Path) -> None:

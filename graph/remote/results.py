@@ -12,6 +12,7 @@ Reading the JSON here is one ``json.loads`` and a term per binding.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
@@ -23,9 +24,11 @@ Row = dict[str, Term]
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 #: Lexical forms a store may answer for a value we wrote in its canonical form.
 _CANONICAL = {(XSD_BOOLEAN, "0"): "false", (XSD_BOOLEAN, "1"): "true"}
-#: What an RDF answer holds if :func:`canonical_triple` may have work in it: the local
-#: names of those datatypes (written whole, or as a prefixed name in Turtle).
-_CANONICAL_MARKERS = tuple({datatype.rsplit("#", 1)[1].encode() for datatype, _ in _CANONICAL})
+#: What an RDF answer holds if :func:`canonical_triple` may have work in it: one of those
+#: lexical forms typed with its datatype (written whole, or as a prefixed name in Turtle).
+_NONCANONICAL = re.compile(b"|".join(
+    re.escape(f'"{text}"^^'.encode()) + rb"\S*" + re.escape(datatype.rsplit("#", 1)[1].encode()) for datatype, text in _CANONICAL
+))
 
 
 class ResultsError(ValueError):
@@ -53,7 +56,7 @@ def read_boolean(body: bytes) -> bool:
 def canonical_triples(body: bytes, triples: list[Triple]) -> list[Triple]:
     """The *triples* parsed from *body* (a store's own N-Triples or Turtle), each in the
     lexical form we wrote; looked at one by one only if *body* has such a datatype."""
-    if not any(marker in body for marker in _CANONICAL_MARKERS):
+    if _NONCANONICAL.search(body) is None:
         return triples
     return [canonical_triple(triple) for triple in triples]
 
