@@ -310,6 +310,32 @@ def test_counts_over_the_matching_set(real, real_entries):
         assert result_counts(result) == expected, query
 
 
+def test_the_top_of_each_facet_is_its_brute_force_top_at_any_limit(real, real_entries):
+    """Over the complement a facet's top is found by walking its nodes in descending
+    maintained count and stopping early (graph.search.facet_tops): at every limit it is
+    still the brute-force top, ties at the cut included and ordered by label."""
+    labels = {(l.kind, l.key): l.label for e in real_entries for l in e.summary.links}
+
+    def check(query: dict, entries: list[IndexEntry]) -> None:
+        matching = set(slugs(real.search(**query, size=search.MAX_PAGE_SIZE)))
+        for name, counts in brute_counts(entries, matching).items():
+            if name in query.get("filters", {}):
+                continue
+            kind = FACETS[name][0]
+            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], labels[(kind, kv[0])].casefold(), kv[0]))
+            for limit in (1, 2, 3, 5):
+                result = real.search(**query, facet_limit=limit)
+                assert [(f.key, f.count) for f in result.facets[name]] == ordered[:limit], (query, name, limit)
+
+    for query in ({"filters": {"country": ["gbr"]}}, {"years": (1900, None)}, {"text": "study"}, {"text": "health"}):
+        check(query, real_entries)
+    # The maintained counts the walk starts from are read again after a write.
+    gone = {e.summary.slug for e in real_entries[::3]}
+    for slug in gone:
+        assert real.delete(slug)
+    check({"years": (1900, None)}, [e for e in real_entries if e.summary.slug not in gone])
+
+
 def test_facets_are_ordered_by_count_then_label_and_limited(real, real_entries):
     expected = brute_counts(real_entries)["keyword"]
     labels = {l.key: l.label for e in real_entries for l in e.summary.links if l.kind == "keyword"}

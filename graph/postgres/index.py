@@ -14,7 +14,6 @@ token totals, the same IDF), ties by id as in SQLite, so pages come in the same 
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 import psycopg
 
 from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
+from studygraph.graph.search.facet_tops import MaintainedCounts, top_candidates
 from studygraph.graph.search.model import RecordHead, record_head
 from studygraph.graph.search.reader import _check_limit, _check_paging, _check_years, _decades, _top  # the same rules
 from studygraph.graph.search.schema import FACET_BITS, Facet
@@ -66,6 +66,7 @@ class PostgresSearchIndex:
         self.db = Database(self.place)
         self._closed = False
         self._all_decades: tuple[int, list[DecadeCount]] | None = None
+        self._maintained_counts: tuple[int, MaintainedCounts] | None = None
         try:
             self._facets = schema.read_facets(self.db) if read_only else schema.create(self.db)
         except DatabaseError as error:
@@ -362,6 +363,16 @@ class PostgresSearchIndex:
         self._all_decades = (generation, counted)
         return counted
 
+    def _maintained_counts_of(self, c: psycopg.Connection) -> MaintainedCounts:
+        """Every maintained count, read once per generation (as _decades_of_all)."""
+        (generation,) = _one(c.execute(self._q("SELECT generation FROM {s}.totals")))
+        known = self._maintained_counts
+        if known is not None and known[0] == generation:
+            return known[1]
+        counts = MaintainedCounts.of(c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts")))
+        self._maintained_counts = (generation, counts)
+        return counts
+
     def _maintained(self, c: psycopg.Connection, facet: Facet, limit: int) -> list[FacetCount]:
         row = c.execute(
             self._q("SELECT count FROM {s}.facet_counts WHERE facet = %s ORDER BY count DESC LIMIT 1 OFFSET %s"), (facet.id, limit - 1)
@@ -374,7 +385,8 @@ class PostgresSearchIndex:
 
     def _count_matching(self, c: psycopg.Connection, where: Where, total: int, limit: int) -> dict[str, list[FacetCount]]:
         """Facet counts over the matching studies; over half the index, the complement is
-        counted and subtracted from the maintained counts (as the SQLite index does)."""
+        counted and taken off the maintained counts (graph.search.facet_tops, as the
+        SQLite index does)."""
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
             return result
@@ -384,26 +396,10 @@ class PostgresSearchIndex:
         counted: Counter[int] = Counter(
             dict(c.execute(self._q("SELECT m, count(*) FROM {s}.records r, unnest(r.memberships) m WHERE " + condition + " GROUP BY m"), where.params()).fetchall())
         )
-        if complement:
-            maintained = Counter({(node << FACET_BITS) | facet: count for facet, node, count in c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts"))})
-            maintained.subtract(counted)
-            counted = +maintained
-        mask = (1 << FACET_BITS) - 1
-        per_facet: dict[int, list[tuple[int, int]]] = {}
-        for value, count in counted.items():
-            per_facet.setdefault(value & mask, []).append((count, value >> FACET_BITS))
-        for name, facet in self._facets.items():
-            candidates = per_facet.get(facet.id, [])
-            if len(candidates) > limit:
-                floor = heapq.nlargest(limit, (count for count, _ in candidates))[-1]
-                candidates = [item for item in candidates if item[0] >= floor]
-            if candidates:
-                labels = {
-                    id_: (key, label)
-                    for id_, key, label in c.execute(self._q("SELECT id, key, label FROM {s}.nodes WHERE id = ANY(%s)"), ([n for _, n in candidates],))
-                }
-                result[name] = _top([(*labels[node], count) for count, node in candidates if node in labels], limit)
-        return result
+        tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(c) if complement else None)
+        nodes = list({node for candidates in tops.values() for _, node in candidates})
+        labels = {id_: (key, label) for id_, key, label in c.execute(self._q("SELECT id, key, label FROM {s}.nodes WHERE id = ANY(%s)"), (nodes,))}
+        return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
 
     # -- writing
 

@@ -7,7 +7,6 @@ total, its page and its facet counts always describe the same state of the index
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import sqlite3
 from array import array
 from collections import Counter
@@ -15,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from ..sqlite_files import snapshot
+from .facet_tops import MaintainedCounts, top_candidates
 from .model import DecadeCount, FacetCount, Hit, RecordHead, SearchResult, record_head
-from .schema import FACET_BITS, Facet
+from .schema import Facet
 from .sql import CHUNK, marks
 from .text import facet_token, fts_query, node_token, snippet
 
@@ -37,6 +37,7 @@ class SearchReader:
     _facets: dict[str, Facet]
     _generation: int
     _all_decades: tuple[int, list[DecadeCount]] | None
+    _maintained_counts: tuple[int, MaintainedCounts] | None
 
     def _reader(self) -> sqlite3.Connection:
         raise NotImplementedError
@@ -348,8 +349,9 @@ class SearchReader:
         25 rows per study: 1.4M rows, most of a second, for a common word over 100k
         studies. Here each study's memberships are one packed int64 blob, the blobs are
         joined and counted by ``Counter`` in C; and when more than half of the studies
-        match, the *complement* is counted and subtracted from the maintained counts, so
-        the work is bounded by half the index however broad the query. Counts are exact.
+        match, the *complement* is counted and taken off the maintained counts
+        (graph.search.facet_tops), so the work is bounded by half the index however broad
+        the query. Counts are exact.
         """
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
@@ -361,25 +363,19 @@ class SearchReader:
         else:
             blobs = connection.execute("SELECT f.facets FROM temp.matching m CROSS JOIN record_facets f ON f.id = m.id")
         counted = Counter(array("q", b"".join(blob for (blob,) in blobs)))
-        if complement:
-            maintained = Counter(
-                {(node << FACET_BITS) | facet: count for facet, node, count in connection.execute("SELECT facet, node, count FROM facet_counts")}
-            )
-            maintained.subtract(counted)
-            counted = +maintained  # keeps the positive counts only
-        mask = (1 << FACET_BITS) - 1
-        per_facet: dict[int, list[tuple[int, int]]] = {}
-        for value, count in counted.items():
-            per_facet.setdefault(value & mask, []).append((count, value >> FACET_BITS))
-        for name, facet in self._facets.items():
-            candidates = per_facet.get(facet.id, [])
-            if len(candidates) > limit:  # only the nodes that can make the top need labels
-                floor = heapq.nlargest(limit, (count for count, _ in candidates))[-1]
-                candidates = [c for c in candidates if c[0] >= floor]
-            if candidates:
-                labels = _node_labels(connection, [node for _, node in candidates])
-                result[name] = _top([(*labels[node], count) for count, node in candidates if node in labels], limit)
-        return result
+        tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(connection) if complement else None)
+        labels = _node_labels(connection, list({node for candidates in tops.values() for _, node in candidates}))
+        return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
+
+    def _maintained_counts_of(self, connection: sqlite3.Connection) -> MaintainedCounts:
+        """Every maintained count, read once per state of the index (see _decades_of_all)."""
+        known = self._maintained_counts
+        if known is not None and known[0] == self._generation:
+            return known[1]
+        generation = self._generation
+        counts = MaintainedCounts.of(connection.execute("SELECT facet, node, count FROM facet_counts"))
+        self._maintained_counts = (generation, counts)
+        return counts
 
     def _hits(self, connection: sqlite3.Connection, rows: Iterable[tuple]) -> list[Hit]:
         hits = []
