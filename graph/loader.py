@@ -18,7 +18,7 @@ import json
 import os
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 from studygraph.mappings.canonical import canonical_json
@@ -32,6 +32,7 @@ from studygraph.mappings.validation import Gate, Result, gate
 from .backend import GraphWrite, StoredRecord
 from .catalogue import Catalogue, Location, now
 from .descriptions import canonical
+from .fresh_register import FreshRegister
 from .gathered_descriptions import GatheredDescriptions
 from .ordered_pool import OrderedPool
 from .search import IndexEntry
@@ -108,10 +109,12 @@ class SlugRegister:
     #: Suffixed slugs tried before a record is rejected (each suffix a digit longer).
     ATTEMPTS = 8
 
-    def __init__(self, urls: Urls, store: Catalogue | None = None) -> None:
+    def __init__(self, urls: Urls, store: Catalogue | None = None, claims: MutableMapping[str, Identity] | None = None) -> None:
         self.urls = urls
         self.store = store
-        self.claims: dict[str, Identity] = {}
+        #: Slug -> the identity that claimed it in this load (a fresh load's register
+        #: keeps them on disk: graph.fresh_register).
+        self.claims: MutableMapping[str, Identity] = claims if claims is not None else {}
 
     def place(self, identity: Identity, wanted: str) -> tuple[str, str | None]:
         """The slug for a record new to the store, and a note if it could not have the
@@ -416,11 +419,10 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
     """
     report = LoadReport()
     #: The slug placed for each identity, and the content hash of the version of it loaded.
-    placed: dict[Identity, str] = {}
-    loaded: dict[Identity, str] = {}
+    register = FreshRegister()
     later: list[GraphWrite] = []
     described = GatheredDescriptions()
-    slugs = SlugRegister(urls)
+    slugs = SlugRegister(urls, claims=register)
     stamp = now()
     load = uuid.uuid4().hex
     _gate(validate, urls.base)  # a wrong mode is refused before anything is read (and the gate kept for mapping here)
@@ -438,11 +440,11 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
                 continue
             try:
                 pending = _pending(item)
-                slug, clash = (placed[pending.identity], None) if pending.identity in placed else slugs.place(pending.identity, pending.wanted)
+                placed = register.slug_of(pending.identity)
+                slug, clash = (placed, None) if placed is not None else slugs.place(pending.identity, pending.wanted)
             except Exception as error:  # noqa: BLE001 - contained per record
                 yield _rejected(item, error)
                 continue
-            placed[pending.identity] = slug
             yield _FreshJob(item, pending.identity, slug, clash, stamp, urls, validate, load)
 
     def records() -> Iterator[tuple[bytes, IndexEntry | None]]:
@@ -452,16 +454,16 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
             if isinstance(done, LoadEvent):
                 emit(done)
                 continue
-            previous = loaded.get(done.identity)
+            previous = register.loaded(done.identity)
             if previous is None:
-                loaded[done.identity] = done.content_hash
+                register.set_loaded(done.identity, done.content_hash)
                 emit(LoadEvent("new", done.origin, done.slug, done.warnings, findings=done.entry.findings))
                 described.offer(done.descriptions)  # the one that sorts first wins, as on the transactional path
                 yield done.quads, done.entry
             elif previous == done.content_hash:
                 emit(LoadEvent("unchanged", done.origin, done.slug))
             else:
-                loaded[done.identity] = done.content_hash
+                register.set_loaded(done.identity, done.content_hash)
                 later.append(done.write())
                 emit(LoadEvent("replaced", done.origin, done.slug, done.warnings, findings=done.entry.findings))
         for graph, text in described:
@@ -471,6 +473,7 @@ def load_fresh(location: Location, items: Iterable[ReadResult], urls: Urls, list
         location.create(_chunks(records()), urls.base)
     finally:
         described.close()
+        register.close()
     if later:
         store = location.open()
         try:
