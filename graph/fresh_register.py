@@ -12,10 +12,11 @@ takes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, MutableMapping
 
 from studygraph.mappings.identity import Identity
+
+from .sqlite_files import scratch_database
 
 
 class FreshRegister(MutableMapping[str, Identity]):
@@ -24,9 +25,7 @@ class FreshRegister(MutableMapping[str, Identity]):
     slug: claiming another moves it."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None)  # "": a private temporary file
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._db = scratch_database()
         self._db.execute(
             "CREATE TABLE placed(source TEXT NOT NULL, identifier TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, loaded TEXT,"
             " PRIMARY KEY(source, identifier)) WITHOUT ROWID"

@@ -10,8 +10,9 @@ Here they wait in a temporary SQLite database instead (a private on-disk file, i
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
+
+from .sqlite_files import scratch_database
 
 #: Rows read back at once when the descriptions are written out.
 _FETCH = 1000
@@ -21,9 +22,7 @@ class GatheredDescriptions:
     """For each thing, the description that sorts first of those offered."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None)  # "": a private temporary file
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._db = scratch_database()
         self._db.execute("CREATE TABLE kept(subject TEXT PRIMARY KEY, graph TEXT NOT NULL, text TEXT NOT NULL) WITHOUT ROWID")
 
     def offer(self, descriptions: Iterable[tuple[str, str, str]]) -> None:

@@ -18,6 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def scratch_database() -> sqlite3.Connection:
+    """A private temporary database on disk (in ``SQLITE_TMPDIR`` or ``TMPDIR``, removed
+    when closed), without journal or syncs: room for what a long load would otherwise
+    hold in memory (graph.gathered_descriptions, graph.fresh_register)."""
+    db = sqlite3.connect("", isolation_level=None)  # "": a private temporary file
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    return db
+
+
 def connect_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection to the SQLite file at *path* (see the module docstring)."""
     uri = path.resolve().as_uri()
