@@ -221,7 +221,8 @@ def test_the_write_api_loads_and_deletes_records(tmp_path):
     store = open_catalogue(tmp_path / "store")
     store.set_base_url(BASE)
     try:
-        client = create_app(store, ServerSettings(base_url=BASE, token=TOKEN)).test_client()
+        app = create_app(store, ServerSettings(base_url=BASE, token=TOKEN))
+        client = app.test_client()
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert client.post("/api/records", data=two_records(), content_type="application/x-ndjson").status_code == 401
         loaded = client.post("/api/records", data=two_records(), content_type="application/x-ndjson", headers=auth)
@@ -234,6 +235,9 @@ def test_the_write_api_loads_and_deletes_records(tmp_path):
         assert missing.status_code == 404 and missing.get_json()["error"] == f"no record /items/{STUDY}"
         # Without a pool, there is no SPARQL endpoint.
         assert client.get("/sparql").status_code == 404
+        # The written studies are rendered ahead on a thread of the app's: done before the
+        # store is closed under it (closing a connection a query is running on crashes).
+        assert app.extensions["studygraph"].renderer.wait_idle(60)
     finally:
         store.close()
 

@@ -27,8 +27,7 @@ _MASK = (1 << FACET_BITS) - 1
 
 @dataclass(frozen=True)
 class MaintainedCounts:
-    """Every node's maintained count in every facet, each facet's in descending order:
-    read once per state of the index (they change only with its writes)."""
+    """Every node's maintained count in every facet, each facet's in descending order."""
 
     by_facet: dict[int, list[tuple[int, int]]]
 

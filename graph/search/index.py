@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ..sqlite_files import connect_read_only, transaction
 from . import schema
-from .facet_tops import MaintainedCounts
 from .model import DecadeCount, IndexEntry, SearchIndexError
 from .reader import SearchReader
 from .sql import CHUNK, marks
@@ -35,7 +34,6 @@ class SearchIndex(SearchReader):
         #: unfiltered years facet is counted once per state, not once per request.
         self._generation = 0
         self._all_decades: tuple[int, list[DecadeCount]] | None = None
-        self._maintained_counts: tuple[int, MaintainedCounts] | None = None
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._writer: sqlite3.Connection | None = None
         self._closed = False

@@ -37,7 +37,6 @@ class SearchReader:
     _facets: dict[str, Facet]
     _generation: int
     _all_decades: tuple[int, list[DecadeCount]] | None
-    _maintained_counts: tuple[int, MaintainedCounts] | None
 
     def _reader(self) -> sqlite3.Connection:
         raise NotImplementedError
@@ -368,14 +367,10 @@ class SearchReader:
         return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
 
     def _maintained_counts_of(self, connection: sqlite3.Connection) -> MaintainedCounts:
-        """Every maintained count, read once per state of the index (see _decades_of_all)."""
-        known = self._maintained_counts
-        if known is not None and known[0] == self._generation:
-            return known[1]
-        generation = self._generation
-        counts = MaintainedCounts.of(connection.execute("SELECT facet, node, count FROM facet_counts"))
-        self._maintained_counts = (generation, counts)
-        return counts
+        """Every maintained count, as of this read's snapshot. Read per search, not kept:
+        nothing here tells two snapshots apart exactly (the write generation is bumped
+        beside the commit, not in it), and counts of another state would be wrong ones."""
+        return MaintainedCounts.of(connection.execute("SELECT facet, node, count FROM facet_counts"))
 
     def _hits(self, connection: sqlite3.Connection, rows: Iterable[tuple]) -> list[Hit]:
         hits = []
