@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -42,6 +42,8 @@ K1, B = 1.2, 0.75
 _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified, r.description"
 _SPANS_OF = "SELECT r.start_year / 10, r.end_year / 10, count(*) FROM {s}.records r WHERE "
 _SPANS = _SPANS_OF + "(r.start_year IS NOT NULL OR r.end_year IS NOT NULL)"
+
+T = TypeVar("T")
 
 
 class Where:
@@ -353,30 +355,29 @@ class PostgresSearchIndex:
         facets = {name: self._maintained(c, facet, facet_limit) for name, facet in self._facets.items()}
         return SearchResult(total, hits, facets, page, size, self._decades_of_all(c))
 
+    def _decades_of_all(self, c: psycopg.Connection) -> list[DecadeCount]:
+        """The years facet of the whole index."""
+        return self._per_generation(c, "_all_decades", lambda: _decades(c.execute(self._q(_SPANS + " GROUP BY 1, 2")).fetchall()))
+
     def _everything(self, c: psycopg.Connection) -> int:
         """How many studies the index holds: the row count bm25 keeps in ``totals``, written
         with the rows (``count(*)`` walks the table: tens of ms at a million)."""
         return int(_one(c.execute(self._q("SELECT rows FROM {s}.totals")))[0])
 
-    def _decades_of_all(self, c: psycopg.Connection) -> list[DecadeCount]:
-        """The years facet of the whole index, counted once per generation (bumped by every write)."""
-        (generation,) = _one(c.execute(self._q("SELECT generation FROM {s}.totals")))
-        known = self._all_decades
-        if known is not None and known[0] == generation:
-            return known[1]
-        counted = _decades(c.execute(self._q(_SPANS + " GROUP BY 1, 2")).fetchall())
-        self._all_decades = (generation, counted)
-        return counted
-
     def _maintained_counts_of(self, c: psycopg.Connection) -> MaintainedCounts:
-        """Every maintained count, read once per generation (as _decades_of_all)."""
+        """Every maintained count (graph.search.facet_tops)."""
+        return self._per_generation(c, "_maintained_counts", lambda: MaintainedCounts.of(c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts"))))
+
+    def _per_generation(self, c: psycopg.Connection, slot: str, compute: Callable[[], T]) -> T:
+        """A value of the whole index, computed once per generation: ``totals.generation``
+        is bumped by every write in its own transaction, and read here in this read's."""
         (generation,) = _one(c.execute(self._q("SELECT generation FROM {s}.totals")))
-        known = self._maintained_counts
+        known = getattr(self, slot)
         if known is not None and known[0] == generation:
             return known[1]
-        counts = MaintainedCounts.of(c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts")))
-        self._maintained_counts = (generation, counts)
-        return counts
+        value = compute()
+        setattr(self, slot, (generation, value))
+        return value
 
     def _maintained(self, c: psycopg.Connection, facet: Facet, limit: int) -> list[FacetCount]:
         row = c.execute(
