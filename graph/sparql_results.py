@@ -93,7 +93,9 @@ class _LineCap:
 
     def write(self, data: bytes) -> int:
         count = data.count(b"\n")
-        if self.lines + count <= self.cap:
+        # Chunks need not end at a line's end: one ending inside the line after the cap's
+        # is cut too, or that line's start would be written without its end.
+        if self.lines + count < self.cap or (self.lines + count == self.cap and data.endswith(b"\n")):
             self.out.write(data)
             self.lines += count
             return len(data)

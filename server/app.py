@@ -27,7 +27,7 @@ from .settings import ServerSettings
 from .sparql import SparqlSettings
 from .void import VoidCache
 
-__all__ = ["ServerSettings", "create_app"]
+__all__ = ["ServerSettings", "create_app", "stop_background_work"]
 
 
 def create_app(
@@ -63,6 +63,16 @@ def create_app(
     if pool is not None:
         app.register_blueprint(sparql.blueprint)
     return app
+
+
+def stop_background_work(app: Flask, seconds: float = 10.0) -> bool:
+    """Stop what *app* does on threads of its own (studies rendered after a write, VoID
+    figures), waiting up to *seconds* for each: called before the store is closed, so no
+    thread reads a closed store while the process exits. False if one was still busy."""
+    services: Services = app.extensions[EXTENSION]
+    rendered = services.renderer.close(seconds)
+    counted = services.void.close(seconds)
+    return rendered and counted
 
 
 def _limit_url() -> Response | None:

@@ -42,14 +42,19 @@ class PrerenderCount:
         return PrerenderCount(self.requested + other.requested, self.rendered + other.rendered, self.failed + other.failed)
 
 
-def render_studies(app: Flask, slugs: Sequence[str], formats: Sequence[str]) -> PrerenderCount:
+def render_studies(
+    app: Flask, slugs: Sequence[str], formats: Sequence[str], stop: threading.Event | None = None,
+) -> PrerenderCount:
     """Request every study in *slugs* in each of *formats* (full profile) once; the app's
-    cache keeps what it renders. ``X-Cache: MISS`` tells what had to be rendered."""
+    cache keeps what it renders. ``X-Cache: MISS`` tells what had to be rendered.
+    Once *stop* is set, no further request is made (what is done is counted)."""
     media_types = {f.name: f.media_type for f in FORMATS}
     client = app.test_client()
     requested = rendered = failed = 0
     for slug in slugs:
         for name in formats:
+            if stop is not None and stop.is_set():
+                return PrerenderCount(requested, rendered, failed)
             response = client.get(f"/items/{slug}", headers={"Accept": media_types[name]})
             requested += 1
             if response.status_code != 200:
@@ -111,10 +116,11 @@ class BackgroundRenderer:
         self._pending = 0
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def add(self, slugs: Sequence[str]) -> None:
         """Queue *slugs* for rendering (returns at once); more than LIMIT are left alone."""
-        if not slugs or len(slugs) > self.LIMIT:
+        if not slugs or len(slugs) > self.LIMIT or self._stop.is_set():
             return
         with self._idle:
             self._pending += len(slugs)
@@ -128,11 +134,25 @@ class BackgroundRenderer:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, seconds)
 
+    def close(self, seconds: float) -> bool:
+        """Stop rendering before the store is closed: nothing more is requested, and the
+        request in flight (if any) is waited for, up to *seconds*. A render left running
+        into a closed store would only fail, logging as it goes, while the process exits.
+        False if the request in flight outlasted *seconds*."""
+        self._stop.set()
+        self._work.put([])  # wakes a thread waiting for work
+        with self._idle:
+            thread = self._thread
+        if thread is None:
+            return True
+        thread.join(seconds)
+        return not thread.is_alive()
+
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             slugs = self._work.get()
             try:
-                render_studies(self.app, slugs, self.formats)
+                render_studies(self.app, slugs, self.formats, self._stop)
             except Exception as error:  # the study is rendered on its first request instead
                 logging.getLogger("studygraph").warning("could not render %d changed studies ahead: %s", len(slugs), error)
             finally:

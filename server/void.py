@@ -73,6 +73,16 @@ class VoidCache:
             return self._figures  # type: ignore[return-value]
         return current
 
+    def close(self, seconds: float) -> bool:
+        """Wait (up to *seconds*) for figures being computed, before the store is closed;
+        False if they were still being computed."""
+        with self._lock:
+            running = self._running
+        if running is None:
+            return True
+        running.join(seconds)
+        return not running.is_alive()
+
     def _compute(self, state: int) -> None:
         figures = compute(self.store, self.base_url, state)
         with self._lock:

@@ -769,7 +769,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
     import logging
 
     from studygraph.server import auth, connections
-    from studygraph.server.app import ServerSettings, create_app
+    from studygraph.server.app import ServerSettings, create_app, stop_background_work
     from studygraph.server.sparql import SparqlSettings
 
     opened = _open(config, read_only=read_only)
@@ -805,5 +805,7 @@ def _serve_process(config: Config, read_only: bool, listening: socket.socket | N
     try:
         server.run()
     finally:
+        if not stop_background_work(app):
+            logging.getLogger("studygraph").warning("closing the store while a background render is still running")
         pool.close()
         opened.close()

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -79,7 +80,8 @@ def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
+            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"the server exited with {process.returncode}: {said}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -106,11 +108,22 @@ class LiveServer:
             environment["STUDYGRAPH_TOKEN"] = token
         environment.update(env or {})
         self.env = environment
+        # Its log goes to a file, not a pipe: a pipe nobody reads fills up, and a server
+        # writing to a full pipe blocks (in the logging lock, which its exit then waits on).
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4"],
-            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+            env=environment, stdout=subprocess.DEVNULL, stderr=self.log, cwd=ROOT,
         )
-        wait_until_listening(self.process, self.port)
+        try:
+            wait_until_listening(self.process, self.port)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}{self.stderr()[-2000:]}") from None
+
+    def stderr(self) -> str:
+        """What the server has written to its standard error so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -297,3 +297,31 @@ def test_a_direct_write_to_a_record_graph_is_never_served_stale(tmp_path):
         assert again.headers["ETag"] == put.headers["ETag"] and again.headers["X-Cache"] == "HIT"
     finally:
         reopened.close()
+
+
+def test_a_closed_background_renderer_finishes_the_request_in_flight_and_makes_no_other():
+    import threading
+
+    from flask import Flask
+
+    from studygraph.server.prerender import BackgroundRenderer
+
+    app = Flask(__name__)
+    entered, release = threading.Event(), threading.Event()
+    asked: list[str] = []
+
+    @app.get("/items/<slug>")
+    def item(slug: str) -> str:
+        asked.append(slug)
+        entered.set()
+        release.wait(60)
+        return slug
+
+    renderer = BackgroundRenderer(app, formats=("ttl",))
+    renderer.add(["a", "b", "c"])
+    assert entered.wait(60)
+    assert not renderer.close(0), "the request in flight is still running"
+    release.set()
+    assert renderer.close(60) and asked == ["a"]
+    renderer.add(["d"])  # after close, writes are no longer rendered ahead
+    assert asked == ["a"]

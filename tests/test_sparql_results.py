@@ -85,3 +85,30 @@ def test_results_within_the_cap_are_written_by_oxigraph(store: pyoxigraph.Store,
     out = io.BytesIO()
     assert write_results(store.query(query), out, format, 30, within_cap=True) == (None, False)
     assert out.getvalue() == store.query(query).serialize(format=FORMATS[format])
+
+
+class _Chunked:
+    """N-Triples Oxigraph wrote, handed on in chunks cut at given offsets (a serialiser
+    flushes where its buffer fills, not where a line ends)."""
+
+    def __init__(self, text: bytes, cuts: tuple[int, ...]) -> None:
+        self.text, self.cuts = text, cuts
+
+    def serialize(self, out, format) -> None:  # noqa: A002 (pyoxigraph's argument name)
+        assert format == pyoxigraph.RdfFormat.N_TRIPLES
+        starts = (0, *self.cuts)
+        for start, end in zip(starts, (*self.cuts, len(self.text))):
+            out.write(self.text[start:end])
+
+
+def test_line_formats_are_cut_at_a_line_end_wherever_the_chunks_end() -> None:
+    triples = [pyoxigraph.Triple(NamedNode(f"http://example.org/s{i}"), NamedNode("http://example.org/p"), tricky(i)) for i in range(4)]
+    text = pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    lines = text.splitlines(keepends=True)
+    for cap in range(len(lines) + 1):
+        for first in range(1, len(text)):
+            for second in (first + 1, len(text) - 1):
+                out = io.BytesIO()
+                rows, cut = write_results(_Chunked(text, tuple(sorted({first, second} - {len(text)}))), out, "nt", cap)
+                assert out.getvalue() == b"".join(lines[:cap]), (cap, first, second)
+                assert (rows, cut) == (min(cap, len(lines)), cap < len(lines)), (cap, first, second)

@@ -157,3 +157,24 @@ def test_a_server_killed_during_api_writes_heals_on_restart(tmp_path):
                 assert response.status == 200
     finally:
         restarted.stop()
+
+
+def test_a_server_stopped_while_rendering_a_write_ahead_exits_cleanly(tmp_path):
+    """A TERM arriving while the studies of a write are rendered in the background: the
+    renderer is stopped before the store is closed, so the server exits at once, status 0,
+    with no error in its log (it used to go on rendering into a closed store, logging a
+    traceback a request, and could hang in its logging lock on exit)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    path = load_shared_records(tmp_path / "s", base)
+    server = LiveServer(path, token="t", port=port)
+    try:
+        body = "".join(record_line(f"stop-{i}", f"Stopped {i}") for i in range(40)).encode()
+        request = urllib.request.Request(f"{base}/api/records", data=body, method="POST",
+                                         headers={"Authorization": "Bearer t", "Content-Type": "application/x-ndjson"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    assert "Traceback" not in server.stderr() and "closed" not in server.stderr(), server.stderr()[-2000:]
