@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -68,8 +69,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 60) -> None:
-    """Block until *port* accepts connections, failing if the process exits first.
+def server_log() -> IO[bytes]:
+    """A file for a server subprocess's standard error. Not a pipe: a pipe nobody reads
+    fills up, and a server writing to a full pipe blocks (a logging one in its logging
+    lock, which its exit then waits on)."""
+    return tempfile.TemporaryFile()
+
+
+def said(log: IO[bytes]) -> str:
+    """What was written to *log* (a server_log) so far."""
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
+def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 60, log: IO[bytes] | None = None) -> None:
+    """Block until *port* accepts connections, failing if the process exits first (with
+    the end of its *log*, a server_log, or of its stderr pipe).
 
     Each attempt is a real connection with its own timeout, so this waits on the server
     being ready, not on the clock.
@@ -80,8 +95,8 @@ def wait_until_listening(process: subprocess.Popen, port: int, seconds: float = 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
-            raise RuntimeError(f"the server exited with {process.returncode}: {said}")
+            ended = said(log) if log is not None else process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"the server exited with {process.returncode}: {ended[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -108,22 +123,16 @@ class LiveServer:
             environment["STUDYGRAPH_TOKEN"] = token
         environment.update(env or {})
         self.env = environment
-        # Its log goes to a file, not a pipe: a pipe nobody reads fills up, and a server
-        # writing to a full pipe blocks (in the logging lock, which its exit then waits on).
-        self.log = tempfile.TemporaryFile()
+        self.log = server_log()
         self.process = subprocess.Popen(
             [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4"],
             env=environment, stdout=subprocess.DEVNULL, stderr=self.log, cwd=ROOT,
         )
-        try:
-            wait_until_listening(self.process, self.port)
-        except RuntimeError as error:
-            raise RuntimeError(f"{error}{self.stderr()[-2000:]}") from None
+        wait_until_listening(self.process, self.port, log=self.log)
 
     def stderr(self) -> str:
         """What the server has written to its standard error so far."""
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+        return said(self.log)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import BASE, ROOT, SHARED, free_port, load_shared_records, wait_until_listening
+from conftest import BASE, ROOT, SHARED, free_port, load_shared_records, server_log, wait_until_listening
 
 from studygraph.graph.embedded import open_catalogue
 from studygraph.graph.remote.client import SparqlClient
@@ -103,9 +103,9 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreS
     location = tmp_path_factory.mktemp("oxigraph-server")
     process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
                                 "--timeout-s", str(OXIGRAPH_TIMEOUT_S)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=(log := server_log()))
     try:
-        wait_until_listening(process, port)
+        wait_until_listening(process, port, log=log)
         root = f"http://127.0.0.1:{port}/"
         yield StoreServer("oxigraph", root + "query", root + "update", root + "store")
     finally:

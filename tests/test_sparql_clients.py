@@ -22,7 +22,7 @@ import pyoxigraph
 import pytest
 import rdflib
 import rdflib.compare
-from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, wait_until_listening
+from conftest import BASE, RECORDS, ROOT, LiveServer, fetch, free_port, run_cli, server_log, wait_until_listening
 from rdflib import URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
@@ -275,9 +275,9 @@ def oxigraph(tmp_path_factory):
     port = free_port()
     process = subprocess.Popen(
         [str(binary), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=(log := server_log()),
     )
-    wait_until_listening(process, port)
+    wait_until_listening(process, port, log=log)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=30)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pyoxigraph
 import pytest
 import rdflib
-from conftest import BASE, RECORDS, LiveServer, cpu_ticks, free_port, run_cli, wait_for, wait_until_listening
+from conftest import BASE, RECORDS, LiveServer, cpu_ticks, free_port, run_cli, server_log, wait_for, wait_until_listening
 from sparql_support import query, query_process, query_processes, request
 
 #: rdflib's JSON-LD parser (and SPARQLWrapper's) still build a ConjunctiveGraph.
@@ -65,9 +65,9 @@ def oxigraph(tmp_path_factory):
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "oxigraph"), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=(log := server_log()),
     )
-    wait_until_listening(process, port)
+    wait_until_listening(process, port, log=log)
     url = f"http://127.0.0.1:{port}"
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     update = f'INSERT DATA {{ <{SEED_STUDY}> <http://example.org/note> "a note kept elsewhere" }}'

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, load_shared_records, run_cli, studygraph_command, wait_until_listening
+from conftest import ROOT, free_port, load_shared_records, run_cli, said, server_log, studygraph_command, wait_until_listening
 
 from studygraph.config import Config
 
@@ -40,12 +40,13 @@ class Workers:
         self.process = subprocess.Popen(
             [*studygraph_command(), "serve", "--store", str(store), "--port", str(self.port), "--threads", "4", "--workers", str(count),
              *args],
-            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True,
+            env=environment, stdout=subprocess.PIPE, stderr=(log := server_log()), cwd=ROOT, text=True,
         )
+        self.log = log
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.pids = [self.expect(r"worker (\d+) serving") for _ in range(count)]
-        wait_until_listening(self.process, self.port)
+        wait_until_listening(self.process, self.port, log=self.log)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -65,7 +66,7 @@ class Workers:
                 break
             if found := re.fullmatch(pattern, line):
                 return int(found[1])
-        ended = "" if self.process.poll() is None else f"; the server exited: {self.process.stderr.read()[-2000:] if self.process.stderr else ''}"
+        ended = "" if self.process.poll() is None else f"; the server exited: {said(self.log)[-2000:]}"
         raise AssertionError(f"no line matching {pattern!r} within {WAIT_SECONDS}s{ended}")
 
     def connect(self) -> http.client.HTTPConnection:
