@@ -510,6 +510,57 @@ def test_an_index_of_another_schema_version_is_refused(tmp_path):
         SearchIndex(path)
 
 
+def test_the_state_row_counts_the_records_through_every_kind_of_write(tmp_path, real_entries):
+    """The records count the pages read (SQLite's state row, written in each write's
+    transaction) stays the table's count through adds, replacements, a slug given twice,
+    deletes and a clear; the generation moves with every write."""
+    index = SearchIndex(tmp_path / "search.db")
+    db = sqlite3.connect(tmp_path / "search.db")
+
+    def state() -> tuple[int, int, int]:
+        generation, records = db.execute("SELECT generation, records FROM state").fetchone()
+        return generation, records, db.execute("SELECT count(*) FROM records").fetchone()[0]
+
+    generations = [state()[0]]
+    writes = [
+        lambda: index.replace(real_entries[:10]),
+        lambda: index.replace(real_entries[5:20] + real_entries[5:8]),
+        lambda: index.delete(real_entries[0].summary.slug),
+        lambda: index.replace([entry(record("twice", "One")), entry(record("twice", "Two"))]),
+        lambda: index.clear(),
+        lambda: index.replace(real_entries),
+    ]
+    for write in writes:
+        write()
+        generation, records, counted = state()
+        assert records == counted == index.count()
+        assert generation > generations[-1]
+        generations.append(generation)
+    index.close()
+    db.close()
+
+
+def test_an_index_of_schema_3_is_read_as_it_is_and_migrated_when_opened_for_writing(tmp_path, real_entries):
+    path = tmp_path / "search.db"
+    with SearchIndex(path) as index:
+        index.replace(real_entries)
+        before = index.search()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE state; PRAGMA user_version = 3;")
+    db.close()
+    with SearchIndex(path, read_only=True) as old:
+        assert old.count() == len(real_entries)
+        assert old.search() == before and old.search() == before  # the years of all, counted each time
+    with SearchIndex(path) as migrated:
+        assert migrated.search() == before
+        migrated.delete(real_entries[0].summary.slug)
+        assert migrated.count() == len(real_entries) - 1
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (search.SCHEMA_VERSION,)
+    assert db.execute("SELECT records FROM state").fetchone() == (len(real_entries) - 1,)
+    db.close()
+
+
 def test_changed_facet_definitions_are_recomputed_on_open(open_index, real_entries, monkeypatch):
     with open_index() as index:
         index.replace(real_entries)

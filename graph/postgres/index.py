@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 
 from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
 from studygraph.graph.search.facet_tops import MaintainedCounts, top_candidates
+from studygraph.graph.search.generations import PerGeneration
 from studygraph.graph.search.model import RecordHead, record_head
 from studygraph.graph.search.reader import _check_limit, _check_paging, _check_years, _decades, _top  # the same rules
 from studygraph.graph.search.schema import FACET_BITS, Facet
@@ -42,8 +43,6 @@ K1, B = 1.2, 0.75
 _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified, r.description"
 _SPANS_OF = "SELECT r.start_year / 10, r.end_year / 10, count(*) FROM {s}.records r WHERE "
 _SPANS = _SPANS_OF + "(r.start_year IS NOT NULL OR r.end_year IS NOT NULL)"
-
-T = TypeVar("T")
 
 
 class Where:
@@ -67,8 +66,7 @@ class PostgresSearchIndex:
         self.read_only = read_only
         self.db = Database(self.place)
         self._closed = False
-        self._all_decades: tuple[int, list[DecadeCount]] | None = None
-        self._maintained_counts: tuple[int, MaintainedCounts] | None = None
+        self._kept = PerGeneration()
         try:
             self._facets = schema.read_facets(self.db) if read_only else schema.create(self.db)
         except DatabaseError as error:
@@ -103,7 +101,7 @@ class PostgresSearchIndex:
 
     def count(self) -> int:
         with self._read() as c:
-            return int(c.execute(self._q("SELECT count(*) FROM {s}.records")).fetchone()[0])
+            return self._everything(c)
 
     def catalogue_page(
         self, *, after: str | None = None, before: str | None = None, size: int = 100, modified_since: str | None = None
@@ -112,7 +110,10 @@ class PostgresSearchIndex:
         size = max(1, min(size, 1000))
         where = Where([("modified >= %s", [modified_since])] if modified_since else [])
         with self._read() as c:
-            total = c.execute(self._q("SELECT count(*) FROM {s}.records WHERE " + where.sql()), where.params()).fetchone()[0]
+            if where.clauses:
+                total = c.execute(self._q("SELECT count(*) FROM {s}.records WHERE " + where.sql()), where.params()).fetchone()[0]
+            else:
+                total = self._everything(c)
             if before is not None:
                 page = Where([*where.clauses, *([("slug < %s", [before])] if before else [])])
                 rows = c.execute(
@@ -357,7 +358,7 @@ class PostgresSearchIndex:
 
     def _decades_of_all(self, c: psycopg.Connection) -> list[DecadeCount]:
         """The years facet of the whole index."""
-        return self._per_generation(c, "_all_decades", lambda: _decades(c.execute(self._q(_SPANS + " GROUP BY 1, 2")).fetchall()))
+        return self._kept.get(self._generation(c), "decades", lambda: _decades(c.execute(self._q(_SPANS + " GROUP BY 1, 2")).fetchall()))
 
     def _everything(self, c: psycopg.Connection) -> int:
         """How many studies the index holds: the row count bm25 keeps in ``totals``, written
@@ -366,18 +367,14 @@ class PostgresSearchIndex:
 
     def _maintained_counts_of(self, c: psycopg.Connection) -> MaintainedCounts:
         """Every maintained count (graph.search.facet_tops)."""
-        return self._per_generation(c, "_maintained_counts", lambda: MaintainedCounts.of(c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts"))))
+        return self._kept.get(
+            self._generation(c), "maintained", lambda: MaintainedCounts.of(c.execute(self._q("SELECT facet, node, count FROM {s}.facet_counts")))
+        )
 
-    def _per_generation(self, c: psycopg.Connection, slot: str, compute: Callable[[], T]) -> T:
-        """A value of the whole index, computed once per generation: ``totals.generation``
-        is bumped by every write in its own transaction, and read here in this read's."""
-        (generation,) = _one(c.execute(self._q("SELECT generation FROM {s}.totals")))
-        known = getattr(self, slot)
-        if known is not None and known[0] == generation:
-            return known[1]
-        value = compute()
-        setattr(self, slot, (generation, value))
-        return value
+    def _generation(self, c: psycopg.Connection) -> int:
+        """This read's generation: ``totals.generation``, bumped by every write in its own
+        transaction (what is kept per generation: graph.search.generations)."""
+        return int(_one(c.execute(self._q("SELECT generation FROM {s}.totals")))[0])
 
     def _maintained(self, c: psycopg.Connection, facet: Facet, limit: int) -> list[FacetCount]:
         row = c.execute(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..sqlite_files import connect_read_only, transaction
 from . import schema
-from .model import DecadeCount, IndexEntry, SearchIndexError
+from .generations import PerGeneration
+from .model import IndexEntry, SearchIndexError
 from .reader import SearchReader
 from .sql import CHUNK, marks
 from .writer import BatchWriter, latest_batches
@@ -30,17 +31,14 @@ class SearchIndex(SearchReader):
         self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.RLock()
-        #: Bumped by every write of this process (the one that owns the store), so the
-        #: unfiltered years facet is counted once per state, not once per request.
-        self._generation = 0
-        self._all_decades: tuple[int, list[DecadeCount]] | None = None
+        self._kept = PerGeneration()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._writer: sqlite3.Connection | None = None
         self._closed = False
         if read_only:
             if not self.path.is_file():
                 raise SearchIndexError(f"no search index at {self.path}")
-            schema.check_version(self._reader(), self.path)
+            schema.check_version(self._reader(), self.path, read_only=True)
             rows = self._reader().execute("SELECT id, name, definition FROM facets").fetchall()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +125,6 @@ class SearchIndex(SearchReader):
             for batch in latest_batches(entries):
                 writer.write(batch)
             writer.finish()
-            self._generation += 1
 
     def delete(self, slug: str) -> bool:
         """Remove a record; its nodes' counts drop, and nodes no study links any more go."""
@@ -140,8 +137,8 @@ class SearchIndex(SearchReader):
             writer.remove([row[0]])
             for table in ("records", "record_facets", "record_links", "findings"):
                 db.execute(f"DELETE FROM {table} WHERE id = ?", row)  # constant table names
+            writer.added -= 1
             writer.finish()
-            self._generation += 1
             return True
 
     def forget_heads(self, slugs: Iterable[str] | None = None) -> None:
@@ -164,7 +161,7 @@ class SearchIndex(SearchReader):
         with self._lock, transaction(db):
             for table in (*schema.TABLES, "texts"):
                 db.execute(f"DELETE FROM {table}")  # constant table names
-            self._generation += 1
+            db.execute("UPDATE state SET generation = generation + 1, records = 0")
 
     def optimize(self) -> None:
         """Merge the FTS5 segments into one (after a bulk load: smaller file, faster queries)."""

@@ -15,6 +15,7 @@ from functools import partial
 
 from ..sqlite_files import snapshot
 from .facet_tops import MaintainedCounts, top_candidates
+from .generations import PerGeneration
 from .model import DecadeCount, FacetCount, Hit, RecordHead, SearchResult, record_head
 from .schema import Facet
 from .sql import CHUNK, marks
@@ -32,17 +33,26 @@ MAX_FACET_LIMIT = 1000
 
 class SearchReader:
     """The read side of :class:`graph.search.index.SearchIndex`: it supplies this
-    thread's read-only connection, the facets and the write generation."""
+    thread's read-only connection, the facets and what is kept per generation."""
 
     _facets: dict[str, Facet]
-    _generation: int
-    _all_decades: tuple[int, list[DecadeCount]] | None
+    _kept: PerGeneration
 
     def _reader(self) -> sqlite3.Connection:
         raise NotImplementedError
 
     def count(self) -> int:
-        return self._reader().execute("SELECT count(*) FROM records").fetchone()[0]
+        return self._state(self._reader())[1]
+
+    def _state(self, connection: sqlite3.Connection) -> tuple[int | None, int]:
+        """(the write generation, the records count) of this read's snapshot, from the
+        state row every write updates in its transaction: ``count(*)`` walks the table
+        (tens of ms at a million). An index of schema 3, opened read-only, has no state
+        row: its records are counted, and its generation is None (nothing is kept)."""
+        try:
+            return connection.execute("SELECT generation, records FROM state").fetchone()
+        except sqlite3.OperationalError:
+            return None, connection.execute("SELECT count(*) FROM records").fetchone()[0]
 
     def catalogue_page(
         self, *, after: str | None = None, before: str | None = None, size: int = 100, modified_since: str | None = None
@@ -60,20 +70,29 @@ class SearchReader:
             where.append("modified >= ?")
             params.append(modified_since)
         reader = self._reader()
-        total = reader.execute("SELECT count(*) FROM records" + (" WHERE " + " AND ".join(where) if where else ""), params).fetchone()[0]
+        with snapshot(reader):
+            if where:
+                total = reader.execute("SELECT count(*) FROM records WHERE " + " AND ".join(where), params).fetchone()[0]
+            else:
+                total = self._state(reader)[1]
+            return self._catalogue_rows(reader, where, params, after, before, size), total
+
+    def _catalogue_rows(
+        self, reader: sqlite3.Connection, where: list[str], params: list[str], after: str | None, before: str | None, size: int,
+    ) -> list[tuple[str, str, str]]:
         if before is not None:
             clause = where + (["slug < ?"] if before else [])
             rows = reader.execute(
                 "SELECT slug, title, modified FROM records" + (" WHERE " + " AND ".join(clause) if clause else "")
                 + " ORDER BY slug DESC LIMIT ?", [*params, *([before] if before else []), size],
             ).fetchall()
-            return [tuple(r) for r in reversed(rows)], total
+            return [tuple(r) for r in reversed(rows)]
         clause = where + (["slug > ?"] if after else [])
         rows = reader.execute(
             "SELECT slug, title, modified FROM records" + (" WHERE " + " AND ".join(clause) if clause else "")
             + " ORDER BY slug LIMIT ?", [*params, *([after] if after else []), size],
         ).fetchall()
-        return [tuple(r) for r in rows], total
+        return [tuple(r) for r in rows]
 
     def sitemap_page(self, number: int, size: int = 50_000) -> list[tuple[str, str]]:
         """The (slug, modified) of the records on sitemap page *number* (from 0), slug order."""
@@ -298,7 +317,7 @@ class SearchReader:
         offset = (page - 1) * size
         if offset >= total:
             return []
-        everything = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        everything = self._state(connection)[1]
         if (offset + size) * everything < total * total:
             sql = (
                 f"SELECT {_HIT_COLUMNS} FROM records r INDEXED BY records_by_title "
@@ -313,7 +332,7 @@ class SearchReader:
 
     def _browse(self, connection: sqlite3.Connection, page: int, size: int, facet_limit: int) -> SearchResult:
         """Everything, by title, with the maintained counts: the home listing, nothing counted."""
-        total = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        total = self._state(connection)[1]
         rows = connection.execute(
             f"SELECT {_HIT_COLUMNS} FROM records r ORDER BY r.sort_key, r.slug LIMIT ? OFFSET ?", (size, (page - 1) * size)
         ).fetchall()
@@ -322,13 +341,7 @@ class SearchReader:
 
     def _decades_of_all(self, connection: sqlite3.Connection) -> list[DecadeCount]:
         """The years facet of the whole index, counted once per state of it."""
-        known = self._all_decades
-        if known is not None and known[0] == self._generation:
-            return known[1]
-        generation = self._generation
-        counted = _decades(connection.execute(_SPANS + " FROM records r" + _SPANS_GROUP))
-        self._all_decades = (generation, counted)
-        return counted
+        return self._kept.get(self._state(connection)[0], "decades", lambda: _decades(connection.execute(_SPANS + " FROM records r" + _SPANS_GROUP)))
 
     def _maintained(self, connection: sqlite3.Connection, facet: Facet, limit: int) -> list[FacetCount]:
         """The top of the maintained counts: the limit-th largest count, then all nodes at or above it."""
@@ -355,7 +368,7 @@ class SearchReader:
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
             return result
-        everything = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        everything = self._state(connection)[1]
         complement = total > everything // 2
         if complement:
             blobs = connection.execute("SELECT facets FROM record_facets WHERE id NOT IN (SELECT id FROM temp.matching)")
@@ -367,10 +380,10 @@ class SearchReader:
         return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
 
     def _maintained_counts_of(self, connection: sqlite3.Connection) -> MaintainedCounts:
-        """Every maintained count, as of this read's snapshot. Read per search, not kept:
-        nothing here tells two snapshots apart exactly (the write generation is bumped
-        beside the commit, not in it), and counts of another state would be wrong ones."""
-        return MaintainedCounts.of(connection.execute("SELECT facet, node, count FROM facet_counts"))
+        """Every maintained count, as of this read's snapshot (kept per generation)."""
+        return self._kept.get(
+            self._state(connection)[0], "maintained", lambda: MaintainedCounts.of(connection.execute("SELECT facet, node, count FROM facet_counts"))
+        )
 
     def _hits(self, connection: sqlite3.Connection, rows: Iterable[tuple]) -> list[Hit]:
         hits = []

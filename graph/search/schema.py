@@ -41,14 +41,32 @@ FACETS: dict[str, tuple[str, frozenset[str] | None]] = {
 
 #: Bump when the tables change; an index of another version must be rebuilt, unless
 #: :data:`MIGRATIONS` takes it here.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+#: The row of the ``state`` table: a generation every write bumps and the records
+#: count, both written in the write's own transaction, so a reader's snapshot sees the
+#: ones of its own state (what is kept per state of the index is keyed by the first).
+STATE_TABLE = """
+CREATE TABLE IF NOT EXISTS state(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL,
+    records INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO state(id, generation, records) SELECT 1, 0, count(*) FROM records;
+"""
 
 #: From a version to the next, in place (run when an index is opened for writing).
 #: 2 -> 3: each record's DOI and languages (graph.search.model.RecordHead); NULL in the
 #: rows written before, which the server then reads from the graph until they are rewritten.
+#: 3 -> 4: the state row (generation and records count).
 MIGRATIONS: dict[int, str] = {
     2: "ALTER TABLE records ADD COLUMN doi TEXT; ALTER TABLE records ADD COLUMN languages TEXT;",
+    3: STATE_TABLE,
 }
+
+#: Versions an index opened read-only may have: a version-3 index (no state row) is
+#: read with its records counted and nothing kept per state.
+READABLE_VERSIONS = frozenset({3, SCHEMA_VERSION})
 
 #: Packed facet membership: node id in the high bits, facet id in the low ones.
 FACET_BITS = 8
@@ -93,7 +111,7 @@ CREATE TABLE IF NOT EXISTS facet_counts(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS facet_counts_by_count ON facet_counts(facet, count);
 CREATE TABLE IF NOT EXISTS findings(id INTEGER PRIMARY KEY, report TEXT NOT NULL);
-"""
+{STATE_TABLE}"""
 
 TABLES = ("records", "record_facets", "record_links", "nodes", "facet_counts", "findings")
 
@@ -157,10 +175,11 @@ def create(db: sqlite3.Connection, path: Path) -> None:
     sync_facets(db)
 
 
-def check_version(connection: sqlite3.Connection, path: Path, fresh_ok: bool = False) -> None:
+def check_version(connection: sqlite3.Connection, path: Path, fresh_ok: bool = False, read_only: bool = False) -> None:
     """Refuse an index of another schema version: its tables cannot be read as ours."""
     version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version != SCHEMA_VERSION and not (fresh_ok and version == 0):
+    readable = version in READABLE_VERSIONS if read_only else version == SCHEMA_VERSION
+    if not readable and not (fresh_ok and version == 0):
         raise SearchIndexError(
             f"{path} is a search index of schema version {version}, not {SCHEMA_VERSION}: "
             "delete it and load the records again"
@@ -195,6 +214,12 @@ def sync_facets(db: sqlite3.Connection) -> None:
             else:
                 db.execute("INSERT INTO facets(id, name, definition) VALUES (?, ?, ?)", (next(free), name, definition))
         recompute_facets(db)
+        bump_state(db)
+
+
+def bump_state(db: sqlite3.Connection, records: int = 0) -> None:
+    """In a write's transaction: a new generation, and *records* more (or fewer) records."""
+    db.execute("UPDATE state SET generation = generation + 1, records = records + ?", (records,))
 
 
 def recompute_facets(db: sqlite3.Connection) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from studygraph.mappings.validation import results_json
 
 from .model import IndexEntry, languages_column
-from .schema import Facet, facet_memberships, pack_facets, unpack_facets
+from .schema import Facet, bump_state, facet_memberships, pack_facets, unpack_facets
 from .sql import CHUNK, marks
 from .text import TAG, link_tokens, sort_key
 
@@ -44,6 +44,8 @@ class BatchWriter:
         self.next_node = (db.execute("SELECT max(id) FROM nodes").fetchone()[0] or 0) + 1
         self.nodes: dict[tuple[str, str], int] = {}
         self.labels: dict[int, str] = {}
+        #: Records added (less those deleted) by this transaction, for the state row.
+        self.added = 0
 
     def write(self, entries: list[IndexEntry]) -> None:
         slugs = [e.summary.slug for e in entries]
@@ -70,6 +72,7 @@ class BatchWriter:
             else:
                 id_ = self.next_record
                 self.next_record += 1
+                self.added += 1
             if entry.findings is not None:
                 findings.append((id_, results_json(entry.findings)))
             pairs, memberships, restricted = facet_memberships(entry.links, self.nodes, self.facets_of_kind)
@@ -132,7 +135,8 @@ class BatchWriter:
         self.labels.update((id_, label) for label, id_ in relabelled)
 
     def finish(self) -> None:
-        """Apply the net changes to the counts, and drop nodes no study links any more."""
+        """Apply the net changes to the counts, drop nodes no study links any more, and
+        bump the state row."""
         grown = [(facet, node, delta) for (facet, node), delta in self.counts.items() if delta > 0]
         shrunk = [(facet, node, delta) for (facet, node), delta in self.counts.items() if delta < 0]
         self.db.executemany(
@@ -146,5 +150,7 @@ class BatchWriter:
         )
         self.db.executemany("UPDATE nodes SET refs = refs + ? WHERE id = ?", ((d, n) for n, d in self.refs.items() if d))
         self.db.executemany("DELETE FROM nodes WHERE id = ? AND refs <= 0", ((n,) for n, d in self.refs.items() if d < 0))
+        bump_state(self.db, self.added)
         self.counts.clear()
         self.refs.clear()
+        self.added = 0
