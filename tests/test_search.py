@@ -336,6 +336,38 @@ def test_the_top_of_each_facet_is_its_brute_force_top_at_any_limit(real, real_en
     check({"years": (1900, None)}, [e for e in real_entries if e.summary.slug not in gone])
 
 
+@pytest.mark.parametrize("broad, visits", [(10**9, 10**9), (10**9, 1)], ids=["bitsets", "walk-too-long"])
+def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(tmp_path, real_entries, monkeypatch, broad, visits):
+    """SQLite counts a broad search's facets and years from bitsets of its matches and of
+    each node's members (graph.search.member_sets): made to take that path for every
+    search (or to start it and give up on a facet whose walk is too long), it gives the
+    same facets, years and totals as counting memberships, before and after writes (the
+    member sets are kept per generation)."""
+    from studygraph.graph.search import reader
+
+    queries = [{"text": "health"}, {"text": "study"}, {"filters": {"country": ["gbr"]}}, {"years": (1900, None)},
+               {"years": (1990, 2005)}, {"text": "survey", "filters": {"source": ["closer"]}},
+               {"filters": {"study-design": ["cohort", "longitudinal"]}, "years": (1950, None)}]
+    index = SearchIndex(tmp_path / "search.db")
+    # A span of years no query below matches: a decade no match covers is left out.
+    index.replace([*real_entries, entry(record("old", "An old study of health", start=1931, end=1933))])
+
+    def answers() -> list:
+        return [index.search(**query, facet_limit=limit) for query in queries for limit in (1, 3, 1000)]
+
+    try:
+        for write in (lambda: None, lambda: [index.delete(e.summary.slug) for e in real_entries[::4]], lambda: index.replace(real_entries[:8])):
+            write()
+            monkeypatch.setattr(reader, "BROAD", 0)  # nothing is broad: memberships are counted
+            counted = answers()
+            monkeypatch.setattr(reader, "BROAD", broad)
+            monkeypatch.setattr(reader, "WALK_VISITS", visits)
+            assert answers() == counted
+            assert answers() == counted  # again, from the kept member sets
+    finally:
+        index.close()
+
+
 def test_facets_are_ordered_by_count_then_label_and_limited(real, real_entries):
     expected = brute_counts(real_entries)["keyword"]
     labels = {l.key: l.label for e in real_entries for l in e.summary.links if l.kind == "keyword"}

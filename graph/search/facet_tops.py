@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .schema import FACET_BITS, Facet
@@ -50,20 +50,46 @@ def top_candidates(
     holds packed memberships counted over the matching studies, or, with *complement_of*,
     over the studies that do not match."""
     if complement_of is not None:
-        return {name: _top_of_complement(counted, facet.id, complement_of.by_facet.get(facet.id, ()), limit) for name, facet in facets.items()}
+        def count_of(facet: Facet, most: int, node: int) -> int:
+            return most - counted.get((node << FACET_BITS) | facet.id, 0)
+
+        walked = walk_tops(facets, limit, complement_of, count_of)
+        assert walked is not None  # no bound on the walk
+        return walked
     per_facet: dict[int, list[tuple[int, int]]] = {}
     for value, count in counted.items():
         per_facet.setdefault(value & _MASK, []).append((count, value >> FACET_BITS))
     return {name: _at_or_above_floor(per_facet.get(facet.id, []), limit) for name, facet in facets.items()}
 
 
-def _top_of_complement(counted: Counter[int], facet: int, maintained: Iterable[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+def walk_tops(
+    facets: Mapping[str, Facet], limit: int, maintained: MaintainedCounts, count_of: Callable[[Facet, int, int], int],
+    most_visits: int | None = None,
+) -> dict[str, list[tuple[int, int]]] | None:
+    """As :func:`top_candidates`, by walking each facet's nodes in descending maintained
+    count and asking ``count_of(facet, maintained count, node)`` for each node's count
+    over the matches (never more than its maintained count); None if a facet would visit
+    more than *most_visits* nodes (the caller then counts some other way)."""
+    tops = {}
+    for name, facet in facets.items():
+        found = _walk(facet, maintained.by_facet.get(facet.id, ()), limit, count_of, most_visits)
+        if found is None:
+            return None
+        tops[name] = found
+    return tops
+
+
+def _walk(
+    facet: Facet, maintained: Iterable[tuple[int, int]], limit: int, count_of: Callable[[Facet, int, int], int], most_visits: int | None,
+) -> list[tuple[int, int]] | None:
     found: list[tuple[int, int]] = []
     best: list[int] = []  # a min-heap of the *limit* largest counts so far
-    for most, node in maintained:
+    for visits, (most, node) in enumerate(maintained):
         if len(best) == limit and most < best[0]:
             break  # this node and every later one stay below the floor
-        count = most - counted.get((node << FACET_BITS) | facet, 0)
+        if most_visits is not None and visits >= most_visits:
+            return None
+        count = count_of(facet, most, node)
         if count <= 0:
             continue
         found.append((count, node))

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..sqlite_files import connect_read_only, transaction
 from . import schema
 from .generations import PerGeneration
+from .member_sets import BitsetCache
 from .model import IndexEntry, SearchIndexError
 from .reader import SearchReader
 from .sql import CHUNK, marks
@@ -32,6 +33,7 @@ class SearchIndex(SearchReader):
         self._local = threading.local()
         self._lock = threading.RLock()
         self._kept = PerGeneration()
+        self._bitsets = BitsetCache()
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._writer: sqlite3.Connection | None = None
         self._closed = False

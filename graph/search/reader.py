@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from ..sqlite_files import snapshot
-from .facet_tops import MaintainedCounts, top_candidates
+from .facet_tops import MaintainedCounts, top_candidates, walk_tops
 from .generations import PerGeneration
+from .member_sets import BitsetCache, bitset
 from .model import DecadeCount, FacetCount, Hit, RecordHead, SearchResult, record_head
 from .schema import Facet
 from .sql import CHUNK, marks
@@ -37,6 +38,7 @@ class SearchReader:
 
     _facets: dict[str, Facet]
     _kept: PerGeneration
+    _bitsets: BitsetCache
 
     def _reader(self) -> sqlite3.Connection:
         raise NotImplementedError
@@ -220,8 +222,9 @@ class SearchReader:
                 hits = self._ranked_page(connection, total, page, size)
             else:
                 hits = self._ordered_page(connection, total, page, size)
-            facets = self._count_matching(connection, total, facet_limit)
-            decades = _decades(connection.execute(_SPANS + " FROM temp.matching m CROSS JOIN records r ON r.id = m.id" + _SPANS_GROUP))
+            matches = self._broad_matches(connection, total)
+            facets = self._count_matching(connection, total, facet_limit, matches)
+            decades = self._decades_of_matching(connection, matches)
             # A facet's own choices are ORed, so its counts leave its own filter out: they
             # say how many studies each further choice would add, not the intersection.
             for name in filter_clauses:
@@ -230,7 +233,7 @@ class SearchReader:
                     facets[name] = self._maintained(connection, self._facets[name], facet_limit)
                     continue
                 without = self._collect(connection, " AND ".join(others) or None, False, span)
-                facets[name] = self._count_matching(connection, without, facet_limit)[name]
+                facets[name] = self._count_matching(connection, without, facet_limit, self._broad_matches(connection, without))[name]
             return SearchResult(total, hits, facets, page, size, decades)
 
     # -- search internals
@@ -354,8 +357,8 @@ class SearchReader:
         ).fetchall()
         return _top(rows, limit)
 
-    def _count_matching(self, connection: sqlite3.Connection, total: int, limit: int) -> dict[str, list[FacetCount]]:
-        """Facet counts over temp.matching.
+    def _count_matching(self, connection: sqlite3.Connection, total: int, limit: int, matches: int | None) -> dict[str, list[FacetCount]]:
+        """Facet counts over temp.matching (*matches*: the same set as a bitset, when broad).
 
         Counting in SQL (one row per study and node, GROUP BY facet, node) sorts about
         25 rows per study: 1.4M rows, most of a second, for a common word over 100k
@@ -363,21 +366,69 @@ class SearchReader:
         joined and counted by ``Counter`` in C; and when more than half of the studies
         match, the *complement* is counted and taken off the maintained counts
         (graph.search.facet_tops), so the work is bounded by half the index however broad
-        the query. Counts are exact.
+        the query. A broad search is counted from bitsets instead
+        (graph.search.member_sets): only the nodes that can top a facet are counted, each
+        by one AND and popcount. Counts are exact either way.
         """
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
             return result
-        everything = self._state(connection)[1]
-        complement = total > everything // 2
-        if complement:
-            blobs = connection.execute("SELECT facets FROM record_facets WHERE id NOT IN (SELECT id FROM temp.matching)")
-        else:
-            blobs = connection.execute("SELECT f.facets FROM temp.matching m CROSS JOIN record_facets f ON f.id = m.id")
-        counted = Counter(array("q", b"".join(blob for (blob,) in blobs)))
-        tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(connection) if complement else None)
+        tops = self._tops_by_bitsets(connection, matches, limit) if matches is not None else None
+        if tops is None:
+            complement = total > self._state(connection)[1] // 2
+            if complement:
+                blobs = connection.execute("SELECT facets FROM record_facets WHERE id NOT IN (SELECT id FROM temp.matching)")
+            else:
+                blobs = connection.execute("SELECT f.facets FROM temp.matching m CROSS JOIN record_facets f ON f.id = m.id")
+            counted = Counter(array("q", b"".join(blob for (blob,) in blobs)))
+            tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(connection) if complement else None)
         labels = _node_labels(connection, list({node for candidates in tops.values() for _, node in candidates}))
         return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
+
+    def _broad_matches(self, connection: sqlite3.Connection, total: int) -> int | None:
+        """temp.matching as a bitset when at least 1/BROAD of the index matches (its facets
+        and years are then counted from bitsets), else None."""
+        everything = self._state(connection)[1]
+        if total == 0 or total * BROAD < everything:
+            return None
+        return bitset((id_ for (id_,) in connection.execute("SELECT id FROM temp.matching")), self._top_id(connection))
+
+    def _top_id(self, connection: sqlite3.Connection) -> int:
+        return connection.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
+
+    def _tops_by_bitsets(self, connection: sqlite3.Connection, matches: int, limit: int) -> dict[str, list[tuple[int, int]]] | None:
+        """Each facet's candidates for its top, walking its nodes in descending maintained
+        count (graph.search.facet_tops.walk_tops) and counting each as ``matches &
+        members``; None if a facet needs more than WALK_VISITS nodes counted."""
+        generation = self._state(connection)[0]
+        top = self._top_id(connection)
+
+        def count_of(facet: Facet, most: int, node: int) -> int:
+            token = node_token(node) if facet.roles is None else facet_token(facet.id, node)
+            members = self._bitsets.get(generation, token, lambda: bitset(
+                (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (f'links : "{token}"',))), top,
+            ))
+            return (matches & members).bit_count()
+
+        return walk_tops(self._facets, limit, self._maintained_counts_of(connection), count_of, WALK_VISITS)
+
+    def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None) -> list[DecadeCount]:
+        """The years facet of temp.matching: grouped in SQL, or, given the matches as a
+        bitset, from the bitsets of the studies of each span of decades (kept per generation)."""
+        if matches is None:
+            return _decades(connection.execute(_SPANS + " FROM temp.matching m CROSS JOIN records r ON r.id = m.id" + _SPANS_GROUP))
+        spans = self._kept.get(self._state(connection)[0], "spans", lambda: self._span_bitsets(connection))
+        counted = ((first, last, (matches & studies).bit_count()) for (first, last), studies in spans.items())
+        return _decades(span for span in counted if span[2])
+
+    def _span_bitsets(self, connection: sqlite3.Connection) -> dict[tuple[int | None, int | None], int]:
+        """The studies of each (first decade, last decade) of coverage, as bitsets: one pass
+        over the records."""
+        top = self._top_id(connection)
+        ids: dict[tuple[int | None, int | None], list[int]] = {}
+        for id_, first, last in connection.execute("SELECT r.id, r.start_year / 10, r.end_year / 10 FROM records r" + _SPANS_WHERE):
+            ids.setdefault((first, last), []).append(id_)
+        return {span: bitset(members, top) for span, members in ids.items()}
 
     def _maintained_counts_of(self, connection: sqlite3.Connection) -> MaintainedCounts:
         """Every maintained count, as of this read's snapshot (kept per generation)."""
@@ -397,7 +448,14 @@ class SearchReader:
 _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified"
 #: Studies by (first decade, last decade) of their coverage: a few dozen groups.
 _SPANS = "SELECT r.start_year / 10, r.end_year / 10, count(*)"
-_SPANS_GROUP = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL GROUP BY 1, 2"
+_SPANS_WHERE = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL"
+_SPANS_GROUP = _SPANS_WHERE + " GROUP BY 1, 2"
+#: A search matching at least 1/BROAD of the index counts its facets and years from
+#: bitsets (graph.search.member_sets) ...
+BROAD = 8
+#: ... unless a facet's walk would count more nodes than this (few studies of each
+#: node match, so many nodes stay in reach of the top): then the memberships are counted.
+WALK_VISITS = 250
 
 
 def _decades(spans: Iterable[tuple[int | None, int | None, int]]) -> list[DecadeCount]:

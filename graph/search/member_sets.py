@@ -1,0 +1,73 @@
+"""Sets of studies as bitsets (Python ints: bit *i* is the study of id *i*), to count a
+broad search's facets and years without reading every membership of its matches.
+
+A search matching most of a catalogue used to count the ~25 facet memberships of each
+matching (or each other) study: at a million studies, tens of millions of increments,
+most of two seconds. The top of a facet only needs the counts of a few dozen nodes,
+found by walking the facet's nodes in descending maintained count (graph.search.
+facet_tops); each such count is ``(matches & members).bit_count()``, one AND and one
+popcount in C over an int of N bits (~80 µs at a million), given the node's member set.
+Member sets are read from the text index's doclist of the node's token and kept, per
+generation of the index, in a cache bounded by bytes; so are the studies of each span
+of years (first decade, last decade), which give the years facet the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+
+#: Bytes of bitsets one index keeps (each is N/8 bytes: 125 KB at a million studies).
+DEFAULT_BUDGET = 128 * 1024 * 1024
+
+_ZERO, _ONE = ord("0"), ord("1")
+
+
+def bitset(ids: Iterable[int], top: int) -> int:
+    """The set of *ids* (each from 0 to *top*) as an int. The bits are written as the
+    digits of a binary numeral and parsed once in C: a Python loop of one item
+    assignment per id, the cheapest way to set bits the standard library offers."""
+    digits = bytearray([_ZERO]) * (top + 1)
+    for id_ in ids:
+        digits[top - id_] = _ONE
+    return int(digits, 2)
+
+
+class BitsetCache:
+    """Bitsets by name, each kept with the generation it was read in; the least recently
+    used go first once more than *budget* bytes are kept. Shared by a process's threads."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self._kept: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, generation: int | None, name: Hashable, read: Callable[[], int]) -> int:
+        """The bitset *name* of *generation*, read by *read* unless kept (a None generation:
+        an index that keeps nothing, read afresh)."""
+        if generation is None:
+            return read()
+        with self._lock:
+            known = self._kept.get(name)
+            if known is not None and known[0] == generation:
+                self._kept.move_to_end(name)
+                return known[1]
+        value = read()
+        size = _size(value)
+        with self._lock:
+            old = self._kept.pop(name, None)
+            if old is not None:
+                self._bytes -= _size(old[1])
+            if size <= self.budget:
+                self._kept[name] = (generation, value)
+                self._bytes += size
+                while self._bytes > self.budget:
+                    _, (_, dropped) = self._kept.popitem(last=False)
+                    self._bytes -= _size(dropped)
+        return value
+
+
+def _size(bits: int) -> int:
+    return bits.bit_length() // 8 + 1
