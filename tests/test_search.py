@@ -337,18 +337,18 @@ def test_the_top_of_each_facet_is_its_brute_force_top_at_any_limit(real, real_en
 
 
 @pytest.mark.parametrize("broad, visits", [(10**9, 10**9), (10**9, 1)], ids=["bitsets", "walk-too-long"])
-def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(tmp_path, real_entries, monkeypatch, broad, visits):
-    """SQLite counts a broad search's facets and years from bitsets of its matches and of
-    each node's members (graph.search.member_sets): made to take that path for every
-    search (or to start it and give up on a facet whose walk is too long), it gives the
-    same facets, years and totals as counting memberships, before and after writes (the
-    member sets are kept per generation)."""
-    from studygraph.graph.search import reader
+def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(open_index, real_entries, monkeypatch, broad, visits):
+    """An index counts a broad search's facets (SQLite: and years) from bitsets of its
+    matches and of each node's members (graph.search.member_sets): made to take that path
+    for every search (or to start it and give up on a facet whose walk is too long), it
+    gives the same facets, years and totals as counting memberships, before and after
+    writes (the member sets are kept per generation)."""
+    from studygraph.graph.search import member_sets
 
     queries = [{"text": "health"}, {"text": "study"}, {"filters": {"country": ["gbr"]}}, {"years": (1900, None)},
                {"years": (1990, 2005)}, {"text": "survey", "filters": {"source": ["closer"]}},
                {"filters": {"study-design": ["cohort", "longitudinal"]}, "years": (1950, None)}]
-    index = SearchIndex(tmp_path / "search.db")
+    index = open_index()
     # A span of years no query below matches: a decade no match covers is left out.
     index.replace([*real_entries, entry(record("old", "An old study of health", start=1931, end=1933))])
 
@@ -358,10 +358,10 @@ def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(
     try:
         for write in (lambda: None, lambda: [index.delete(e.summary.slug) for e in real_entries[::4]], lambda: index.replace(real_entries[:8])):
             write()
-            monkeypatch.setattr(reader, "BROAD", 0)  # nothing is broad: memberships are counted
+            monkeypatch.setattr(member_sets, "BROAD", 0)  # nothing is broad: memberships are counted
             counted = answers()
-            monkeypatch.setattr(reader, "BROAD", broad)
-            monkeypatch.setattr(reader, "WALK_VISITS", visits)
+            monkeypatch.setattr(member_sets, "BROAD", broad)
+            monkeypatch.setattr(member_sets, "WALK_VISITS", visits)
             assert answers() == counted
             assert answers() == counted  # again, from the kept member sets
     finally:

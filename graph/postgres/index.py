@@ -21,9 +21,10 @@ from typing import Any
 
 import psycopg
 
-from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult
+from studygraph.graph.search import BM25_WEIGHTS, DecadeCount, FacetCount, Hit, IndexEntry, SearchIndexError, SearchResult, member_sets
 from studygraph.graph.search.facet_tops import MaintainedCounts, top_candidates
 from studygraph.graph.search.generations import PerGeneration
+from studygraph.graph.search.member_sets import BitsetCache, bitset
 from studygraph.graph.search.model import RecordHead, record_head
 from studygraph.graph.search.reader import _check_limit, _check_paging, _check_years, _decades, _top  # the same rules
 from studygraph.graph.search.schema import FACET_BITS, Facet
@@ -67,6 +68,7 @@ class PostgresSearchIndex:
         self.db = Database(self.place)
         self._closed = False
         self._kept = PerGeneration()
+        self._bitsets = BitsetCache()
         try:
             self._facets = schema.read_facets(self.db) if read_only else schema.create(self.db)
         except DatabaseError as error:
@@ -387,22 +389,38 @@ class PostgresSearchIndex:
         return _top(rows, limit)
 
     def _count_matching(self, c: psycopg.Connection, where: Where, total: int, limit: int) -> dict[str, list[FacetCount]]:
-        """Facet counts over the matching studies; over half the index, the complement is
-        counted and taken off the maintained counts (graph.search.facet_tops, as the
-        SQLite index does)."""
+        """Facet counts over the matching studies, as the SQLite index counts them: a broad
+        search from bitsets (graph.search.member_sets; a node's members read by the GIN
+        index of the memberships and kept per generation); else the memberships of the
+        matches, or over half the index those of the complement, taken off the maintained
+        counts (graph.search.facet_tops)."""
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
             return result
         everything = self._everything(c)
-        complement = total > everything // 2
-        condition = f"NOT ({where.sql()})" if complement else where.sql()
-        counted: Counter[int] = Counter(
-            dict(c.execute(self._q("SELECT m, count(*) FROM {s}.records r, unnest(r.memberships) m WHERE " + condition + " GROUP BY m"), where.params()).fetchall())
-        )
-        tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(c) if complement else None)
+        tops = self._tops_by_bitsets(c, where, limit) if member_sets.is_broad(total, everything) else None
+        if tops is None:
+            complement = total > everything // 2
+            condition = f"NOT ({where.sql()})" if complement else where.sql()
+            counted: Counter[int] = Counter(dict(c.execute(
+                self._q("SELECT m, count(*) FROM {s}.records r, unnest(r.memberships) m WHERE " + condition + " GROUP BY m"), where.params(),
+            ).fetchall()))
+            tops = top_candidates(counted, self._facets, limit, self._maintained_counts_of(c) if complement else None)
         nodes = list({node for candidates in tops.values() for _, node in candidates})
         labels = {id_: (key, label) for id_, key, label in c.execute(self._q("SELECT id, key, label FROM {s}.nodes WHERE id = ANY(%s)"), (nodes,))}
         return {name: _top([(*labels[node], count) for count, node in candidates if node in labels], limit) for name, candidates in tops.items()}
+
+    def _tops_by_bitsets(self, c: psycopg.Connection, where: Where, limit: int) -> dict[str, list[tuple[int, int]]] | None:
+        generation = self._generation(c)
+        top = int(_one(c.execute(self._q("SELECT coalesce(max(id), 0) FROM {s}.records")))[0])
+        matches = bitset((id_ for (id_,) in c.execute(self._q("SELECT r.id FROM {s}.records r WHERE " + where.sql()), where.params())), top)
+
+        def members(facet: Facet, node: int) -> int:
+            packed = (node << FACET_BITS) | facet.id
+            query = self._q("SELECT id FROM {s}.records WHERE memberships @> ARRAY[%s]::bigint[]")
+            return self._bitsets.get(generation, packed, lambda: bitset((id_ for (id_,) in c.execute(query, (packed,))), top))
+
+        return member_sets.tops_from_bitsets(self._facets, limit, self._maintained_counts_of(c), matches, members)
 
     # -- writing
 

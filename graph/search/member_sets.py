@@ -16,10 +16,35 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
+
+from .facet_tops import MaintainedCounts, walk_tops
+from .schema import Facet
 
 #: Bytes of bitsets one index keeps (each is N/8 bytes: 125 KB at a million studies).
 DEFAULT_BUDGET = 128 * 1024 * 1024
+#: A search matching at least 1/BROAD of the index counts its facets from bitsets ...
+BROAD = 8
+#: ... unless a facet's walk would count more nodes than this (few studies of each node
+#: match, so many nodes stay in reach of the top): then the memberships are counted.
+WALK_VISITS = 250
+
+
+def is_broad(matches: int, everything: int) -> bool:
+    """Whether a search with *matches* of *everything* studies counts from bitsets."""
+    return matches > 0 and matches * BROAD >= everything
+
+
+def tops_from_bitsets(
+    facets: Mapping[str, Facet], limit: int, maintained: MaintainedCounts, matches: int, members: Callable[[Facet, int], int],
+) -> dict[str, list[tuple[int, int]]] | None:
+    """Each facet's candidates for its top (graph.search.facet_tops.walk_tops), a node's
+    count being ``matches & members(facet, node)``; None if a facet's walk is too long."""
+
+    def count_of(facet: Facet, most: int, node: int) -> int:
+        return (matches & members(facet, node)).bit_count()
+
+    return walk_tops(facets, limit, maintained, count_of, WALK_VISITS)
 
 _ZERO, _ONE = ord("0"), ord("1")
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from ..sqlite_files import snapshot
-from .facet_tops import MaintainedCounts, top_candidates, walk_tops
+from . import member_sets
+from .facet_tops import MaintainedCounts, top_candidates
 from .generations import PerGeneration
 from .member_sets import BitsetCache, bitset
 from .model import DecadeCount, FacetCount, Hit, RecordHead, SearchResult, record_head
@@ -388,8 +389,7 @@ class SearchReader:
     def _broad_matches(self, connection: sqlite3.Connection, total: int) -> int | None:
         """temp.matching as a bitset when at least 1/BROAD of the index matches (its facets
         and years are then counted from bitsets), else None."""
-        everything = self._state(connection)[1]
-        if total == 0 or total * BROAD < everything:
+        if not member_sets.is_broad(total, self._state(connection)[1]):
             return None
         return bitset((id_ for (id_,) in connection.execute("SELECT id FROM temp.matching")), self._top_id(connection))
 
@@ -397,20 +397,19 @@ class SearchReader:
         return connection.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
 
     def _tops_by_bitsets(self, connection: sqlite3.Connection, matches: int, limit: int) -> dict[str, list[tuple[int, int]]] | None:
-        """Each facet's candidates for its top, walking its nodes in descending maintained
-        count (graph.search.facet_tops.walk_tops) and counting each as ``matches &
-        members``; None if a facet needs more than WALK_VISITS nodes counted."""
+        """Each facet's candidates for its top from bitsets (member_sets.tops_from_bitsets),
+        a node's members read from its token's doclist and kept per generation."""
         generation = self._state(connection)[0]
         top = self._top_id(connection)
 
-        def count_of(facet: Facet, most: int, node: int) -> int:
+        def members(facet: Facet, node: int) -> int:
             token = node_token(node) if facet.roles is None else facet_token(facet.id, node)
-            members = self._bitsets.get(generation, token, lambda: bitset(
-                (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (f'links : "{token}"',))), top,
+            query = f'links : "{token}"'
+            return self._bitsets.get(generation, token, lambda: bitset(
+                (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (query,))), top,
             ))
-            return (matches & members).bit_count()
 
-        return walk_tops(self._facets, limit, self._maintained_counts_of(connection), count_of, WALK_VISITS)
+        return member_sets.tops_from_bitsets(self._facets, limit, self._maintained_counts_of(connection), matches, members)
 
     def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None) -> list[DecadeCount]:
         """The years facet of temp.matching: grouped in SQL, or, given the matches as a
@@ -450,12 +449,6 @@ _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified"
 _SPANS = "SELECT r.start_year / 10, r.end_year / 10, count(*)"
 _SPANS_WHERE = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL"
 _SPANS_GROUP = _SPANS_WHERE + " GROUP BY 1, 2"
-#: A search matching at least 1/BROAD of the index counts its facets and years from
-#: bitsets (graph.search.member_sets) ...
-BROAD = 8
-#: ... unless a facet's walk would count more nodes than this (few studies of each
-#: node match, so many nodes stay in reach of the top): then the memberships are counted.
-WALK_VISITS = 250
 
 
 def _decades(spans: Iterable[tuple[int | None, int | None, int]]) -> list[DecadeCount]:
