@@ -455,7 +455,14 @@ def test_clear(real):
 # ---------------------------------------------------------------------- nodes, labels
 
 
-def test_linked_pages_through_a_nodes_studies_by_title(real, real_entries):
+@pytest.mark.parametrize("title_walk", [None, 0, 10**9], ids=["chosen", "doclist", "title-walk"])
+def test_linked_pages_through_a_nodes_studies_by_title(real, real_entries, monkeypatch, title_walk):
+    """Either plan of SQLite's node pages (walking titles through the node's member set,
+    or sorting its doclist), forced or chosen, pages through the same studies."""
+    from studygraph.graph.search import reader
+
+    if title_walk is not None:
+        monkeypatch.setattr(reader, "TITLE_WALK", title_walk)
     # The most linked keyword, and every study linking it, brute force.
     counts = brute_counts(real_entries)["keyword"]
     key = max(counts, key=lambda k: (counts[k], k))

@@ -140,8 +140,11 @@ class SearchReader:
     def linked(self, kind: str, key: str, page: int = 1, size: int = 20) -> tuple[int, list[Hit]]:
         """The studies linking to a node in any role, ordered by title: (total, one page).
 
-        The total is the node's maintained reference count; the page comes from the
-        node's FTS5 doclist, ordered by title (see :meth:`_ordered_page`).
+        The total is the node's maintained reference count. The page comes from walking
+        the title index and keeping the node's studies (its member set, kept per
+        generation: graph.search.member_sets) when that walk is short, as for a node
+        most studies link to; else from the node's FTS5 doclist, ordered by title (see
+        :meth:`_ordered_page`).
         """
         _check_paging(page, size)
         connection = self._reader()
@@ -150,8 +153,12 @@ class SearchReader:
             if row is None:
                 return 0, []
             node, total = row
-            if (page - 1) * size >= total:
+            offset = (page - 1) * size
+            if offset >= total:
                 return total, []
+            if (offset + size) * self._state(connection)[1] <= TITLE_WALK * total:
+                members = self._members(connection, self._state(connection)[0], node_token(node))
+                return total, self._hits(connection, _first_of(connection, members, offset, size))
             connection.execute("DELETE FROM temp.matching")
             connection.execute(
                 "INSERT INTO temp.matching(id, score) SELECT rowid, 0.0 FROM texts WHERE texts MATCH ?",
@@ -400,16 +407,19 @@ class SearchReader:
         """Each facet's candidates for its top from bitsets (member_sets.tops_from_bitsets),
         a node's members read from its token's doclist and kept per generation."""
         generation = self._state(connection)[0]
-        top = self._top_id(connection)
 
         def members(facet: Facet, node: int) -> int:
-            token = node_token(node) if facet.roles is None else facet_token(facet.id, node)
-            query = f'links : "{token}"'
-            return self._bitsets.get(generation, token, lambda: bitset(
-                (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (query,))), top,
-            ))
+            return self._members(connection, generation, node_token(node) if facet.roles is None else facet_token(facet.id, node))
 
         return member_sets.tops_from_bitsets(self._facets, limit, self._maintained_counts_of(connection), matches, members)
+
+    def _members(self, connection: sqlite3.Connection, generation: int | None, token: str) -> int:
+        """The studies of a link token (a node's, or a facet membership's) as a bitset, read
+        from its doclist and kept per generation."""
+        query = f'links : "{token}"'
+        return self._bitsets.get(generation, token, lambda: bitset(
+            (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (query,))), self._top_id(connection),
+        ))
 
     def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None) -> list[DecadeCount]:
         """The years facet of temp.matching: grouped in SQL, or, given the matches as a
@@ -449,6 +459,24 @@ _HIT_COLUMNS = "r.id, r.slug, r.title, r.start_year, r.end_year, r.modified"
 _SPANS = "SELECT r.start_year / 10, r.end_year / 10, count(*)"
 _SPANS_WHERE = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL"
 _SPANS_GROUP = _SPANS_WHERE + " GROUP BY 1, 2"
+#: A node's page walks the title index when about this many rows at most are read.
+TITLE_WALK = 20_000
+
+
+def _first_of(connection: sqlite3.Connection, members: int, offset: int, size: int) -> list[tuple]:
+    """Rows *offset* to *offset + size* of the studies in *members*, in title order."""
+    bits = members.to_bytes(members.bit_length() // 8 + 1, "little")  # a bit tested in O(1), not by shifting the int
+    rows = []
+    for row in connection.execute(f"SELECT {_HIT_COLUMNS} FROM records r INDEXED BY records_by_title ORDER BY r.sort_key, r.slug"):
+        id_ = row[0]
+        if id_ >> 3 < len(bits) and bits[id_ >> 3] >> (id_ & 7) & 1:
+            if offset:
+                offset -= 1
+                continue
+            rows.append(row)
+            if len(rows) == size:
+                break
+    return rows
 
 
 def _decades(spans: Iterable[tuple[int | None, int | None, int]]) -> list[DecadeCount]:
