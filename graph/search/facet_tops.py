@@ -10,7 +10,8 @@ less its complement count, so never more than its maintained count, and the walk
 at the first node whose maintained count is below the limit-th count found so far. The
 broad query that the complement serves visits a few dozen nodes per facet, not every
 node of the catalogue (tens of thousands at a million studies, each a dict entry made
-and subtracted per query before).
+and subtracted per query before). The same walk serves a broad search counted from
+bitsets (graph.search.member_sets), where each visited node is counted on its own.
 """
 
 from __future__ import annotations
