@@ -5,6 +5,7 @@ round trip through each store, endpoints parsed from one URL, and a bulk load.""
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import threading
 import urllib.parse
@@ -244,3 +245,47 @@ def test_a_process_sends_the_store_no_more_requests_at_once_than_its_connections
         assert 1 <= relay.most <= 2
     finally:
         relay.close()
+
+
+@pytest.mark.parametrize("media_type, body, expected", [
+    ("text/turtle; charset=utf-8", b'<http://e.org/s> <http://e.org/p> "o" .\n', 1),
+    ("application/n-triples", b'<http://e.org/s> <http://e.org/p> "0"^^<http://www.w3.org/2001/XMLSchema#boolean> .\n', 1),
+    ("application/rdf+xml", b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e.org/">'
+                            b'<rdf:Description rdf:about="http://e.org/s"><e:p>o</e:p></rdf:Description></rdf:RDF>', 1),
+    ("application/sparql-results+json", b'{"head": {"vars": []}, "results": {"bindings": []}}', None),
+    ("text/html", b"<html>an error page</html>", None),
+])
+def test_a_construct_is_read_in_the_syntaxes_asked_for_and_refused_in_any_other(media_type: str, body: bytes, expected: int | None) -> None:
+    """A CONSTRUCT (a cold page's record graph) is read in the N-Triples or Turtle asked
+    for, or any other RDF syntax a store prefers; an answer in anything else is a clear
+    error naming what came, never a guess."""
+    import http.server
+
+    from studygraph.graph.remote.patterns import RemotePatterns
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        patterns = RemotePatterns(SparqlClient(RemoteEndpoints.parse(f"http://127.0.0.1:{site.server_address[1]}/sparql", dialect="generic")))
+        query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+        if expected is None:
+            with pytest.raises(RemoteStoreError, match=re.escape(f"as {media_type.split(';')[0]}, not in an RDF syntax")):
+                patterns.construct(query)
+        else:
+            triples = patterns.construct(query)
+            assert len(triples) == expected
+            assert "0" not in str(triples[0].object) or "false" in str(triples[0].object)  # the store's boolean form, ours again
+    finally:
+        site.shutdown()

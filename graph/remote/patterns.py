@@ -48,7 +48,8 @@ class RemotePatterns:
         return self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {sparql(graph)} {{ ?s ?p ?o }} }}")
 
     def construct(self, query: str) -> list[Triple]:
-        """The triples of a CONSTRUCT, which the store writes as N-Triples (or Turtle).
+        """The triples of a CONSTRUCT, which the store writes as N-Triples (or Turtle, or
+        any RDF syntax pyoxigraph reads; anything else is a RemoteStoreError).
 
         A record graph is ~140 triples: read as JSON solutions, each of its ~420 terms was
         made in Python (1.5-2 ms of a cold page's ~10); pyoxigraph parses them in a
@@ -58,7 +59,7 @@ class RemotePatterns:
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         body = read_all(response)
         if media_type not in RDF_MEDIA_TYPES:
-            raise RemoteStoreError(f"the store answered a CONSTRUCT as {media_type or 'no media type'}, not N-Triples or Turtle")
+            raise RemoteStoreError(f"the store answered a CONSTRUCT as {media_type or 'no media type'}, not in an RDF syntax")
         return canonical_triples(body, list(pyoxigraph.parse(body, format=RDF_MEDIA_TYPES[media_type])))
 
     def ask(self, query: str) -> bool:
