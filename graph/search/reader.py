@@ -156,8 +156,9 @@ class SearchReader:
             offset = (page - 1) * size
             if offset >= total:
                 return total, []
-            if (offset + size) * self._state(connection)[1] <= TITLE_WALK * total:
-                members = self._members(connection, self._state(connection)[0], node_token(node))
+            generation, everything = self._state(connection)
+            if (offset + size) * everything <= TITLE_WALK * total:
+                members = self._members(connection, generation, node_token(node))
                 return total, self._hits(connection, _first_of(connection, members, offset, size))
             connection.execute("DELETE FROM temp.matching")
             connection.execute(
