@@ -157,7 +157,7 @@ class SearchReader:
             if offset >= total:
                 return total, []
             generation, everything = self._state(connection)
-            if (offset + size) * everything <= TITLE_WALK * total:
+            if generation is not None and (offset + size) * everything <= TITLE_WALK * total:
                 members = self._members(connection, generation, node_token(node))
                 return total, self._hits(connection, _first_of(connection, members, offset, size))
             connection.execute("DELETE FROM temp.matching")
@@ -397,8 +397,9 @@ class SearchReader:
     def _broad_matches(self, connection: sqlite3.Connection, total: int) -> int | None:
         """temp.matching as a bitset when at least 1/BROAD of the index matches (its facets
         and years are then counted from bitsets), else None."""
-        if not member_sets.is_broad(total, self._state(connection)[1]):
-            return None
+        generation, everything = self._state(connection)
+        if generation is None or not member_sets.is_broad(total, everything):
+            return None  # (an index that keeps no member sets would read them for every search)
         return bitset((id_ for (id_,) in connection.execute("SELECT id FROM temp.matching")), self._top_id(connection))
 
     def _top_id(self, connection: sqlite3.Connection) -> int:
