@@ -336,8 +336,9 @@ def test_the_top_of_each_facet_is_its_brute_force_top_at_any_limit(real, real_en
     check({"years": (1900, None)}, [e for e in real_entries if e.summary.slug not in gone])
 
 
-@pytest.mark.parametrize("broad, visits", [(10**9, 10**9), (10**9, 1)], ids=["bitsets", "walk-too-long"])
-def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(open_index, real_entries, monkeypatch, broad, visits):
+@pytest.mark.parametrize("broad, visits, reads", [(10**9, 10**9, 1), (10**9, 1, 1), (10**9, 10**9, 0)],
+                         ids=["bitsets", "walk-too-long", "nothing-to-read"])
+def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(open_index, real_entries, monkeypatch, broad, visits, reads):
     """An index counts a broad search's facets (SQLite: and years) from bitsets of its
     matches and of each node's members (graph.search.member_sets): made to take that path
     for every search (or to start it and give up on a facet whose walk is too long), it
@@ -362,6 +363,7 @@ def test_broad_searches_counted_from_bitsets_say_what_counting_memberships_says(
             counted = answers()
             monkeypatch.setattr(member_sets, "BROAD", broad)
             monkeypatch.setattr(member_sets, "WALK_VISITS", visits)
+            monkeypatch.setattr(member_sets, "READ_SHARE", reads)
             assert answers() == counted
             assert answers() == counted  # again, from the kept member sets
     finally:

@@ -415,10 +415,12 @@ class PostgresSearchIndex:
         top = int(_one(c.execute(self._q("SELECT coalesce(max(id), 0) FROM {s}.records")))[0])
         matches = bitset((id_ for (id_,) in c.execute(self._q("SELECT r.id FROM {s}.records r WHERE " + where.sql()), where.params())), top)
 
-        def members(facet: Facet, node: int) -> int:
+        reads = member_sets.search_reads(self._everything(c))
+
+        def members(facet: Facet, node: int, size: int) -> int:
             packed = (node << FACET_BITS) | facet.id
             query = self._q("SELECT id FROM {s}.records WHERE memberships @> ARRAY[%s]::bigint[]")
-            return self._bitsets.get(generation, packed, lambda: bitset((id_ for (id_,) in c.execute(query, (packed,))), top))
+            return self._bitsets.get(generation, packed, lambda: bitset((id_ for (id_,) in c.execute(query, (packed,))), top), size, reads)
 
         return member_sets.tops_from_bitsets(self._facets, limit, self._maintained_counts_of(c), matches, members)
 

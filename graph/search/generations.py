@@ -23,6 +23,12 @@ class PerGeneration:
         self._values: dict[Hashable, tuple[int, Any]] = {}
         self._lock = threading.Lock()
 
+    def kept(self, generation: int | None, name: Hashable) -> bool:
+        """Whether the value *name* of *generation* is kept (computing it costs nothing)."""
+        with self._lock:
+            known = self._values.get(name)
+        return generation is not None and known is not None and known[0] == generation
+
     def get(self, generation: int | None, name: Hashable, compute: Callable[[], T]) -> T:
         """The value *name* of *generation*, computed by *compute* unless kept. A None
         generation (an index that keeps none) is always computed afresh. Two readers may

@@ -30,21 +30,59 @@ BROAD = 8
 WALK_VISITS = 250
 
 
+#: A search may read this many ids (times the studies indexed) into member sets not kept.
+READ_SHARE = 2
+
+
+def search_reads(everything: int) -> Reads:
+    """What one search over an index of *everything* studies may read into member sets."""
+    return Reads(everything * READ_SHARE)
+
+
+class OverBudget(Exception):
+    """A search would read more ids into member sets than its :class:`Reads` allow."""
+
+
+class Reads:
+    """How many ids one search may still read into member sets not kept yet.
+
+    A member set costs a Python step per member to read (~0.4 µs: at a million studies
+    a facet's walk can want tens of millions, fifteen seconds, right after a write). A
+    search that would read more gives up the bitsets and counts memberships instead,
+    keeping what it read: later searches go on from there, and once the sets they need
+    are kept, they count in milliseconds."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def spend(self, ids: int) -> bool:
+        """Take *ids* from what is left; False (nothing taken) if fewer are left."""
+        if ids > self.left:
+            return False
+        self.left -= ids
+        return True
+
+
 def is_broad(matches: int, everything: int) -> bool:
     """Whether a search with *matches* of *everything* studies counts from bitsets."""
     return matches > 0 and matches * BROAD >= everything
 
 
 def tops_from_bitsets(
-    facets: Mapping[str, Facet], limit: int, maintained: MaintainedCounts, matches: int, members: Callable[[Facet, int], int],
+    facets: Mapping[str, Facet], limit: int, maintained: MaintainedCounts, matches: int,
+    members: Callable[[Facet, int, int], int],
 ) -> dict[str, list[tuple[int, int]]] | None:
     """Each facet's candidates for its top (graph.search.facet_tops.walk_tops), a node's
-    count being ``matches & members(facet, node)``; None if a facet's walk is too long."""
+    count being ``matches & members(facet, node, its maintained count)``; None if a
+    facet's walk is too long, or *members* raises OverBudget."""
 
     def count_of(facet: Facet, most: int, node: int) -> int:
-        return (matches & members(facet, node)).bit_count()
+        return (matches & members(facet, node, most)).bit_count()
 
-    return walk_tops(facets, limit, maintained, count_of, WALK_VISITS)
+    try:
+        return walk_tops(facets, limit, maintained, count_of, WALK_VISITS)
+    except OverBudget:
+        return None
 
 _ZERO, _ONE = ord("0"), ord("1")
 
@@ -69,9 +107,10 @@ class BitsetCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, generation: int | None, name: Hashable, read: Callable[[], int]) -> int:
+    def get(self, generation: int | None, name: Hashable, read: Callable[[], int], cost: int = 0, reads: Reads | None = None) -> int:
         """The bitset *name* of *generation*, read by *read* unless kept (a None generation:
-        an index that keeps nothing, read afresh)."""
+        an index that keeps nothing, read afresh). Reading it takes *cost* ids from
+        *reads*, if given: OverBudget if fewer are left."""
         if generation is None:
             return read()
         with self._lock:
@@ -79,6 +118,8 @@ class BitsetCache:
             if known is not None and known[0] == generation:
                 self._kept.move_to_end(name)
                 return known[1]
+        if reads is not None and not reads.spend(cost):
+            raise OverBudget(name)
         value = read()
         size = _size(value)
         with self._lock:

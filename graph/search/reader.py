@@ -232,8 +232,9 @@ class SearchReader:
             else:
                 hits = self._ordered_page(connection, total, page, size)
             matches = self._broad_matches(connection, total)
-            facets = self._count_matching(connection, total, facet_limit, matches)
-            decades = self._decades_of_matching(connection, matches)
+            reads = member_sets.search_reads(self._state(connection)[1])
+            facets = self._count_matching(connection, total, facet_limit, matches, reads)
+            decades = self._decades_of_matching(connection, matches, reads)
             # A facet's own choices are ORed, so its counts leave its own filter out: they
             # say how many studies each further choice would add, not the intersection.
             for name in filter_clauses:
@@ -242,7 +243,7 @@ class SearchReader:
                     facets[name] = self._maintained(connection, self._facets[name], facet_limit)
                     continue
                 without = self._collect(connection, " AND ".join(others) or None, False, span)
-                facets[name] = self._count_matching(connection, without, facet_limit, self._broad_matches(connection, without))[name]
+                facets[name] = self._count_matching(connection, without, facet_limit, self._broad_matches(connection, without), reads)[name]
             return SearchResult(total, hits, facets, page, size, decades)
 
     # -- search internals
@@ -366,8 +367,11 @@ class SearchReader:
         ).fetchall()
         return _top(rows, limit)
 
-    def _count_matching(self, connection: sqlite3.Connection, total: int, limit: int, matches: int | None) -> dict[str, list[FacetCount]]:
-        """Facet counts over temp.matching (*matches*: the same set as a bitset, when broad).
+    def _count_matching(
+        self, connection: sqlite3.Connection, total: int, limit: int, matches: int | None, reads: member_sets.Reads,
+    ) -> dict[str, list[FacetCount]]:
+        """Facet counts over temp.matching (*matches*: the same set as a bitset, when broad;
+        *reads*: what the search may read into member sets not kept yet).
 
         Counting in SQL (one row per study and node, GROUP BY facet, node) sorts about
         25 rows per study: 1.4M rows, most of a second, for a common word over 100k
@@ -382,7 +386,7 @@ class SearchReader:
         result: dict[str, list[FacetCount]] = {name: [] for name in self._facets}
         if total == 0:
             return result
-        tops = self._tops_by_bitsets(connection, matches, limit) if matches is not None else None
+        tops = self._tops_by_bitsets(connection, matches, limit, reads) if matches is not None else None
         if tops is None:
             complement = total > self._state(connection)[1] // 2
             if complement:
@@ -405,30 +409,39 @@ class SearchReader:
     def _top_id(self, connection: sqlite3.Connection) -> int:
         return connection.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
 
-    def _tops_by_bitsets(self, connection: sqlite3.Connection, matches: int, limit: int) -> dict[str, list[tuple[int, int]]] | None:
+    def _tops_by_bitsets(
+        self, connection: sqlite3.Connection, matches: int, limit: int, reads: member_sets.Reads,
+    ) -> dict[str, list[tuple[int, int]]] | None:
         """Each facet's candidates for its top from bitsets (member_sets.tops_from_bitsets),
-        a node's members read from its token's doclist and kept per generation."""
+        a node's members read from its token's doclist and kept per generation (its
+        maintained count is how many ids that reads)."""
         generation = self._state(connection)[0]
 
-        def members(facet: Facet, node: int) -> int:
-            return self._members(connection, generation, node_token(node) if facet.roles is None else facet_token(facet.id, node))
+        def members(facet: Facet, node: int, size: int) -> int:
+            token = node_token(node) if facet.roles is None else facet_token(facet.id, node)
+            return self._members(connection, generation, token, size, reads)
 
         return member_sets.tops_from_bitsets(self._facets, limit, self._maintained_counts_of(connection), matches, members)
 
-    def _members(self, connection: sqlite3.Connection, generation: int | None, token: str) -> int:
+    def _members(
+        self, connection: sqlite3.Connection, generation: int | None, token: str, size: int = 0, reads: member_sets.Reads | None = None,
+    ) -> int:
         """The studies of a link token (a node's, or a facet membership's) as a bitset, read
-        from its doclist and kept per generation."""
+        from its doclist and kept per generation (reading its *size* ids taken from
+        *reads*, if given: member_sets.OverBudget if fewer are left)."""
         query = f'links : "{token}"'
         return self._bitsets.get(generation, token, lambda: bitset(
             (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (query,))), self._top_id(connection),
-        ))
+        ), size, reads)
 
-    def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None) -> list[DecadeCount]:
-        """The years facet of temp.matching: grouped in SQL, or, given the matches as a
-        bitset, from the bitsets of the studies of each span of decades (kept per generation)."""
-        if matches is None:
+    def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None, reads: member_sets.Reads) -> list[DecadeCount]:
+        """The years facet of temp.matching: given the matches as a bitset, from the
+        bitsets of the studies of each span of decades (kept per generation; reading them
+        takes a record's worth of *reads* each), else grouped in SQL."""
+        generation, everything = self._state(connection)
+        if matches is None or not (self._kept.kept(generation, "spans") or reads.spend(everything)):
             return _decades(connection.execute(_SPANS + " FROM temp.matching m CROSS JOIN records r ON r.id = m.id" + _SPANS_GROUP))
-        spans = self._kept.get(self._state(connection)[0], "spans", lambda: self._span_bitsets(connection))
+        spans = self._kept.get(generation, "spans", lambda: self._span_bitsets(connection))
         counted = ((first, last, (matches & studies).bit_count()) for (first, last), studies in spans.items())
         return _decades(span for span in counted if span[2])
 
