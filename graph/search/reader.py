@@ -10,7 +10,7 @@ import datetime as dt
 import sqlite3
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 
 from ..sqlite_files import snapshot
@@ -404,7 +404,7 @@ class SearchReader:
         generation, everything = self._state(connection)
         if generation is None or not member_sets.is_broad(total, everything):
             return None  # (an index that keeps no member sets would read them for every search)
-        return bitset((id_ for (id_,) in connection.execute("SELECT id FROM temp.matching")), self._top_id(connection))
+        return bitset(_ids(connection, "SELECT group_concat(id) FROM temp.matching", ()), self._top_id(connection))
 
     def _top_id(self, connection: sqlite3.Connection) -> int:
         return connection.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
@@ -431,7 +431,7 @@ class SearchReader:
         *reads*, if given: member_sets.OverBudget if fewer are left)."""
         query = f'links : "{token}"'
         return self._bitsets.get(generation, token, lambda: bitset(
-            (id_ for (id_,) in connection.execute("SELECT rowid FROM texts WHERE texts MATCH ?", (query,))), self._top_id(connection),
+            _ids(connection, "SELECT group_concat(rowid) FROM texts WHERE texts MATCH ?", (query,)), self._top_id(connection),
         ), size, reads)
 
     def _decades_of_matching(self, connection: sqlite3.Connection, matches: int | None, reads: member_sets.Reads) -> list[DecadeCount]:
@@ -476,6 +476,13 @@ _SPANS_WHERE = " WHERE r.start_year IS NOT NULL OR r.end_year IS NOT NULL"
 _SPANS_GROUP = _SPANS_WHERE + " GROUP BY 1, 2"
 #: A node's page walks the title index when about this many rows at most are read.
 TITLE_WALK = 20_000
+
+
+def _ids(connection: sqlite3.Connection, sql: str, parameters: tuple) -> Iterator[int]:
+    """The ids a ``group_concat`` of them gives: one string read and split in C is a
+    quarter cheaper than a row a id (bitsets of most of a million studies)."""
+    (joined,) = connection.execute(sql, parameters).fetchone()
+    return map(int, joined.split(",")) if joined else iter(())
 
 
 def _first_of(connection: sqlite3.Connection, members: int, offset: int, size: int) -> list[tuple]:
