@@ -9,7 +9,9 @@ facet_tops); each such count is ``(matches & members).bit_count()``, one AND and
 popcount in C over an int of N bits (~80 µs at a million), given the node's member set.
 Member sets are read from the text index's doclist of the node's token and kept, per
 generation of the index, in a cache bounded by bytes; so are the studies of each span
-of years (first decade, last decade), which give the years facet the same way.
+of years (first decade, last decade), which give the years facet the same way. Reading
+a member set costs a Python step per member, so each search may read only so many
+(:class:`Reads`); past that it counts memberships, and the sets it read stay kept.
 """
 
 from __future__ import annotations
@@ -28,8 +30,6 @@ BROAD = 8
 #: ... unless a facet's walk would count more nodes than this (few studies of each node
 #: match, so many nodes stay in reach of the top): then the memberships are counted.
 WALK_VISITS = 250
-
-
 #: A search may read this many ids (times the studies indexed) into member sets not kept.
 READ_SHARE = 2
 
